@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_path", "write_json", "read_json", "write_npz", "write_npy", "write_text"]
+__all__ = ["atomic_path", "write_json", "read_json", "json_dumps", "write_npz", "write_npy", "write_text"]
 
 
 @contextlib.contextmanager
@@ -96,3 +96,8 @@ def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     """Write one array to ``.npy``, atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.save(fh, np.asarray(array))
+
+
+def json_dumps(obj: Any) -> str:
+    """``json.dumps`` that also accepts numpy scalars, arrays and paths (for metadata)."""
+    return json.dumps(obj, sort_keys=True, default=_json_default)

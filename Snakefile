@@ -1,0 +1,31 @@
+# cnntopo: topological data analysis of CNN activations (Purvine et al., AAAI 2023).
+# Thin entry point: configuration, one include per stage, and the default target.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/activations.smk"
+include: "workflow/rules/pointclouds.smk"
+include: "workflow/rules/persistence.smk"
+include: "workflow/rules/distances.smk"
+include: "workflow/rules/figures.smk"
+
+
+localrules:
+    all,
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_outputs(),

@@ -1,0 +1,30 @@
+"""Atomic writers leave either the complete file or nothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnntopo import io
+
+
+def test_write_then_read(tmp_path):
+    io.write_json(tmp_path / "a" / "x.json", {"a": np.int64(3), "b": np.arange(3), "c": np.float32(0.5)})
+    assert io.read_json(tmp_path / "a" / "x.json") == {"a": 3, "b": [0, 1, 2], "c": 0.5}
+    io.write_npz(tmp_path / "y.npz", m=np.eye(2))
+    with np.load(tmp_path / "y.npz") as z:
+        assert np.array_equal(z["m"], np.eye(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "y.npz"]
+
+
+def test_failure_leaves_nothing_and_keeps_old_file(tmp_path):
+    target = tmp_path / "out.txt"
+    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []
+    io.write_text(target, "complete")
+    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError("interrupted")
+    assert target.read_text() == "complete" and list(tmp_path.iterdir()) == [target]

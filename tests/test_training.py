@@ -1,0 +1,185 @@
+"""The training recipe: schedule, config parsing, determinism, learning, evaluation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from cnntopo.datasets import ImageSet
+from cnntopo.models import init_model
+from cnntopo.training import (
+    TrainRecipe,
+    evaluate,
+    lr_multiplier,
+    select_device,
+    steps_per_epoch,
+    train_model,
+)
+
+torch.set_num_threads(1)
+
+MEAN = (0.5, 0.5, 0.5)
+STD = (0.25, 0.25, 0.25)
+
+
+def bright_dark(n: int, size: int = 16, seed: int = 0, split: str = "train") -> ImageSet:
+    """Class 0 = dark noisy images (pixels 0-99), class 1 = bright ones (156-255)."""
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 2
+    base = np.where(labels == 1, 156, 0).reshape(n, 1, 1, 1)
+    images = (base + rng.integers(0, 100, size=(n, size, size, 3))).astype(np.uint8)
+    return ImageSet(images, labels, ["dark", "bright"], "synthetic", split)
+
+
+def small_recipe(**kw) -> TrainRecipe:
+    defaults = dict(epochs=2, batch_size=16, lr=0.05, lr_peak_epoch=1, eval_batch_size=64)
+    return TrainRecipe(**{**defaults, **kw})
+
+
+def test_paper_defaults():
+    r = TrainRecipe()
+    assert (r.epochs, r.batch_size, r.lr, r.momentum, r.weight_decay) == (24, 1024, 1.0, 0.9, 5e-4)
+    assert (r.schedule, r.lr_peak_epoch, r.flip, r.translate, r.cutout) == ("triangular", 5, True, 2, 8)
+    assert r.drop_last and not r.nesterov and r.label_smoothing == 0.0
+    assert steps_per_epoch(50_000, 1024) == 48  # the paper's iters_per_epoch
+
+
+def test_triangular_schedule_values():
+    r = TrainRecipe()
+    spe = 48
+    values = [lr_multiplier(s, spe, r) for s in range(25 * spe)]
+    assert values[0] == 0.0
+    assert values[5 * spe] == 1.0
+    assert values[24 * spe] == 0.0 and values[-1] == 0.0
+    assert values[5 * spe // 2] == pytest.approx(0.5)
+    # linear pieces: constant first differences on each side of the peak
+    up, down = np.diff(values[: 5 * spe + 1]), np.diff(values[5 * spe : 24 * spe + 1])
+    assert np.allclose(up, 1 / (5 * spe)) and np.allclose(down, -1 / (19 * spe))
+    # identical to the official np.interp table
+    table = np.interp(np.arange(25 * spe), [0, 5 * spe, 24 * spe], [0, 1, 0])
+    assert np.allclose(values[: 25 * spe], table, rtol=0, atol=1e-12)
+
+
+def test_other_schedules():
+    r = TrainRecipe(schedule="multistep", epochs=300, milestones=(150, 250), gamma=0.1)
+    assert lr_multiplier(149 * 10 + 9, 10, r) == 1.0
+    assert lr_multiplier(150 * 10, 10, r) == pytest.approx(0.1)
+    assert lr_multiplier(250 * 10, 10, r) == pytest.approx(0.01)
+    assert lr_multiplier(123, 10, TrainRecipe(schedule="constant")) == 1.0
+    assert lr_multiplier(0, 10, TrainRecipe(lr_peak_epoch=0)) == 1.0
+
+
+def test_from_dict_rejects_unknown_keys():
+    r = TrainRecipe.from_dict({"epochs": 3, "lr_peak_epoch": 1, "milestones": [1, 2], "tta": "paper"})
+    assert r.epochs == 3 and r.milestones == (1, 2) and r.tta == "paper"
+    with pytest.raises(ValueError, match=r"unknown training recipe key\(s\): epoch, lrr; allowed: epochs"):
+        TrainRecipe.from_dict({"epoch": 3, "lrr": 1.0})
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        TrainRecipe(schedule="cosine")
+    with pytest.raises(ValueError, match="lr_peak_epoch"):
+        TrainRecipe(epochs=3, lr_peak_epoch=5)
+    assert TrainRecipe.from_dict(TrainRecipe().to_dict()) == TrainRecipe()
+
+
+def test_select_device():
+    assert select_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert select_device("auto").type == expected
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match="CUDA is not available"):
+            select_device("cuda")
+    with pytest.raises(ValueError, match="invalid device"):
+        select_device("gpu0")
+
+
+def test_training_learns_bright_vs_dark():
+    train, test = bright_dark(96, seed=0), bright_dark(64, seed=1, split="test")
+    model = init_model("resnet18_cifar", 4, 2, seed=0)
+    lines = []
+    result = train_model(model, train, test, small_recipe(epochs=3), seed=0, mean=MEAN, std=STD,
+                         device="cpu", image_size=16, log=lines.append)
+    assert result["test_acc"] >= 0.9
+    assert result["steps"] == 3 * (96 // 16) and result["steps_per_epoch"] == 6
+    assert result["n_train_images"] == 96 and result["device"] == "cpu"
+    assert not model.training
+    assert [h["epoch"] for h in result["history"]] == [1, 2, 3]
+    assert set(result["history"][0]) == {"epoch", "train_loss", "train_acc", "test_acc", "test_loss",
+                                         "lr", "seconds"}
+    assert len(lines) == 3 and lines[0].startswith("epoch 1/3 loss ")
+    assert " train_acc " in lines[0] and " test_acc " in lines[0] and lines[0].endswith("s")
+    # lr of the last step of epoch 1 (peak at the end of epoch 1 of 3): multiplier 5/6
+    assert result["history"][0]["lr"] == pytest.approx(0.05 * 5 / 6)
+
+
+def _train_weights(seed: int, init_seed: int = 0, **kw) -> dict[str, torch.Tensor]:
+    model = init_model("resnet18_cifar", 4, 2, seed=init_seed)
+    train_model(model, bright_dark(64), None, small_recipe(**kw), seed=seed, mean=MEAN, std=STD,
+                device="cpu", image_size=16, log=None)
+    return model.state_dict()
+
+
+def test_same_seed_identical_weights_different_seed_differs():
+    torch.manual_seed(0)
+    rng_before = torch.random.get_rng_state()
+    a, b, c = _train_weights(1), _train_weights(1), _train_weights(2)
+    assert torch.equal(torch.random.get_rng_state(), rng_before)  # global RNG untouched
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_max_train_images_subset_and_no_full_batch():
+    model = init_model("resnet18_cifar", 4, 2, seed=0)
+    result = train_model(model, bright_dark(64), None, small_recipe(epochs=1, max_train_images=32),
+                         seed=0, mean=MEAN, std=STD, device="cpu", image_size=16, log=None)
+    assert result["n_train_images"] == 32 and result["steps"] == 2 and result["test_acc"] is None
+    with pytest.raises(ValueError, match="no full batch"):
+        train_model(model, bright_dark(8), None, small_recipe(), seed=0, mean=MEAN, std=STD,
+                    device="cpu", image_size=16, log=None)
+
+
+class _Spy(nn.Module):
+    """Records its inputs; logits = per-channel means (so RGB order matters)."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(1))
+        self.inputs: list[torch.Tensor] = []
+
+    def forward(self, x):
+        self.inputs.append(x.clone())
+        return x.mean(dim=(2, 3))
+
+
+def _rgb_images(n: int = 4) -> ImageSet:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(n, 16, 16, 3)).astype(np.uint8)
+    images[..., 0] = 250  # red channel bright: class 0 = argmax of the red-first logits
+    return ImageSet(images, np.zeros(n, dtype=np.int64), ["r", "g", "b"], "synthetic", "test")
+
+
+def test_tta_paper_flips_channels_and_flip_flips_width():
+    data = _rgb_images()
+    spy = _Spy()
+    out = evaluate(spy, data, mean=MEAN, std=STD, device="cpu", tta="paper", image_size=16)
+    x, flipped = spy.inputs
+    assert torch.equal(flipped, torch.flip(x, dims=[1]))  # channel axis: RGB -> BGR
+    assert torch.equal(flipped[:, 0], x[:, 2])
+    assert out["n"] == 4
+    spy.inputs.clear()
+    evaluate(spy, data, mean=MEAN, std=STD, device="cpu", tta="flip", image_size=16)
+    x, flipped = spy.inputs
+    assert torch.equal(flipped, x.flip(3))  # width axis
+
+
+def test_evaluate_accuracy_and_loss():
+    data = _rgb_images(6)
+    spy = _Spy()
+    spy.train()
+    result = evaluate(spy, data, mean=MEAN, std=STD, device="cpu", batch_size=4, image_size=16)
+    assert result["accuracy"] == 1.0  # red channel always largest
+    logits = torch.cat(spy.inputs).mean(dim=(2, 3))
+    expected = nn.functional.cross_entropy(logits, torch.zeros(6, dtype=torch.int64)).item()
+    assert result["loss"] == pytest.approx(expected, rel=1e-6)
+    assert spy.training  # mode restored

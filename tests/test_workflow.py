@@ -1,0 +1,164 @@
+"""The workflow through Snakemake: dry runs, config errors before any job, and the tiny run end to end."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from cnntopo.layers import layer_shapes, paper_layer_names
+from conftest import run_snakemake
+
+LAYERS = paper_layer_names()
+
+
+def test_paper_config_dry_run_builds_the_full_dag():
+    proc = run_snakemake("-n", "--quiet", "rules", "--configfile", "config/paper.yaml", timeout=300)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    counts = {}
+    for line in (proc.stdout + proc.stderr).splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].isdigit():
+            counts[parts[0]] = int(parts[1])
+    assert counts["train_model"] == 100
+    assert counts["extract_activations"] == 100
+    assert counts["topl2_pointcloud"] == 1700 and counts["persistence_diagram"] == 1700
+    assert counts["layer_distances"] == 100 and counts["figure_mean_heatmap"] == 1
+
+
+def _write_config(tmp_path, base, **overrides):
+    cfg = yaml.safe_load(open(base))
+    for section, values in overrides.items():
+        if isinstance(values, dict):
+            cfg.setdefault(section, {}).update(values)
+        else:
+            cfg[section] = values
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_unknown_key_fails_before_any_job(repo, tmp_path):
+    cfg = _write_config(tmp_path, repo / "config/tiny.yaml", training={"epoch": 3}, results_dir=str(tmp_path / "r"))
+    proc = run_snakemake("--cores", "1", "--configfile", str(cfg), timeout=120)
+    assert proc.returncode != 0
+    assert "unknown config key 'training.epoch': did you mean 'epochs'?" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_wrong_type_fails_before_any_job(repo, tmp_path):
+    cfg = _write_config(tmp_path, repo / "config/tiny.yaml", model={"width": "big"}, results_dir=str(tmp_path / "r"))
+    proc = run_snakemake("--cores", "1", "--configfile", str(cfg), timeout=120)
+    assert proc.returncode != 0 and "'model.width': 'big' is not of type 'integer'" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_dataset_fails_before_any_job(repo, tmp_path):
+    cfg = _write_config(
+        tmp_path,
+        repo / "config/tiny.yaml",
+        dataset={"name": "imagefolder", "root": str(tmp_path / "no-such-folder")},
+        results_dir=str(tmp_path / "r"),
+    )
+    proc = run_snakemake("--cores", "1", "--configfile", str(cfg), timeout=120)
+    assert proc.returncode != 0
+    assert "no-such-folder" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+# ----------------------------------------------------------------------------- tiny run
+
+
+def test_tiny_run_models(tiny_run):
+    summary = pd.read_csv(tiny_run / "models/summary.csv")
+    assert summary["seed"].tolist() == [0, 1]
+    weights = []
+    for seed in (0, 1):
+        rec = json.loads((tiny_run / f"models/seed{seed}/train.json").read_text())
+        assert rec["seed"] == seed and rec["source"] == "trained" and rec["epochs"] == 2
+        assert 0.0 <= rec["test_accuracy"] <= 1.0 and len(rec["history"]) == 2
+        assert rec["config_hash"] and rec["wall_seconds"] > 0
+        weights.append((tiny_run / f"models/seed{seed}/weights.pt").read_bytes())
+        assert (tiny_run / f"benchmarks/models/seed{seed}/train_model.tsv").exists()
+        assert "epoch 2/2" in (tiny_run / f"logs/models/seed{seed}/train_model.log").read_text()
+    assert weights[0] != weights[1], "different seeds must give different networks"
+
+
+def test_tiny_run_activations_and_clouds(tiny_run):
+    sel = json.loads((tiny_run / "data/eval_set.json").read_text())
+    assert sel["n_images"] == 120 and len(set(sel["indices"])) == 120
+    shapes = layer_shapes(width=4)
+    for seed in (0, 1):
+        manifest = json.loads((tiny_run / f"activations/seed{seed}/manifest.json").read_text())
+        assert [entry["name"] if isinstance(entry, dict) else entry for entry in manifest["layers"]] == LAYERS
+        for layer in LAYERS:
+            acts = np.load(tiny_run / f"activations/seed{seed}/{layer}.npy", mmap_mode="r")
+            assert acts.shape == (120, *shapes[layer]) and acts.dtype == np.float32
+            with np.load(tiny_run / f"pointclouds/topl2/seed{seed}/{layer}.npz") as z:
+                points, positions = z["points"], z["positions"]
+            # the top-l2 point of image i is the activation vector at its recorded position
+            flat = np.asarray(acts).reshape(120, shapes[layer][0], -1)
+            assert np.array_equal(points, flat[np.arange(120), :, positions])
+            norms = np.linalg.norm(flat, axis=1)
+            assert np.array_equal(positions, norms.argmax(axis=1))
+
+
+def test_tiny_run_diagrams_and_distances(tiny_run):
+    from cnntopo.persistence import load_diagrams
+
+    matrices = []
+    for seed in (0, 1):
+        for layer in LAYERS:
+            dgms, meta = load_diagrams(tiny_run / f"diagrams/topl2/seed{seed}/{layer}.npz")
+            assert len(dgms) == 2 and meta["layer"] == layer and meta["coeff"] == 2
+            assert len(dgms[0]) == 120 and np.isinf(dgms[0][:, 1]).sum() == 1
+            assert np.all(dgms[1][:, 1] > dgms[1][:, 0])
+        with np.load(tiny_run / f"distances/topl2/sliced_wasserstein_H1/seed{seed}.npz") as z:
+            D = z["matrix"]
+            assert [str(x) for x in z["layers"]] == LAYERS
+        assert D.shape == (17, 17) and np.allclose(D, D.T) and np.all(np.diag(D) == 0) and np.all(D >= 0)
+        assert D[np.triu_indices(17, 1)].min() > 0
+        csv = pd.read_csv(tiny_run / f"distances/topl2/sliced_wasserstein_H1/seed{seed}.csv", index_col=0)
+        assert np.allclose(csv.to_numpy(), D)
+        matrices.append(D)
+    with np.load(tiny_run / "distances/topl2/sliced_wasserstein_H1/mean.npz") as z:
+        assert np.allclose(z["mean"], (matrices[0] + matrices[1]) / 2)
+
+
+def test_tiny_run_figures(tiny_run):
+    figs = ["heatmap_mean_sliced_wasserstein_H1", "training"]
+    figs += [f"heatmaps/sliced_wasserstein_H1_seed{s}" for s in (0, 1)]
+    figs += [f"diagrams/seed{s}" for s in (0, 1)]
+    for fig in figs:
+        png = (tiny_run / f"figures/{fig}.png").read_bytes()
+        pdf = (tiny_run / f"figures/{fig}.pdf").read_bytes()
+        assert png.startswith(b"\x89PNG") and len(png) > 5000, fig
+        assert pdf.startswith(b"%PDF"), fig
+
+
+def test_tiny_run_is_complete_and_resumes(tiny_run):
+    results_dir = str(tiny_run.parent)
+    args = ("--configfile", "config/tiny.yaml", "--config", f"results_dir={results_dir}")
+    proc = run_snakemake("-n", *args, timeout=120)
+    assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
+    # losing one diagram reruns exactly that job and what depends on it, not training
+    (tiny_run / "diagrams/topl2/seed1/block_seq.2.0.conv1.npz").unlink()
+    proc = run_snakemake("-n", "--quiet", "rules", *args, timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "persistence_diagram" in out
+    assert "train_model" not in out and "extract_activations" not in out
+    proc = run_snakemake("--cores", "2", *args, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert (tiny_run / "diagrams/topl2/seed1/block_seq.2.0.conv1.npz").exists()
+    leftovers = [p for p in tiny_run.rglob("*.tmp")]
+    assert not leftovers, leftovers
+
+
+@pytest.mark.parametrize("seed", [0])
+def test_tiny_run_logs_every_job(tiny_run, seed):
+    logs = list((tiny_run / "logs").rglob("*.log"))
+    assert len(logs) >= 1 + 2 + 2 + 2 * 17 * 2 + 2 + 2 * 2 + 3
+    assert "PH of" in (tiny_run / f"logs/diagrams/topl2/seed{seed}/conv1.log").read_text()

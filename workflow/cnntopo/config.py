@@ -1,0 +1,149 @@
+"""Configuration: JSON-schema validation with defaults and readable errors.
+
+The schema lives in ``workflow/schemas/config.schema.yaml``. Every object in it has
+``additionalProperties: false``, so a misspelt key is an error, and every key has a
+default, which :func:`validate_config` fills in (recursively) before the workflow
+builds any job.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+__all__ = ["SCHEMA_PATH", "ConfigError", "load_schema", "validate_config", "load_config", "config_hash"]
+
+SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration does not match the schema; the message lists every problem."""
+
+
+def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
+    """Load the config schema (YAML)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config schema not found at {path}; is the repository complete?")
+    return yaml.safe_load(path.read_text())
+
+
+def _fill_defaults(instance: Any, schema: dict, root: dict) -> None:
+    """Insert ``default`` values of ``schema``'s properties into ``instance`` (in place, recursive)."""
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        node: Any = root
+        for part in ref.lstrip("#/").split("/"):
+            node = node[part]
+        schema = node
+    if not isinstance(instance, dict):
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance and isinstance(instance[key], dict):
+            _fill_defaults(instance[key], sub, root)
+
+
+def _path_of(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
+
+
+def _allowed_keys(schema: dict, error: jsonschema.ValidationError) -> list[str]:
+    node = error.schema
+    return sorted(node.get("properties", {}))
+
+
+def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
+    where = _path_of(error)
+    if error.validator == "additionalProperties":
+        allowed = _allowed_keys(schema, error)
+        extras = sorted(set(error.instance) - set(allowed))
+        msgs = []
+        for key in extras:
+            full = key if where == "<top level>" else f"{where}.{key}"
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            fix = f"did you mean '{hint[0]}'?" if hint else f"allowed keys here: {', '.join(allowed)}"
+            msgs.append(f"unknown config key '{full}': {fix} (see config/README.md)")
+        return "\n".join(msgs)
+    if error.validator == "oneOf" and error.context:
+        best = min(error.context, key=lambda e: len(e.message))
+        return f"config key '{where}': {error.instance!r} is not valid ({best.message})"
+    return f"config key '{where}': {error.message}"
+
+
+def validate_config(config: dict, schema: dict | None = None) -> dict:
+    """Validate ``config`` against the schema and fill in defaults.
+
+    Parameters
+    ----------
+    config : dict
+        Parsed configuration (for example Snakemake's ``config``). Modified in place.
+    schema : dict, optional
+        Schema to use; defaults to :data:`SCHEMA_PATH`.
+
+    Returns
+    -------
+    dict
+        The same ``config`` object, with every default filled in.
+
+    Raises
+    ------
+    ConfigError
+        If any key is unknown or has a wrong type or value. The message names each
+        offending key (as ``section.key``) and how to fix it.
+    """
+    schema = load_schema() if schema is None else schema
+    if not isinstance(config, dict):
+        raise ConfigError(f"the configuration must be a mapping, got {type(config).__name__}")
+    validator_cls = jsonschema.validators.validator_for(schema)
+    validator = validator_cls(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if errors:
+        lines = [_describe(e, schema) for e in errors]
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join("\n  - ".join(x.split("\n")) for x in lines))
+    _fill_defaults(config, schema, schema)
+    _check_semantics(config)
+    return config
+
+
+def _check_semantics(config: dict) -> None:
+    """Cross-key checks that a JSON schema cannot express."""
+    problems = []
+    ckpt = config["model"]["checkpoint"]
+    if ckpt is not None and "{seed}" not in ckpt:
+        problems.append(
+            f"config key 'model.checkpoint': {ckpt!r} must contain '{{seed}}' "
+            "(one checkpoint per seed, e.g. 'weights/resnet18_cifar_large_{seed}/final_weights.pt')"
+        )
+    if config["distances"]["dim"] > config["persistence"]["maxdim"]:
+        problems.append(
+            f"config key 'distances.dim' = {config['distances']['dim']} exceeds "
+            f"'persistence.maxdim' = {config['persistence']['maxdim']}: raise maxdim or compare a lower dimension"
+        )
+    if config["training"]["schedule"] == "triangular" and config["training"]["lr_peak_epoch"] > config["training"]["epochs"]:
+        problems.append("config key 'training.lr_peak_epoch' must not exceed 'training.epochs'")
+    if problems:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+
+
+def load_config(path: str | Path) -> dict:
+    """Read a YAML config file and validate it (see :func:`validate_config`)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"config file {path} does not exist")
+    data = yaml.safe_load(path.read_text()) or {}
+    return validate_config(data)
+
+
+def config_hash(section: Any) -> str:
+    """Short stable hash (sha256, 12 hex digits) of a config section, for provenance metadata."""
+    blob = json.dumps(section, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]

@@ -1,0 +1,154 @@
+"""Point-cloud summaries of convolutional activations.
+
+Implements construction P1 of the paper ("Point cloud summaries of activations --
+Top :math:`l^2`-norm activations"): for each image, the spatial activation vector
+(the length-``c`` vector of channel values at one spatial position) with the
+largest Euclidean norm becomes one point of the layer's point cloud. With
+``N`` images a layer of shape ``(c, h, w)`` therefore gives an ``(N, c)`` cloud.
+
+References
+----------
+.. [1] Purvine, E.; Brown, D.; Jefferson, B.; Joslyn, C.; Praggastis, B.; Rathore,
+   A.; Shapiro, M.; Wang, B.; Zhou, Y. 2023. Experimental Observations of the
+   Topology of Convolutional Neural Network Activations. AAAI 2023,
+   arXiv:2212.00222. Official code: ``pnnl/DeepDataProfiler``,
+   ``papers_with_code/ExperimentalObservations/AAAI-code-PH/topL2_pointclouds.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["top_l2", "flat_to_rowcol"]
+
+
+def _check_chunk_size(chunk_size: int) -> int:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
+        raise TypeError(f"chunk_size must be a positive int, got {type(chunk_size).__name__}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}; pass e.g. chunk_size=256")
+    return int(chunk_size)
+
+
+def _squared_norms(chunk: np.ndarray) -> np.ndarray:
+    """Squared l2 norm over channels of every spatial vector.
+
+    Parameters
+    ----------
+    chunk : np.ndarray, shape (n, c, p), float32
+        Activations of ``n`` images with the ``p = h*w`` positions flattened.
+
+    Returns
+    -------
+    np.ndarray, shape (n, p), float64
+        ``sum_c chunk[:, c, :]**2``, accumulated in float64.
+    """
+    return np.einsum("ncp,ncp->np", chunk, chunk, dtype=np.float64)
+
+
+def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Top l2-norm spatial activation vector of every image (the paper's P1 cloud).
+
+    For image ``i`` the activation tensor ``A[i]`` of shape ``(c, h, w)`` is read as
+    ``h*w`` spatial vectors of length ``c``; the vector with the largest l2 norm
+    over channels is kept. Positions are flattened row-major (``row*w + col``),
+    as ``torch.Tensor.flatten(start_dim=2)`` does in the official code; ties go to
+    the first (smallest) flat index, as ``np.argmax`` and ``torch.argmax`` do.
+
+    Images are processed ``chunk_size`` at a time, so a :class:`numpy.memmap` larger
+    than memory is read in bounded pieces (at most ``chunk_size * c * h * w``
+    values at once).
+
+    Parameters
+    ----------
+    activations : np.ndarray or np.memmap, shape (N, c, h, w)
+        Layer activations, float32 or float16 (any real dtype is accepted and
+        converted to float32).
+    chunk_size : int, default 256
+        Number of images processed per step.
+
+    Returns
+    -------
+    points : np.ndarray, shape (N, c), float32
+        The selected spatial activation vectors, values copied unchanged (float16
+        input is converted to float32 exactly).
+    positions : np.ndarray, shape (N,), int64
+        Flat spatial index ``row*w + col`` of each selected vector; see
+        :func:`flat_to_rowcol`.
+
+    Raises
+    ------
+    ValueError
+        If ``activations`` is not 4-dimensional, has no positions or channels, or
+        ``chunk_size < 1``.
+    TypeError
+        If ``chunk_size`` is not an integer.
+
+    Notes
+    -----
+    The norms are compared as squared sums accumulated in float64. The official
+    code compares float32 ``torch.linalg.norm`` values, so when two positions'
+    norms agree to float32 rounding (relative ~1e-7) the chosen position may
+    differ from the paper's; the selected vector's values are never altered.
+
+    References
+    ----------
+    .. [1] Purvine et al. 2023, AAAI, arXiv:2212.00222, section "Top l2-norm
+       activations".
+    """
+    chunk_size = _check_chunk_size(chunk_size)
+    shape = np.shape(activations)
+    if len(shape) != 4:
+        raise ValueError(
+            f"activations must have shape (N, c, h, w) (4 dimensions), got shape {shape}; "
+            "add a batch axis with a[None] for a single image or reshape flattened activations"
+        )
+    n_images, n_channels, height, width = shape
+    if n_channels == 0 or height * width == 0:
+        raise ValueError(
+            f"activations of shape {shape} have no channels or no spatial positions; "
+            "pass the full (N, c, h, w) layer output"
+        )
+    n_pos = height * width
+    points = np.empty((n_images, n_channels), dtype=np.float32)
+    positions = np.empty(n_images, dtype=np.int64)
+    for start in range(0, n_images, chunk_size):
+        stop = min(start + chunk_size, n_images)
+        chunk = np.asarray(activations[start:stop], dtype=np.float32).reshape(
+            stop - start, n_channels, n_pos
+        )
+        best = np.argmax(_squared_norms(chunk), axis=1)
+        positions[start:stop] = best
+        points[start:stop] = np.take_along_axis(chunk, best[:, None, None], axis=2)[:, :, 0]
+    return points, positions
+
+
+def flat_to_rowcol(positions: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Convert row-major flat spatial indices to (row, column) pairs.
+
+    Parameters
+    ----------
+    positions : array_like of int, shape (N,)
+        Flat indices ``row*w + col`` as returned by :func:`top_l2`.
+    w : int
+        Width (number of columns) of the activation map.
+
+    Returns
+    -------
+    rows, cols : np.ndarray, shape (N,), int64
+        ``positions // w`` and ``positions % w``.
+
+    Raises
+    ------
+    ValueError
+        If ``w < 1`` or any position is negative.
+    """
+    if isinstance(w, bool) or not isinstance(w, int | np.integer) or w < 1:
+        raise ValueError(f"w must be a positive integer width, got {w!r}")
+    pos = np.asarray(positions, dtype=np.int64)
+    if pos.size and pos.min() < 0:
+        raise ValueError(
+            "positions must be non-negative flat indices row*w + col; got a negative value"
+        )
+    rows, cols = np.divmod(pos, int(w))
+    return rows, cols

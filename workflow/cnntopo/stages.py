@@ -1,0 +1,414 @@
+"""One entry point per workflow rule.
+
+Each function takes explicit paths and the validated config, does one stage of the
+pipeline and writes its outputs atomically. The Snakemake scripts in
+``workflow/scripts/`` only unpack ``snakemake.*`` and call one of these, so every
+stage can also be run (and tested) without Snakemake.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cnntopo import io
+from cnntopo.config import config_hash
+
+__all__ = [
+    "select_eval_images",
+    "train_model",
+    "import_checkpoint",
+    "extract_activations",
+    "topl2_pointcloud",
+    "persistence_diagram",
+    "layer_distances",
+    "figure_layer_heatmap",
+    "figure_mean_heatmap",
+    "figure_diagram_grid",
+    "figure_training",
+    "model_summary",
+]
+
+log = logging.getLogger("cnntopo")
+
+
+def _setup_torch(threads: int):
+    import torch
+
+    torch.set_num_threads(max(1, int(threads)))
+    return torch
+
+
+def _normalization(cfg: dict) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    from cnntopo.transforms import normalization
+
+    norm = cfg["dataset"]["normalization"]
+    if norm is not None:
+        return tuple(norm["mean"]), tuple(norm["std"])
+    return normalization(cfg["dataset"]["name"])
+
+
+def _load_split(cfg: dict, split: str):
+    from cnntopo.datasets import load_dataset
+
+    ds = cfg["dataset"]
+    return load_dataset(ds["name"], split, root=ds["root"], download=ds["download"])
+
+
+def _provenance() -> dict:
+    import torch
+
+    return {
+        "host": socket.gethostname(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def model_config_hash(cfg: dict) -> str:
+    """Hash of everything that determines a trained model (dataset, model, training)."""
+    return config_hash({k: cfg[k] for k in ("dataset", "model", "training")})
+
+
+# --------------------------------------------------------------------------- data
+
+
+def select_eval_images(cfg: dict, out_json: str | Path) -> dict:
+    """Choose the fixed, recorded set of images whose activations are analysed.
+
+    ``activations.selection = random`` takes the first ``n_images`` of a permutation
+    drawn with ``np.random.default_rng(activations.seed)``; ``first`` takes the split's
+    first ``n_images``. The paper used one shuffled batch of 1000 CIFAR-10 test images.
+    """
+    acfg = cfg["activations"]
+    images = _load_split(cfg, acfg["split"])
+    n = acfg["n_images"]
+    if n > len(images):
+        raise ValueError(
+            f"config key 'activations.n_images' = {n} exceeds the {len(images)} images of the "
+            f"{cfg['dataset']['name']} {acfg['split']} split; lower it"
+        )
+    if acfg["selection"] == "random":
+        idx = np.sort(np.random.default_rng(acfg["seed"]).permutation(len(images))[:n])
+    else:
+        idx = np.arange(n)
+    labels = images.labels[idx]
+    record = {
+        "dataset": cfg["dataset"]["name"],
+        "split": acfg["split"],
+        "selection": acfg["selection"],
+        "seed": acfg["seed"],
+        "n_images": int(n),
+        "classes": list(images.classes),
+        "class_counts": np.bincount(labels, minlength=len(images.classes)).tolist(),
+        "indices": images.indices[idx].tolist(),
+        "labels": labels.tolist(),
+    }
+    io.write_json(out_json, record)
+    log.info("selected %d %s images (%s, seed %d)", n, acfg["split"], acfg["selection"], acfg["seed"])
+    return record
+
+
+# ------------------------------------------------------------------------- models
+
+
+def _recipe(cfg: dict):
+    from cnntopo.training import TrainRecipe
+
+    t = dict(cfg["training"])
+    t.pop("device")
+    t["mixed_precision"] = "auto" if t["mixed_precision"] else "off"
+    t["channels_last"] = "auto" if t["channels_last"] else "off"
+    t["milestones"] = tuple(t["milestones"])
+    return TrainRecipe.from_dict(t)
+
+
+def _num_classes(cfg: dict) -> int:
+    from cnntopo.datasets import class_names
+
+    return len(class_names(cfg["dataset"]["name"], cfg["dataset"]["root"]))
+
+
+def _save_weights(model, path: str | Path) -> None:
+    import torch
+
+    with io.atomic_path(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+
+
+def train_model(cfg: dict, seed: int, weights: str | Path, metrics: str | Path, threads: int = 2) -> dict:
+    """Train one network of the paper's recipe with ``seed``; write weights and a metrics JSON.
+
+    The JSON records test accuracy, the seed, epochs, per-epoch history, wall time,
+    the config hash of (dataset, model, training) and provenance.
+    """
+    t0 = time.perf_counter()
+    _setup_torch(threads)
+    from cnntopo.models import init_model
+    from cnntopo.training import select_device
+    from cnntopo.training import train_model as _train
+
+    train_set = _load_split(cfg, "train")
+    test_set = _load_split(cfg, "test")
+    mean, std = _normalization(cfg)
+    device = select_device(cfg["training"]["device"])
+    model = init_model(cfg["model"]["arch"], cfg["model"]["width"], len(train_set.classes), seed)
+    log.info(
+        "training %s width %d, seed %d, on %d %s images (device %s, %d threads)",
+        cfg["model"]["arch"], cfg["model"]["width"], seed, len(train_set), cfg["dataset"]["name"], device, threads,
+    )
+    result = _train(model, train_set, test_set, _recipe(cfg), seed=seed, mean=mean, std=std, device=device,
+                    log=log.info)
+    _save_weights(model, weights)
+    record = {
+        "source": "trained",
+        "seed": int(seed),
+        "arch": cfg["model"]["arch"],
+        "width": cfg["model"]["width"],
+        "dataset": cfg["dataset"]["name"],
+        "test_accuracy": result["test_acc"],
+        "test_loss": result["test_loss"],
+        "tta": cfg["training"]["tta"],
+        "epochs": cfg["training"]["epochs"],
+        "n_train_images": result["n_train_images"],
+        "train_seconds": result["train_seconds"],
+        "wall_seconds": time.perf_counter() - t0,
+        "device": str(device),
+        "threads": threads,
+        "config_hash": model_config_hash(cfg),
+        "training": cfg["training"],
+        "history": result["history"],
+        "provenance": _provenance(),
+    }
+    io.write_json(metrics, record)
+    log.info("seed %d: test accuracy %.4f after %d epochs (%.1f s)", seed, result["test_acc"],
+             cfg["training"]["epochs"], record["wall_seconds"])
+    return record
+
+
+def import_checkpoint(cfg: dict, seed: int, source: str | Path, weights: str | Path, metrics: str | Path,
+                      threads: int = 2) -> dict:
+    """Use existing weights (e.g. the official code's ``final_weights.pt``) instead of training.
+
+    The checkpoint is loaded into the configured architecture (a mismatch is an error
+    that names the cause), evaluated on the test split, and re-saved with the same
+    metrics JSON as :func:`train_model` (``source`` = the checkpoint path).
+    """
+    t0 = time.perf_counter()
+    _setup_torch(threads)
+    from cnntopo.models import build_model, load_state_dict_compat
+    from cnntopo.training import evaluate, select_device
+
+    source = Path(source)
+    if not source.exists():
+        raise FileNotFoundError(
+            f"checkpoint for seed {seed} not found at {source} (from config key 'model.checkpoint'); "
+            "fix the path pattern or set model.checkpoint: null to train instead"
+        )
+    test_set = _load_split(cfg, "test")
+    mean, std = _normalization(cfg)
+    device = select_device(cfg["training"]["device"])
+    model = build_model(cfg["model"]["arch"], cfg["model"]["width"], len(test_set.classes))
+    load_state_dict_compat(model, source)
+    model.to(device)
+    ev = evaluate(model, test_set, mean=mean, std=std, batch_size=cfg["training"]["eval_batch_size"],
+                  device=device, tta=cfg["training"]["tta"])
+    _save_weights(model.cpu(), weights)
+    record = {
+        "source": str(source),
+        "seed": int(seed),
+        "arch": cfg["model"]["arch"],
+        "width": cfg["model"]["width"],
+        "dataset": cfg["dataset"]["name"],
+        "test_accuracy": ev["accuracy"],
+        "test_loss": ev["loss"],
+        "tta": cfg["training"]["tta"],
+        "epochs": None,
+        "wall_seconds": time.perf_counter() - t0,
+        "device": str(device),
+        "config_hash": model_config_hash(cfg),
+        "history": [],
+        "provenance": _provenance(),
+    }
+    io.write_json(metrics, record)
+    return record
+
+
+# -------------------------------------------------------------------- activations
+
+
+def extract_activations(cfg: dict, seed: int, weights: str | Path, eval_set: str | Path, out_dir: str | Path,
+                        layers: Sequence[str], threads: int = 2) -> dict:
+    """Capture the raw conv outputs of ``layers`` for the recorded image set into shards."""
+    torch = _setup_torch(threads)
+    from cnntopo.activations import extract_activations as _extract
+    from cnntopo.models import build_model, load_state_dict_compat
+    from cnntopo.training import select_device
+
+    sel = io.read_json(eval_set)
+    images = _load_split(cfg, sel["split"])
+    pos = np.searchsorted(images.indices, np.asarray(sel["indices"]))
+    subset = images.subset(pos)
+    if not np.array_equal(subset.labels, np.asarray(sel["labels"])):
+        raise RuntimeError(
+            f"the {sel['dataset']} {sel['split']} split changed since {eval_set} was written "
+            "(labels differ); delete that file and rerun"
+        )
+    mean, std = _normalization(cfg)
+    device = select_device(cfg["training"]["device"])
+    model = build_model(cfg["model"]["arch"], cfg["model"]["width"], len(images.classes))
+    load_state_dict_compat(model, torch.load(weights, map_location="cpu", weights_only=True))
+    acfg = cfg["activations"]
+    meta = {"seed": int(seed), "weights": str(weights), "eval_set": str(eval_set),
+            "config_hash": model_config_hash(cfg), "arch": cfg["model"]["arch"], "width": cfg["model"]["width"]}
+    manifest = _extract(model, subset, list(layers), out_dir, mean=mean, std=std, batch_size=acfg["batch_size"],
+                        device=device, dtype=acfg["dtype"], extra_meta=meta)
+    log.info("seed %d: wrote %d activation shards for %d images to %s", seed, len(layers), len(subset), out_dir)
+    return manifest
+
+
+# ---------------------------------------------------------------- point clouds / PH
+
+
+def topl2_pointcloud(shard: str | Path, out_npz: str | Path, seed: int, layer: str) -> None:
+    """Top l2-norm point cloud (paper-methods P1) of one layer's activation shard."""
+    from cnntopo.pointclouds import top_l2
+
+    acts = np.load(shard, mmap_mode="r")
+    points, positions = top_l2(acts)
+    meta = {"construction": "topl2", "seed": int(seed), "layer": layer, "shape": list(acts.shape),
+            "source": str(shard)}
+    io.write_npz(out_npz, points=points, positions=positions, meta=np.array(io.json_dumps(meta)))
+    log.info("%s seed %d: top-l2 cloud %s", layer, seed, points.shape)
+
+
+def persistence_diagram(cloud_npz: str | Path, out_npz: str | Path, pcfg: dict, seed: int, layer: str) -> None:
+    """Vietoris-Rips persistence diagrams of one point cloud (config section ``persistence``)."""
+    from cnntopo.persistence import diagrams, save_diagrams
+
+    with np.load(cloud_npz) as z:
+        points = z["points"]
+    t0 = time.perf_counter()
+    dgms = diagrams(points, maxdim=pcfg["maxdim"], backend=pcfg["backend"], coeff=pcfg["coeff"],
+                    n_threads=pcfg["n_threads"])
+    seconds = time.perf_counter() - t0
+    meta = {"seed": int(seed), "layer": layer, "n_points": int(points.shape[0]), "dim": int(points.shape[1]),
+            "backend": pcfg["backend"], "maxdim": pcfg["maxdim"], "coeff": pcfg["coeff"], "seconds": seconds,
+            "n_bars": [int(len(d)) for d in dgms], "source": str(cloud_npz)}
+    save_diagrams(out_npz, dgms, meta)
+    log.info("%s seed %d: PH of %s in %.2f s, bars per dim %s", layer, seed, points.shape, seconds, meta["n_bars"])
+
+
+def _load_dim(path: str | Path, dim: int) -> np.ndarray:
+    from cnntopo.persistence import load_diagrams
+
+    dgms, _ = load_diagrams(path)
+    if dim >= len(dgms):
+        raise ValueError(f"{path} has diagrams up to H{len(dgms) - 1}; H{dim} was requested")
+    return dgms[dim]
+
+
+def layer_distances(diagram_files: Sequence[str | Path], layers: Sequence[str], dcfg: dict,
+                    out_npz: str | Path, out_csv: str | Path) -> np.ndarray:
+    """Layer-by-layer distance matrix of one model (paper: SW between H1 diagrams, 17x17)."""
+    import pandas as pd
+
+    from cnntopo.distances import finite_part, pairwise
+
+    dgms = [finite_part(_load_dim(f, dcfg["dim"]), infinite=dcfg["infinite"]) for f in diagram_files]
+    params = {"M": dcfg["M"]} if dcfg["metric"] == "sliced_wasserstein" else {}
+    t0 = time.perf_counter()
+    D = pairwise(dgms, metric=dcfg["metric"], **params)
+    meta = {"metric": dcfg["metric"], "dim": dcfg["dim"], "params": params, "layers": list(layers),
+            "seconds": time.perf_counter() - t0}
+    io.write_npz(out_npz, matrix=D, layers=np.array(list(layers)), meta=np.array(io.json_dumps(meta)))
+    with io.atomic_path(out_csv) as tmp:
+        pd.DataFrame(D, index=list(layers), columns=list(layers)).to_csv(tmp)
+    return D
+
+
+# ------------------------------------------------------------------------ figures
+
+
+def _load_matrix(path: str | Path) -> tuple[np.ndarray, list[str]]:
+    with np.load(path) as z:
+        return z["matrix"], [str(x) for x in z["layers"]]
+
+
+def _metric_label(dcfg: dict) -> str:
+    names = {"sliced_wasserstein": "sliced Wasserstein"}
+    return f"{names.get(dcfg['metric'], dcfg['metric'])} (H{dcfg['dim']})"
+
+
+def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], dcfg: dict, title: str) -> None:
+    """Heatmap of one model's layer-distance matrix (paper-methods section 4, figure 2)."""
+    from cnntopo import plotting
+
+    D, layers = _load_matrix(matrix_npz)
+    with plotting.paper_style():
+        fig = plotting.heatmap_figure(D, layers, title=title, cbar_label=_metric_label(dcfg))
+        plotting.save_figure(fig, outputs)
+
+
+def figure_mean_heatmap(matrix_files: Sequence[str | Path], outputs: Sequence[str], dcfg: dict,
+                        out_npz: str | Path) -> None:
+    """Mean and standard deviation of the layer-distance matrices over all seeds."""
+    from cnntopo import plotting
+
+    mats, layers = zip(*(_load_matrix(f) for f in matrix_files), strict=True)
+    if any(lay != layers[0] for lay in layers):
+        raise ValueError("the distance matrices have different layer lists; rerun with one config")
+    stack = np.stack(mats)
+    mean, std = stack.mean(axis=0), stack.std(axis=0, ddof=1 if len(stack) > 1 else 0)
+    io.write_npz(out_npz, mean=mean, std=std, layers=np.array(layers[0]), n_models=np.array(len(stack)))
+    with plotting.paper_style():
+        fig = plotting.heatmap_grid(
+            {f"mean over {len(stack)} models": mean, "standard deviation": std}, layers[0], ncols=2,
+            shared_scale=False, suptitle=_metric_label(dcfg) + " between layers",
+        )
+        plotting.save_figure(fig, outputs)
+
+
+def figure_diagram_grid(diagram_files: Sequence[str | Path], layers: Sequence[str], outputs: Sequence[str],
+                        title: str, maxdim: int) -> None:
+    """Grid of per-layer persistence diagrams of one model."""
+    from cnntopo import plotting
+    from cnntopo.persistence import load_diagrams
+
+    by_layer = {layer: load_diagrams(f)[0] for layer, f in zip(layers, diagram_files, strict=True)}
+    with plotting.paper_style():
+        fig = plotting.diagram_grid(by_layer, dims=tuple(range(min(maxdim, 1) + 1)), title=title)
+        plotting.save_figure(fig, outputs)
+
+
+def figure_training(metric_files: Sequence[str | Path], outputs: Sequence[str]) -> None:
+    """Test accuracy and training loss per epoch, one line per seed."""
+    from cnntopo import plotting
+
+    records = [io.read_json(f) for f in metric_files]
+    with plotting.paper_style():
+        fig = plotting.training_curves(records)
+        plotting.save_figure(fig, outputs)
+
+
+def model_summary(metric_files: Sequence[str | Path], out_csv: str | Path) -> None:
+    """One row per model: seed, source, test accuracy, epochs, training time."""
+    import pandas as pd
+
+    rows = []
+    for f in metric_files:
+        r = io.read_json(f)
+        rows.append({k: r.get(k) for k in ("seed", "source", "arch", "width", "dataset", "epochs",
+                                           "test_accuracy", "test_loss", "train_seconds", "device",
+                                           "config_hash")})
+    df = pd.DataFrame(rows).sort_values("seed")
+    with io.atomic_path(out_csv) as tmp:
+        df.to_csv(tmp, index=False)

@@ -1,0 +1,529 @@
+"""The paper's training recipe (official ``ffcv_cifar10_train.py``), evaluation, devices.
+
+Purvine et al. (2023) train 100 CIFAR ResNet-18s with the FFCV CIFAR-10 example
+recipe (Leclerc et al. 2022): SGD (lr 1.0, momentum 0.9, weight decay 5e-4 on all
+parameters), batch 1024 with ``drop_last``, a per-iteration triangular learning-rate
+multiplier (0 -> 1 over 5 epochs, back to 0 at epoch 24), random flip, translate (2 px)
+and Cutout (8 px, mean colour) before normalisation, fp16 autocast with ``GradScaler``
+and ``channels_last`` on the GPU. :class:`TrainRecipe` holds these values as defaults;
+every one is configurable.
+
+Unlike the original (which sets no seed), all randomness of a run -- the optional
+training subset, the data order and the augmentation -- comes from one
+:class:`torch.Generator` seeded with ``seed``; the initial weights come from
+:func:`cnntopo.models.init_model`. The global RNG is never used, so on the CPU two
+runs with the same seeds give bit-identical weights.
+
+References
+----------
+.. [1] He, K., Zhang, X., Ren, S., and Sun, J. 2016. Deep Residual Learning for Image
+   Recognition. CVPR.
+.. [2] Leclerc, G., Ilyas, A., Engstrom, L., Park, S. M., Salman, H., and Madry, A.
+   2022. FFCV: Accelerating Training by Removing Data Bottlenecks.
+   https://github.com/libffcv/ffcv (CIFAR-10 example).
+.. [3] Purvine, E., et al. 2023. Experimental Observations of the Topology of
+   Convolutional Neural Network Activations. AAAI. arXiv:2212.00222.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from cnntopo.datasets import ImageSet
+
+__all__ = [
+    "SCHEDULES",
+    "TTA_MODES",
+    "TrainRecipe",
+    "lr_multiplier",
+    "steps_per_epoch",
+    "select_device",
+    "evaluate",
+    "train_model",
+]
+
+#: Learning-rate schedules understood by :func:`lr_multiplier`.
+SCHEDULES: tuple[str, ...] = ("triangular", "multistep", "constant")
+
+#: Test-time augmentation modes of :func:`evaluate`.
+TTA_MODES: tuple[str, ...] = ("none", "flip", "paper")
+
+_SWITCHES: tuple[Any, ...] = ("auto", "on", "off", True, False)
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """Hyper-parameters of one training run; the defaults are the paper's (§1.4).
+
+    Attributes
+    ----------
+    epochs : int, default 24
+    batch_size : int, default 1024
+    lr : float, default 1.0
+        Peak learning rate (the schedule multiplies it).
+    momentum : float, default 0.9
+    weight_decay : float, default 5e-4
+        Applied to all parameters (BN and biases included), as in the original.
+    nesterov : bool, default False
+    label_smoothing : float, default 0.0
+    schedule : {"triangular", "multistep", "constant"}, default "triangular"
+        See :func:`lr_multiplier`.
+    lr_peak_epoch : float, default 5
+        Epoch at which the triangular schedule peaks.
+    milestones : tuple of int, default (150, 250)
+        Epochs at which the multistep schedule multiplies the rate by ``gamma``.
+    gamma : float, default 0.1
+    flip : bool, default True
+        Random horizontal flip.
+    translate : int, default 2
+        Padding of the random translation (0 disables it).
+    cutout : int, default 8
+        Side of the Cutout square (0 disables it); filled with the mean colour.
+    drop_last : bool, default True
+        Drop the last incomplete batch of every epoch.
+    mixed_precision : {"auto", "on", "off"} or bool, default "auto"
+        fp16 autocast + GradScaler. "auto"/"on"/True use it on CUDA only (the CPU
+        always trains in float32); "off"/False never.
+    channels_last : {"auto", "on", "off"} or bool, default "auto"
+        ``channels_last`` memory format; "auto" = on CUDA only, "on"/True = always,
+        "off"/False = never.
+    eval_batch_size : int, default 1000
+    tta : {"none", "flip", "paper"}, default "none"
+        Test-time augmentation of the recorded test accuracy (see :func:`evaluate`).
+    max_train_images : int or None, default None
+        Train on a seeded random subset of this many images (quick demos).
+    eval_every : int, default 1
+        Evaluate on the test set every this many epochs (0 = only after the last
+        epoch, which is always evaluated).
+    """
+
+    epochs: int = 24
+    batch_size: int = 1024
+    lr: float = 1.0
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    nesterov: bool = False
+    label_smoothing: float = 0.0
+    schedule: str = "triangular"
+    lr_peak_epoch: float = 5
+    milestones: tuple[int, ...] = (150, 250)
+    gamma: float = 0.1
+    flip: bool = True
+    translate: int = 2
+    cutout: int = 8
+    drop_last: bool = True
+    mixed_precision: str | bool = "auto"
+    channels_last: str | bool = "auto"
+    eval_batch_size: int = 1000
+    tta: str = "none"
+    max_train_images: int | None = None
+    eval_every: int = 1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
+        problems = []
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            if int(getattr(self, name)) < 1:
+                problems.append(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("translate", "cutout", "eval_every"):
+            if int(getattr(self, name)) < 0:
+                problems.append(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not self.lr > 0:
+            problems.append(f"lr must be > 0, got {self.lr!r}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.schedule == "triangular" and not 0 <= self.lr_peak_epoch <= self.epochs:
+            problems.append(f"lr_peak_epoch must be in [0, epochs={self.epochs}], got {self.lr_peak_epoch!r}")
+        if self.tta not in TTA_MODES:
+            problems.append(f"tta must be one of {TTA_MODES}, got {self.tta!r}")
+        for name in ("mixed_precision", "channels_last"):
+            if getattr(self, name) not in _SWITCHES:
+                problems.append(f"{name} must be 'auto', 'on', 'off' or a bool, got {getattr(self, name)!r}")
+        if self.max_train_images is not None and self.max_train_images < 1:
+            problems.append(f"max_train_images must be >= 1 or None, got {self.max_train_images!r}")
+        if problems:
+            raise ValueError("invalid training recipe: " + "; ".join(problems))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> TrainRecipe:
+        """Build a recipe from a mapping (e.g. the config's ``training`` section).
+
+        Raises
+        ------
+        ValueError
+            A key is not a recipe field (the message lists the unknown and allowed keys).
+        """
+        allowed = [f.name for f in dataclasses.fields(cls)]
+        unknown = sorted(set(d) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"unknown training recipe key(s): {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+            )
+        return cls(**dict(d))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recipe as a JSON-friendly dict."""
+        out = dataclasses.asdict(self)
+        out["milestones"] = list(self.milestones)
+        return out
+
+
+def steps_per_epoch(n_images: int, batch_size: int, drop_last: bool = True) -> int:
+    """Optimizer steps per epoch: ``n // batch_size`` with ``drop_last``, else ``ceil``."""
+    return n_images // batch_size if drop_last else math.ceil(n_images / batch_size)
+
+
+def lr_multiplier(step: int, steps_per_epoch: int, recipe: TrainRecipe) -> float:
+    """Factor applied to ``recipe.lr`` at optimizer step ``step`` (0-based).
+
+    - ``"triangular"`` (per iteration, the paper's):
+      ``np.interp(step, [0, peak * spe, epochs * spe], [0, 1, 0])``, i.e. 0 at step 0,
+      1 at the peak, linearly back to 0 at the end (and 0 beyond).
+    - ``"multistep"`` (per epoch): ``gamma ** (number of milestones <= step // spe)``.
+    - ``"constant"``: 1.
+
+    Parameters
+    ----------
+    step : int
+        Optimizer step, counted from 0 over the whole run.
+    steps_per_epoch : int
+        ``spe``, optimizer steps per epoch (see :func:`steps_per_epoch`).
+    recipe : TrainRecipe
+
+    Returns
+    -------
+    float
+    """
+    if recipe.schedule == "constant":
+        return 1.0
+    if recipe.schedule == "multistep":
+        epoch = step // steps_per_epoch
+        return float(recipe.gamma ** sum(epoch >= m for m in recipe.milestones))
+    peak = recipe.lr_peak_epoch * steps_per_epoch
+    end = recipe.epochs * steps_per_epoch
+    if step <= peak:
+        return float(step / peak) if peak > 0 else 1.0
+    if step >= end:
+        return 0.0
+    return float((end - step) / (end - peak))
+
+
+def select_device(preference: str | torch.device = "auto") -> torch.device:
+    """Resolve a device preference.
+
+    Parameters
+    ----------
+    preference : str or torch.device, default "auto"
+        "auto" = CUDA when available, else CPU; otherwise anything
+        :class:`torch.device` accepts ("cpu", "cuda", "cuda:1", ...).
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    RuntimeError
+        CUDA was requested but is not available.
+    ValueError
+        ``preference`` is not a device string.
+    """
+    if isinstance(preference, str) and preference == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(preference)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"invalid device {preference!r}: use 'auto', 'cpu' or 'cuda'") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"device {preference!r} requested but CUDA is not available "
+            f"(torch {torch.__version__}, torch.cuda.is_available() is False); "
+            "use device 'auto' or 'cpu'"
+        )
+    return device
+
+
+def _switch(value: str | bool, device: torch.device, cpu_allowed: bool) -> bool:
+    """Resolve an "auto"/"on"/"off"/bool option for ``device``."""
+    if value in ("off", False):
+        return False
+    if value == "auto" or not cpu_allowed:
+        return device.type == "cuda"
+    return True
+
+
+def _forward_tta(model: nn.Module, x: torch.Tensor, tta: str) -> torch.Tensor:
+    """Logits ``(B, K)`` of ``x`` ``(B, 3, H, W)`` with test-time augmentation."""
+    if tta == "none":
+        return model(x)
+    if tta == "flip":
+        return (model(x) + model(x.flip(3))) / 2.0
+    # "paper": the official code (copied from the FFCV example) calls torch.fliplr on the
+    # NCHW batch; fliplr flips dim 1, which is the CHANNEL axis (RGB -> BGR), not width.
+    return (model(x) + model(torch.fliplr(x))) / 2.0
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    imageset: ImageSet,
+    *,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int = 1000,
+    device: str | torch.device | None = None,
+    tta: str = "none",
+    image_size: int = 32,
+) -> dict[str, float | int]:
+    """Accuracy and mean cross-entropy of ``model`` on ``imageset`` (float32, no grad).
+
+    The model is moved to ``device`` (in place) and run in eval mode; its previous
+    train/eval mode is restored afterwards.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    imageset : cnntopo.datasets.ImageSet
+        ``N`` images, uint8 ``(N, H, W, C)``.
+    mean, std : sequence of 3 floats
+        Normalisation on the [0, 1] scale.
+    batch_size : int, default 1000
+    device : str or torch.device, optional
+        ``None`` = CUDA when available, else CPU.
+    tta : {"none", "flip", "paper"}, default "none"
+        "flip" averages the logits of ``x`` and of ``x`` mirrored along the width.
+        "paper" reproduces the official code, which averages with ``torch.fliplr(x)``;
+        on an NCHW batch that reverses the channel order (RGB -> BGR) instead.
+    image_size : int, default 32
+
+    Returns
+    -------
+    dict
+        ``accuracy`` (fraction in [0, 1]), ``loss`` (mean cross-entropy of the possibly
+        averaged logits) and ``n``.
+    """
+    from cnntopo.transforms import to_model_input
+
+    if tta not in TTA_MODES:
+        raise ValueError(f"tta must be one of {TTA_MODES}, got {tta!r}")
+    device = select_device("auto" if device is None else device)
+    was_training = model.training
+    model.to(device).eval()
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    n = len(imageset)
+    try:
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            x = to_model_input(imageset.images[start:stop], mean, std, size=image_size, device=device)
+            y = torch.from_numpy(imageset.labels[start:stop]).to(device)
+            logits = _forward_tta(model, x, tta).float()
+            loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
+            correct += (logits.argmax(dim=1) == y).sum()
+    finally:
+        model.train(was_training)
+    return {"accuracy": float(correct.item()) / max(n, 1), "loss": float(loss_sum.item()) / max(n, 1), "n": n}
+
+
+def _training_subset(train_set: ImageSet, max_images: int | None, generator: torch.Generator) -> ImageSet:
+    """A seeded random subset of ``max_images`` images (kept in original order)."""
+    if max_images is None or max_images >= len(train_set):
+        return train_set
+    pick = torch.randperm(len(train_set), generator=generator)[:max_images]
+    return train_set.subset(np.sort(pick.numpy()))
+
+
+def _cutout_fill(mean: Sequence[float]) -> tuple[float, float, float]:
+    """The official Cutout fill: ``int(mean * 255)`` per channel, back on the [0, 1] scale."""
+    return tuple(math.floor(float(m) * 255.0) / 255.0 for m in mean)  # type: ignore[return-value]
+
+
+def _log_line(entry: Mapping[str, Any], epochs: int) -> str:
+    test = "-" if entry["test_acc"] is None else f"{entry['test_acc']:.3f}"
+    return (
+        f"epoch {entry['epoch']}/{epochs} loss {entry['train_loss']:.3f} "
+        f"train_acc {entry['train_acc']:.3f} test_acc {test} lr {entry['lr']:.2f} "
+        f"time {entry['seconds']:.1f}s"
+    )
+
+
+def _make_optimizer(
+    model: nn.Module, recipe: TrainRecipe, spe: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler]:
+    """SGD on all parameters with a per-iteration LambdaLR schedule."""
+    optimizer = torch.optim.SGD(
+        model.parameters(),
+        lr=recipe.lr,
+        momentum=recipe.momentum,
+        weight_decay=recipe.weight_decay,
+        nesterov=recipe.nesterov,
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: lr_multiplier(step, spe, recipe)
+    )
+    return optimizer, scheduler
+
+
+def train_model(
+    model: nn.Module,
+    train_set: ImageSet,
+    test_set: ImageSet | None,
+    recipe: TrainRecipe,
+    *,
+    seed: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    device: str | torch.device | None = None,
+    image_size: int = 32,
+    log: Callable[[str], None] | None = print,
+) -> dict[str, Any]:
+    """Train ``model`` in place with ``recipe``; evaluate on ``test_set`` along the way.
+
+    Every step: a batch of the epoch's random permutation is prepared
+    (:func:`cnntopo.transforms.prepare`), augmented (:class:`cnntopo.transforms.Augment`:
+    flip, translate, Cutout filled with the mean colour ``int(255 * mean) / 255`` as in
+    the official code), normalised, and fed to SGD with cross-entropy; the learning rate
+    follows :func:`lr_multiplier` per iteration (``torch.optim.lr_scheduler.LambdaLR``,
+    so the first step uses multiplier 0 as in the original).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Network to train (e.g. from :func:`cnntopo.models.init_model`); moved to
+        ``device`` in place. It is in eval mode, contiguous memory format, on return.
+    train_set : cnntopo.datasets.ImageSet
+        Training images, uint8 ``(N, H, W, C)``.
+    test_set : cnntopo.datasets.ImageSet or None
+        Evaluated every ``recipe.eval_every`` epochs and after the last one (with
+        ``recipe.tta``); ``None`` skips evaluation.
+    recipe : TrainRecipe
+    seed : int
+        Seeds the :class:`torch.Generator` behind the subset choice, the data order
+        and the augmentation.
+    mean, std : sequence of 3 floats
+        Normalisation on the [0, 1] scale (also the Cutout colour).
+    device : str or torch.device, optional
+        ``None`` = CUDA when available, else CPU.
+    image_size : int, default 32
+    log : callable or None, default print
+        Receives one line per epoch, e.g.
+        ``epoch 3/24 loss 1.234 train_acc 0.567 test_acc 0.612 lr 0.80 time 12.3s``.
+
+    Returns
+    -------
+    dict
+        ``seed``, ``epochs``, ``steps`` (optimizer steps), ``steps_per_epoch``,
+        ``history`` (per epoch: ``epoch``, ``train_loss``, ``train_acc``, ``test_acc``,
+        ``test_loss`` (None when not evaluated), ``lr`` (of the epoch's last step),
+        ``seconds``), ``test_acc``, ``test_loss`` (final; None without ``test_set``),
+        ``train_seconds``, ``device``, ``n_train_images``, ``mixed_precision``,
+        ``channels_last``, ``recipe``.
+
+    Raises
+    ------
+    ValueError
+        The training set gives no full batch (``drop_last`` with fewer images than
+        ``batch_size``).
+    """
+    from cnntopo.transforms import Augment, normalize, prepare
+
+    device = select_device("auto" if device is None else device)
+    generator = torch.Generator().manual_seed(int(seed))
+    train_set = _training_subset(train_set, recipe.max_train_images, generator)
+    n = len(train_set)
+    spe = steps_per_epoch(n, recipe.batch_size, recipe.drop_last)
+    if spe < 1:
+        raise ValueError(
+            f"{n} training images give no full batch of {recipe.batch_size} with drop_last; "
+            "lower training.batch_size or set drop_last false"
+        )
+    use_amp = _switch(recipe.mixed_precision, device, cpu_allowed=False)
+    use_cl = _switch(recipe.channels_last, device, cpu_allowed=True)
+    memory_format = torch.channels_last if use_cl else torch.contiguous_format
+    model.to(device=device, memory_format=memory_format)
+    optimizer, scheduler = _make_optimizer(model, recipe, spe)
+    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
+    augment = Augment(recipe.flip, recipe.translate, recipe.cutout, _cutout_fill(mean))
+    images = torch.from_numpy(np.ascontiguousarray(train_set.images)).to(device)
+    labels = torch.from_numpy(train_set.labels).to(device)
+    mean_t = torch.as_tensor(mean, dtype=torch.float32, device=device)
+    std_t = torch.as_tensor(std, dtype=torch.float32, device=device)
+
+    history: list[dict[str, Any]] = []
+    evaluation: dict[str, Any] = {"accuracy": None, "loss": None}
+    step = 0
+    t_start = time.perf_counter()
+    for epoch in range(1, recipe.epochs + 1):
+        t_epoch = time.perf_counter()
+        model.train()
+        order = torch.randperm(n, generator=generator)
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen = 0
+        for b in range(spe):
+            idx = order[b * recipe.batch_size : (b + 1) * recipe.batch_size].to(device)
+            x = normalize(augment(prepare(images[idx], image_size), generator), mean_t, std_t)
+            x = x.contiguous(memory_format=memory_format)
+            y = labels[idx]
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
+                out = model(x)
+                loss = loss_fn(out, y)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            last_lr = optimizer.param_groups[0]["lr"]
+            scheduler.step()
+            step += 1
+            loss_sum += loss.detach().double() * y.shape[0]
+            correct += (out.detach().argmax(dim=1) == y).sum()
+            seen += int(y.shape[0])
+        evaluate_now = test_set is not None and (
+            epoch == recipe.epochs or (recipe.eval_every > 0 and epoch % recipe.eval_every == 0)
+        )
+        if evaluate_now:
+            evaluation = evaluate(
+                model, test_set, mean=mean, std=std, batch_size=recipe.eval_batch_size,
+                device=device, tta=recipe.tta, image_size=image_size,
+            )
+        entry = {
+            "epoch": epoch,
+            "train_loss": float(loss_sum.item()) / seen,
+            "train_acc": float(correct.item()) / seen,
+            "test_acc": evaluation["accuracy"] if evaluate_now else None,
+            "test_loss": evaluation["loss"] if evaluate_now else None,
+            "lr": float(last_lr),
+            "seconds": time.perf_counter() - t_epoch,
+        }
+        history.append(entry)
+        if log is not None:
+            log(_log_line(entry, recipe.epochs))
+    train_seconds = time.perf_counter() - t_start
+    model.to(memory_format=torch.contiguous_format)
+    model.eval()
+    return {
+        "seed": int(seed),
+        "epochs": recipe.epochs,
+        "steps": step,
+        "steps_per_epoch": spe,
+        "history": history,
+        "test_acc": evaluation["accuracy"],
+        "test_loss": evaluation["loss"],
+        "train_seconds": train_seconds,
+        "device": str(device),
+        "n_train_images": n,
+        "mixed_precision": use_amp,
+        "channels_last": use_cl,
+        "recipe": recipe.to_dict(),
+    }

@@ -1,0 +1,103 @@
+# Stage 7: paper-style figures (PNG for the report, plus figures.extra_formats).
+
+
+rule figure_layer_heatmap:
+    input:
+        matrix=f"{OUT}/distances/topl2/{DIST}/seed{{seed}}.npz",
+    output:
+        png=report(
+            f"{OUT}/figures/heatmaps/{DIST}_seed{{seed}}.png",
+            caption="../report/heatmap_seed.rst",
+            category="Layer distances",
+            subcategory="Per model",
+            labels={"model": "seed {seed}"},
+        ),
+        extra=get_extra_figures(f"{OUT}/figures/heatmaps/{DIST}_seed{{seed}}"),
+    log:
+        f"{OUT}/logs/figures/heatmaps/{DIST}_seed{{seed}}.log",
+    conda:
+        get_env("plot")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        distances=config["distances"],
+        title=get_seed_title,
+    script:
+        "../scripts/figure_layer_heatmap.py"
+
+
+rule figure_mean_heatmap:
+    input:
+        matrices=get_all_matrices(),
+    output:
+        png=report(
+            f"{OUT}/figures/heatmap_mean_{DIST}.png",
+            caption="../report/heatmap_mean.rst",
+            category="Layer distances",
+            subcategory="Across models",
+        ),
+        extra=get_extra_figures(f"{OUT}/figures/heatmap_mean_{DIST}"),
+        summary=f"{OUT}/distances/topl2/{DIST}/mean.npz",
+    log:
+        f"{OUT}/logs/figures/heatmap_mean_{DIST}.log",
+    conda:
+        get_env("plot")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        distances=config["distances"],
+    script:
+        "../scripts/figure_mean_heatmap.py"
+
+
+rule figure_diagram_grid:
+    input:
+        diagrams=get_layer_diagrams,
+    output:
+        png=report(
+            f"{OUT}/figures/diagrams/seed{{seed}}.png",
+            caption="../report/diagrams.rst",
+            category="Persistence diagrams",
+            labels={"model": "seed {seed}"},
+        ),
+        extra=get_extra_figures(f"{OUT}/figures/diagrams/seed{{seed}}"),
+    log:
+        f"{OUT}/logs/figures/diagrams/seed{{seed}}.log",
+    conda:
+        get_env("plot")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        layers=LAYERS,
+        maxdim=config["persistence"]["maxdim"],
+        title=get_diagram_title,
+    script:
+        "../scripts/figure_diagram_grid.py"
+
+
+rule figure_training:
+    input:
+        metrics=get_all_metrics(),
+    output:
+        png=report(
+            f"{OUT}/figures/training.png",
+            caption="../report/training.rst",
+            category="Models",
+        ),
+        extra=get_extra_figures(f"{OUT}/figures/training"),
+    log:
+        f"{OUT}/logs/figures/training.log",
+    conda:
+        get_env("plot")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/figure_training.py"

@@ -1,0 +1,16 @@
+"""Rule extract_activations: stream conv outputs into per-layer shards."""
+
+import _cnntopo_path  # noqa: F401
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages import extract_activations
+
+setup_job_logging(snakemake.log[0])
+extract_activations(
+    snakemake.config,
+    int(snakemake.wildcards.seed),
+    snakemake.input.weights,
+    snakemake.input.eval_set,
+    snakemake.params.out_dir,
+    snakemake.params.layers,
+    threads=snakemake.threads,
+)

@@ -1,0 +1,13 @@
+"""Rule figure_layer_heatmap: one model's layer-distance heatmap."""
+
+import _cnntopo_path  # noqa: F401
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages import figure_layer_heatmap
+
+setup_job_logging(snakemake.log[0])
+figure_layer_heatmap(
+    snakemake.input.matrix,
+    snakemake.output,
+    snakemake.params.distances,
+    title=snakemake.params.title,
+)

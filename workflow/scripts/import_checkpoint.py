@@ -1,0 +1,15 @@
+"""Rule import_checkpoint: use existing weights instead of training."""
+
+import _cnntopo_path  # noqa: F401
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages import import_checkpoint
+
+setup_job_logging(snakemake.log[0])
+import_checkpoint(
+    snakemake.config,
+    int(snakemake.wildcards.seed),
+    snakemake.input.checkpoint,
+    snakemake.output.weights,
+    snakemake.output.metrics,
+    threads=snakemake.threads,
+)
