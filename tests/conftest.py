@@ -32,6 +32,10 @@ def repo() -> Path:
 def tiny_run(tmp_path_factory) -> Path:
     """Run config/tiny.yaml through Snakemake once per test session; return its output folder."""
     results = tmp_path_factory.mktemp("results")
-    proc = run_snakemake("--cores", "2", "--configfile", "config/tiny.yaml", "--config", f"results_dir={results}")
-    assert proc.returncode == 0, f"tiny workflow failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-8000:]}"
+    proc = run_snakemake(
+        "--cores", "2", "--configfile", "config/tiny.yaml", "--config", f"results_dir={results}"
+    )
+    assert proc.returncode == 0, (
+        f"tiny workflow failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-8000:]}"
+    )
     return results / "tiny"

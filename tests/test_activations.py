@@ -27,8 +27,14 @@ def random_images(n: int = 7, size: int = 32, seed: int = 0) -> ImageSet:
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, size=(n, size, size, 3)).astype(np.uint8)
     labels = rng.integers(0, 10, size=n)
-    return ImageSet(images, labels, [str(i) for i in range(10)], "synthetic", "test",
-                    indices=np.arange(100, 100 + n))
+    return ImageSet(
+        images,
+        labels,
+        [str(i) for i in range(10)],
+        "synthetic",
+        "test",
+        indices=np.arange(100, 100 + n),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +87,18 @@ def test_streamed_extraction_equals_full_forward(model, tmp_path):
     images = random_images(7)
     layers = conv_layer_names(model)
     logs = []
-    manifest = extract_activations(model, images, layers, tmp_path, mean=MEAN, std=STD, batch_size=3,
-                                   device="cpu", extra_meta={"seed": 5}, log=logs.append)
+    manifest = extract_activations(
+        model,
+        images,
+        layers,
+        tmp_path,
+        mean=MEAN,
+        std=STD,
+        batch_size=3,
+        device="cpu",
+        extra_meta={"seed": 5},
+        log=logs.append,
+    )
     x = to_model_input(images.images, MEAN, STD)
     with torch.no_grad(), capture(model, layers) as store:
         logits = model(x)
@@ -92,8 +108,12 @@ def test_streamed_extraction_equals_full_forward(model, tmp_path):
         np.testing.assert_allclose(shard, store[name].numpy(), rtol=1e-5, atol=1e-6)
         assert isinstance(load_activations(tmp_path, name), np.memmap)
     assert [entry["name"] for entry in manifest["layers"]] == layers
-    assert manifest["layers"][0] == {"name": "conv1", "file": "conv1.npy", "shape": [7, 4, 32, 32],
-                                     "dtype": "float32"}
+    assert manifest["layers"][0] == {
+        "name": "conv1",
+        "file": "conv1.npy",
+        "shape": [7, 4, 32, 32],
+        "dtype": "float32",
+    }
     assert manifest["n_images"] == 7 and manifest["batch_size"] == 3
     assert manifest["image_indices"] == list(range(100, 107))
     assert manifest["labels"] == images.labels.tolist()
@@ -109,8 +129,17 @@ def test_streamed_extraction_equals_full_forward(model, tmp_path):
 
 
 def test_float16_shards(model, tmp_path):
-    manifest = extract_activations(model, random_images(4), ["conv1", "block_seq.3.1.conv2"], tmp_path,
-                                   mean=MEAN, std=STD, batch_size=4, device="cpu", dtype="float16")
+    manifest = extract_activations(
+        model,
+        random_images(4),
+        ["conv1", "block_seq.3.1.conv2"],
+        tmp_path,
+        mean=MEAN,
+        std=STD,
+        batch_size=4,
+        device="cpu",
+        dtype="float16",
+    )
     arr = load_activations(tmp_path, "block_seq.3.1.conv2", mmap=False)
     assert arr.dtype == np.float16 and arr.shape == (4, 32, 4, 4)
     assert manifest["dtype"] == "float16"
@@ -133,8 +162,16 @@ def test_failure_midway_leaves_nothing(model, tmp_path):
     handle = model.linear.register_forward_hook(fail_on_second_batch)
     try:
         with pytest.raises(_Boom):
-            extract_activations(model, random_images(7), ["conv1", "block_seq.0.0.conv1"], tmp_path,
-                                mean=MEAN, std=STD, batch_size=3, device="cpu")
+            extract_activations(
+                model,
+                random_images(7),
+                ["conv1", "block_seq.0.0.conv1"],
+                tmp_path,
+                mean=MEAN,
+                std=STD,
+                batch_size=3,
+                device="cpu",
+            )
     finally:
         handle.remove()
     assert list(tmp_path.iterdir()) == []
@@ -146,15 +183,35 @@ def test_bad_args_touch_nothing_and_rerun_replaces(model, tmp_path):
     (tmp_path / "manifest.json").write_text("{}")
     (tmp_path / "conv1.npy").write_text("old")
     with pytest.raises(ValueError, match="clash"):
-        extract_activations(model, random_images(2), ["conv1"], tmp_path, mean=MEAN, std=STD,
-                            device="cpu", extra_meta={"labels": []})
+        extract_activations(
+            model,
+            random_images(2),
+            ["conv1"],
+            tmp_path,
+            mean=MEAN,
+            std=STD,
+            device="cpu",
+            extra_meta={"labels": []},
+        )
     with pytest.raises(KeyError, match="layers not in the model"):
-        extract_activations(model, random_images(2), ["conv9"], tmp_path, mean=MEAN, std=STD, device="cpu")
+        extract_activations(
+            model, random_images(2), ["conv9"], tmp_path, mean=MEAN, std=STD, device="cpu"
+        )
     with pytest.raises(ValueError, match="dtype"):
-        extract_activations(model, random_images(2), ["conv1"], tmp_path, mean=MEAN, std=STD,
-                            device="cpu", dtype="int8")
+        extract_activations(
+            model,
+            random_images(2),
+            ["conv1"],
+            tmp_path,
+            mean=MEAN,
+            std=STD,
+            device="cpu",
+            dtype="int8",
+        )
     assert (tmp_path / "conv1.npy").read_text() == "old"  # validation errors touch nothing
-    extract_activations(model, random_images(2), ["conv1"], tmp_path, mean=MEAN, std=STD, device="cpu")
+    extract_activations(
+        model, random_images(2), ["conv1"], tmp_path, mean=MEAN, std=STD, device="cpu"
+    )
     assert load_activations(tmp_path, "conv1").shape == (2, 4, 32, 32)
     assert read_manifest(tmp_path)["n_images"] == 2
     with pytest.raises(KeyError, match="not in .*available: conv1"):

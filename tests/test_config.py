@@ -22,7 +22,9 @@ def _walk_objects(schema, path="<root>"):
 def test_every_object_forbids_unknown_keys_and_every_key_has_a_default():
     schema = load_schema()
     for path, node in _walk_objects(schema):
-        assert node.get("additionalProperties") is False, f"{path} must set additionalProperties: false"
+        assert node.get("additionalProperties") is False, (
+            f"{path} must set additionalProperties: false"
+        )
         if path == "<root>" or "required" in node:
             continue
         for key, sub in node.get("properties", {}).items():
@@ -43,7 +45,10 @@ def test_defaults_are_filled_recursively():
 @pytest.mark.parametrize(
     ("bad", "match"),
     [
-        ({"training": {"epoch": 3}}, r"unknown config key 'training\.epoch': did you mean 'epochs'"),
+        (
+            {"training": {"epoch": 3}},
+            r"unknown config key 'training\.epoch': did you mean 'epochs'",
+        ),
         ({"persistance": {}}, r"unknown config key 'persistance': did you mean 'persistence'"),
         ({"model": {"width": "wide"}}, r"'model\.width': 'wide' is not of type 'integer'"),
         ({"model": {"width": 18}}, r"'model\.width': 18 is not a multiple of 4"),
@@ -69,7 +74,10 @@ def test_all_problems_reported_at_once():
 @pytest.mark.parametrize("name", ["config.yaml", "tiny.yaml", "paper.yaml"])
 def test_shipped_configs_are_valid(repo, name):
     cfg = load_config(repo / "config" / name)
-    assert cfg["experiment"] == {"config.yaml": "demo", "tiny.yaml": "tiny", "paper.yaml": "paper"}[name]
+    assert (
+        cfg["experiment"]
+        == {"config.yaml": "demo", "tiny.yaml": "tiny", "paper.yaml": "paper"}[name]
+    )
 
 
 def test_paper_config_matches_the_paper(repo):
@@ -77,11 +85,27 @@ def test_paper_config_matches_the_paper(repo):
     assert cfg["dataset"]["name"] == "cifar10"
     assert cfg["model"]["seeds"] == list(range(100)) and cfg["model"]["width"] == 64
     t = cfg["training"]
-    assert (t["epochs"], t["batch_size"], t["lr"], t["momentum"], t["weight_decay"]) == (24, 1024, 1.0, 0.9, 5e-4)
-    assert (t["schedule"], t["lr_peak_epoch"], t["translate"], t["cutout"], t["flip"]) == ("triangular", 5, 2, 8, True)
+    assert (t["epochs"], t["batch_size"], t["lr"], t["momentum"], t["weight_decay"]) == (
+        24,
+        1024,
+        1.0,
+        0.9,
+        5e-4,
+    )
+    assert (t["schedule"], t["lr_peak_epoch"], t["translate"], t["cutout"], t["flip"]) == (
+        "triangular",
+        5,
+        2,
+        8,
+        True,
+    )
     assert cfg["activations"]["n_images"] == 1000 and cfg["activations"]["split"] == "test"
     assert (cfg["persistence"]["maxdim"], cfg["persistence"]["coeff"]) == (1, 2)
-    assert (cfg["distances"]["metric"], cfg["distances"]["dim"], cfg["distances"]["M"]) == ("sliced_wasserstein", 1, 50)
+    assert (cfg["distances"]["metric"], cfg["distances"]["dim"], cfg["distances"]["M"]) == (
+        "sliced_wasserstein",
+        1,
+        50,
+    )
 
 
 def test_config_readme_documents_every_key(repo):

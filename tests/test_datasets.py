@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
+
 from cnntopo import datasets
 from cnntopo.datasets import (
     CIFAR10_CLASSES,
@@ -23,7 +25,6 @@ from cnntopo.datasets import (
     class_names,
     load_dataset,
 )
-from PIL import Image
 
 DEBIAN_FMNIST = Path("/usr/share/datasets/fashion-mnist")
 

@@ -38,7 +38,9 @@ def test_env_files_are_pinned_like_requirements(repo):
         pip = next(d["pip"] for d in deps if isinstance(d, dict))
         for spec in pip:
             req = Requirement(spec)
-            assert re.fullmatch(r"==[\w.]+", str(req.specifier)), f"{f.name}: {spec} is not an exact pin"
+            assert re.fullmatch(r"==[\w.]+", str(req.specifier)), (
+                f"{f.name}: {spec} is not an exact pin"
+            )
             assert pins.get(req.name.lower()) == str(req.specifier), (
                 f"{f.name}: {spec} differs from requirements.txt ({pins.get(req.name.lower())})"
             )

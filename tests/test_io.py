@@ -9,7 +9,9 @@ from cnntopo import io
 
 
 def test_write_then_read(tmp_path):
-    io.write_json(tmp_path / "a" / "x.json", {"a": np.int64(3), "b": np.arange(3), "c": np.float32(0.5)})
+    io.write_json(
+        tmp_path / "a" / "x.json", {"a": np.int64(3), "b": np.arange(3), "c": np.float32(0.5)}
+    )
     assert io.read_json(tmp_path / "a" / "x.json") == {"a": 3, "b": [0, 1, 2], "c": 0.5}
     io.write_npz(tmp_path / "y.npz", m=np.eye(2))
     with np.load(tmp_path / "y.npz") as z:
@@ -28,3 +30,12 @@ def test_failure_leaves_nothing_and_keeps_old_file(tmp_path):
         tmp.write_text("half")
         raise RuntimeError("interrupted")
     assert target.read_text() == "complete" and list(tmp_path.iterdir()) == [target]
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    io.write_text(tmp_path / "a.txt", "x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask

@@ -16,7 +16,10 @@ def test_seventeen_layers_in_network_order():
 
 def test_paper_shapes():
     shapes = layer_shapes(width=64)
-    assert list(shapes.values()) == [(64, 32, 32)] * 5 + [(128, 16, 16)] * 4 + [(256, 8, 8)] * 4 + [(512, 4, 4)] * 4
+    assert (
+        list(shapes.values())
+        == [(64, 32, 32)] * 5 + [(128, 16, 16)] * 4 + [(256, 8, 8)] * 4 + [(512, 4, 4)] * 4
+    )
 
 
 def test_matches_the_torch_model():

@@ -97,7 +97,9 @@ def test_layer_shapes(width):
 
 def test_layer_shapes_width64_counts():
     shapes = list(layer_shapes(build_model(width=64)).values())
-    assert shapes == [(64, 32, 32)] * 5 + [(128, 16, 16)] * 4 + [(256, 8, 8)] * 4 + [(512, 4, 4)] * 4
+    assert (
+        shapes == [(64, 32, 32)] * 5 + [(128, 16, 16)] * 4 + [(256, 8, 8)] * 4 + [(512, 4, 4)] * 4
+    )
 
 
 def test_logits_shape_and_other_image_size():
@@ -146,7 +148,13 @@ def test_parameter_count_differs_from_kuangliu_by_shortcuts():
 
 def test_state_dict_keys_match_official_naming():
     keys = set(build_model(width=4).state_dict())
-    assert {"conv1.weight", "bn1.weight", "bn1.running_mean", "linear.weight", "linear.bias"} <= keys
+    assert {
+        "conv1.weight",
+        "bn1.weight",
+        "bn1.running_mean",
+        "linear.weight",
+        "linear.bias",
+    } <= keys
     for s in range(4):
         for b in range(2):
             for m in ("conv1", "conv2"):
@@ -227,7 +235,9 @@ def test_load_state_dict_width_mismatch_message():
 
 def test_load_state_dict_missing_unexpected_and_option_b_hint(tmp_path):
     state = build_model(width=4, shortcut="B").state_dict()
-    with pytest.raises(ValueError, match="unexpected keys .*block_seq.1.0.shortcut.0.weight") as err:
+    with pytest.raises(
+        ValueError, match="unexpected keys .*block_seq.1.0.shortcut.0.weight"
+    ) as err:
         load_state_dict_compat(build_model(width=4), state)
     assert "option-B" in str(err.value)
     partial = build_model(width=4).state_dict()

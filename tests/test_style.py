@@ -24,7 +24,10 @@ def test_ruff_clean(repo):
 
 def test_snakefmt_clean(repo):
     proc = subprocess.run(
-        [_tool("snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=repo, capture_output=True, text=True
+        [_tool("snakefmt"), "--check", "Snakefile", "workflow/rules"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 

@@ -41,7 +41,13 @@ def small_recipe(**kw) -> TrainRecipe:
 def test_paper_defaults():
     r = TrainRecipe()
     assert (r.epochs, r.batch_size, r.lr, r.momentum, r.weight_decay) == (24, 1024, 1.0, 0.9, 5e-4)
-    assert (r.schedule, r.lr_peak_epoch, r.flip, r.translate, r.cutout) == ("triangular", 5, True, 2, 8)
+    assert (r.schedule, r.lr_peak_epoch, r.flip, r.translate, r.cutout) == (
+        "triangular",
+        5,
+        True,
+        2,
+        8,
+    )
     assert r.drop_last and not r.nesterov and r.label_smoothing == 0.0
     assert steps_per_epoch(50_000, 1024) == 48  # the paper's iters_per_epoch
 
@@ -72,9 +78,13 @@ def test_other_schedules():
 
 
 def test_from_dict_rejects_unknown_keys():
-    r = TrainRecipe.from_dict({"epochs": 3, "lr_peak_epoch": 1, "milestones": [1, 2], "tta": "paper"})
+    r = TrainRecipe.from_dict(
+        {"epochs": 3, "lr_peak_epoch": 1, "milestones": [1, 2], "tta": "paper"}
+    )
     assert r.epochs == 3 and r.milestones == (1, 2) and r.tta == "paper"
-    with pytest.raises(ValueError, match=r"unknown training recipe key\(s\): epoch, lrr; allowed: epochs"):
+    with pytest.raises(
+        ValueError, match=r"unknown training recipe key\(s\): epoch, lrr; allowed: epochs"
+    ):
         TrainRecipe.from_dict({"epoch": 3, "lrr": 1.0})
     with pytest.raises(ValueError, match="schedule must be one of"):
         TrainRecipe(schedule="cosine")
@@ -98,15 +108,32 @@ def test_training_learns_bright_vs_dark():
     train, test = bright_dark(96, seed=0), bright_dark(64, seed=1, split="test")
     model = init_model("resnet18_cifar", 4, 2, seed=0)
     lines = []
-    result = train_model(model, train, test, small_recipe(epochs=3), seed=0, mean=MEAN, std=STD,
-                         device="cpu", image_size=16, log=lines.append)
+    result = train_model(
+        model,
+        train,
+        test,
+        small_recipe(epochs=3),
+        seed=0,
+        mean=MEAN,
+        std=STD,
+        device="cpu",
+        image_size=16,
+        log=lines.append,
+    )
     assert result["test_acc"] >= 0.9
     assert result["steps"] == 3 * (96 // 16) and result["steps_per_epoch"] == 6
     assert result["n_train_images"] == 96 and result["device"] == "cpu"
     assert not model.training
     assert [h["epoch"] for h in result["history"]] == [1, 2, 3]
-    assert set(result["history"][0]) == {"epoch", "train_loss", "train_acc", "test_acc", "test_loss",
-                                         "lr", "seconds"}
+    assert set(result["history"][0]) == {
+        "epoch",
+        "train_loss",
+        "train_acc",
+        "test_acc",
+        "test_loss",
+        "lr",
+        "seconds",
+    }
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3 loss ")
     assert " train_acc " in lines[0] and " test_acc " in lines[0] and lines[0].endswith("s")
     # lr of the last step of epoch 1 (peak at the end of epoch 1 of 3): multiplier 5/6
@@ -115,8 +142,18 @@ def test_training_learns_bright_vs_dark():
 
 def _train_weights(seed: int, init_seed: int = 0, **kw) -> dict[str, torch.Tensor]:
     model = init_model("resnet18_cifar", 4, 2, seed=init_seed)
-    train_model(model, bright_dark(64), None, small_recipe(**kw), seed=seed, mean=MEAN, std=STD,
-                device="cpu", image_size=16, log=None)
+    train_model(
+        model,
+        bright_dark(64),
+        None,
+        small_recipe(**kw),
+        seed=seed,
+        mean=MEAN,
+        std=STD,
+        device="cpu",
+        image_size=16,
+        log=None,
+    )
     return model.state_dict()
 
 
@@ -131,12 +168,32 @@ def test_same_seed_identical_weights_different_seed_differs():
 
 def test_max_train_images_subset_and_no_full_batch():
     model = init_model("resnet18_cifar", 4, 2, seed=0)
-    result = train_model(model, bright_dark(64), None, small_recipe(epochs=1, max_train_images=32),
-                         seed=0, mean=MEAN, std=STD, device="cpu", image_size=16, log=None)
+    result = train_model(
+        model,
+        bright_dark(64),
+        None,
+        small_recipe(epochs=1, max_train_images=32),
+        seed=0,
+        mean=MEAN,
+        std=STD,
+        device="cpu",
+        image_size=16,
+        log=None,
+    )
     assert result["n_train_images"] == 32 and result["steps"] == 2 and result["test_acc"] is None
     with pytest.raises(ValueError, match="no full batch"):
-        train_model(model, bright_dark(8), None, small_recipe(), seed=0, mean=MEAN, std=STD,
-                    device="cpu", image_size=16, log=None)
+        train_model(
+            model,
+            bright_dark(8),
+            None,
+            small_recipe(),
+            seed=0,
+            mean=MEAN,
+            std=STD,
+            device="cpu",
+            image_size=16,
+            log=None,
+        )
 
 
 class _Spy(nn.Module):
@@ -183,3 +240,26 @@ def test_evaluate_accuracy_and_loss():
     expected = nn.functional.cross_entropy(logits, torch.zeros(6, dtype=torch.int64)).item()
     assert result["loss"] == pytest.approx(expected, rel=1e-6)
     assert spy.training  # mode restored
+
+
+def test_channels_last_and_mixed_precision_switches_on_cpu():
+    model = init_model("resnet18_cifar", 4, 2, seed=0)
+    recipe = small_recipe(epochs=1, channels_last="on", mixed_precision="on")
+    result = train_model(
+        model,
+        bright_dark(32),
+        None,
+        recipe,
+        seed=0,
+        mean=MEAN,
+        std=STD,
+        device="cpu",
+        image_size=16,
+        log=None,
+    )
+    assert result["channels_last"] is True
+    assert result["mixed_precision"] is False  # fp16 autocast is CUDA-only
+    assert model.conv1.weight.is_contiguous()  # back to the default format
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+    with pytest.raises(ValueError, match="mixed_precision must be"):
+        TrainRecipe(mixed_precision="fp16")

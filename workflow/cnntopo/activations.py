@@ -52,8 +52,22 @@ _DTYPES: tuple[str, ...] = ("float32", "float16")
 
 #: Keys written by :func:`extract_activations` itself (``extra_meta`` may not reuse them).
 MANIFEST_KEYS: tuple[str, ...] = (
-    "format", "layers", "n_images", "dataset", "split", "classes", "image_indices", "labels",
-    "predictions", "accuracy", "batch_size", "dtype", "image_size", "mean", "std", "seconds",
+    "format",
+    "layers",
+    "n_images",
+    "dataset",
+    "split",
+    "classes",
+    "image_indices",
+    "labels",
+    "predictions",
+    "accuracy",
+    "batch_size",
+    "dtype",
+    "image_size",
+    "mean",
+    "std",
+    "seconds",
 )
 
 
@@ -268,8 +282,6 @@ def extract_activations(
     KeyError
         A layer name is not a module of ``model``.
     """
-    from cnntopo.transforms import to_model_input
-
     extra = dict(extra_meta or {})
     _check_extraction_args(model, images, layer_names, batch_size, dtype, extra)
     layer_names = list(layer_names)
@@ -278,48 +290,102 @@ def extract_activations(
     _remove_stale(out_dir, layer_names)
     device = _resolve_device(device)
     model.to(device).eval()
-    n = len(images)
-    n_batches = -(-n // batch_size)
-    predictions = np.empty(n, dtype=np.int64)
-    shapes: dict[str, tuple[int, ...]] = {}
     start_time = time.perf_counter()
-    with contextlib.ExitStack() as renames:
-        tmp_paths = {name: renames.enter_context(atomic_path(shard_path(out_dir, name))) for name in layer_names}
-        memmaps: dict[str, np.memmap] = {}
-        with torch.inference_mode(), capture(model, layer_names) as store:
-            for index, start in enumerate(range(0, n, batch_size)):
-                stop = min(start + batch_size, n)
-                x = to_model_input(images.images[start:stop], mean, std, size=image_size, device=device)
-                logits = model(x)
-                predictions[start:stop] = logits.argmax(dim=1).cpu().numpy()
-                missing = [name for name in layer_names if name not in store]
-                if missing:
-                    raise RuntimeError(f"layers produced no output in the forward pass: {missing}")
-                for name in layer_names:
-                    batch = store[name].to("cpu", torch.float32).numpy()
-                    if name not in memmaps:
-                        shapes[name] = (n, *batch.shape[1:])
-                        memmaps[name] = np.lib.format.open_memmap(
-                            tmp_paths[name], mode="w+", dtype=np.dtype(dtype), shape=shapes[name]
-                        )
-                    memmaps[name][start:stop] = batch
-                store.clear()
-                if log is not None:
-                    log(f"batch {index + 1}/{n_batches} ({stop}/{n} images) {time.perf_counter() - start_time:.1f}s")
-        for memmap in memmaps.values():
-            memmap.flush()
-        del memmaps  # close the files before they are renamed
+    with contextlib.ExitStack() as renames:  # renames all shards only if every batch succeeded
+        tmp_paths = {
+            name: renames.enter_context(atomic_path(shard_path(out_dir, name)))
+            for name in layer_names
+        }
+        predictions, shapes = _stream_to_shards(
+            model,
+            images,
+            tmp_paths,
+            mean=mean,
+            std=std,
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
+            image_size=image_size,
+            log=log,
+        )
     layers = [
-        {"name": name, "file": shard_path(out_dir, name).name, "shape": list(shapes[name]), "dtype": dtype}
+        {
+            "name": name,
+            "file": shard_path(out_dir, name).name,
+            "shape": list(shapes[name]),
+            "dtype": dtype,
+        }
         for name in layer_names
     ]
     manifest = _base_manifest(
-        images, layers, predictions, batch_size, dtype, mean, std, image_size,
+        images,
+        layers,
+        predictions,
+        batch_size,
+        dtype,
+        mean,
+        std,
+        image_size,
         time.perf_counter() - start_time,
     )
     manifest.update(extra)
     write_json(out_dir / MANIFEST, manifest)
     return manifest
+
+
+def _stream_to_shards(
+    model: nn.Module,
+    images: ImageSet,
+    tmp_paths: Mapping[str, Path],
+    *,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int,
+    device: torch.device,
+    dtype: str,
+    image_size: int,
+    log: Callable[[str], None] | None,
+) -> tuple[np.ndarray, dict[str, tuple[int, ...]]]:
+    """Forward ``images`` batch by batch, writing each layer into its ``.npy`` file.
+
+    Returns the predictions ``(N,)`` (argmax of the logits) and the shard shapes. The
+    memory maps are flushed and closed before returning, so the files can be renamed.
+    """
+    from cnntopo.transforms import to_model_input
+
+    n = len(images)
+    n_batches = -(-n // batch_size)
+    predictions = np.empty(n, dtype=np.int64)
+    memmaps: dict[str, np.memmap] = {}
+    start_time = time.perf_counter()
+    with torch.inference_mode(), capture(model, list(tmp_paths)) as store:
+        for index, start in enumerate(range(0, n, batch_size)):
+            stop = min(start + batch_size, n)
+            x = to_model_input(images.images[start:stop], mean, std, size=image_size, device=device)
+            predictions[start:stop] = model(x).argmax(dim=1).cpu().numpy()
+            for name, tmp in tmp_paths.items():
+                batch = _captured(store, name)
+                if name not in memmaps:
+                    memmaps[name] = np.lib.format.open_memmap(
+                        tmp, mode="w+", dtype=np.dtype(dtype), shape=(n, *batch.shape[1:])
+                    )
+                memmaps[name][start:stop] = batch
+            store.clear()
+            if log is not None:
+                elapsed = time.perf_counter() - start_time
+                log(f"batch {index + 1}/{n_batches} ({stop}/{n} images) {elapsed:.1f}s")
+    shapes = {name: tuple(memmap.shape) for name, memmap in memmaps.items()}
+    for memmap in memmaps.values():
+        memmap.flush()
+    memmaps.clear()  # drop the last references: closes the files
+    return predictions, shapes
+
+
+def _captured(store: Mapping[str, torch.Tensor], name: str) -> np.ndarray:
+    """The captured batch of ``name`` as a float32 CPU array ``(B, c, h, w)``."""
+    if name not in store:
+        raise RuntimeError(f"layer {name!r} produced no output in the forward pass")
+    return store[name].to("cpu", torch.float32).numpy()
 
 
 def read_manifest(out_dir: str | os.PathLike) -> dict[str, Any]:
@@ -366,7 +432,9 @@ def load_activations(out_dir: str | os.PathLike, layer: str, mmap: bool = True) 
     manifest = read_manifest(out_dir)
     entries = {entry["name"]: entry for entry in manifest["layers"]}
     if layer not in entries:
-        raise KeyError(f"layer {layer!r} not in {out_dir}/{MANIFEST}; available: {', '.join(entries)}")
+        raise KeyError(
+            f"layer {layer!r} not in {out_dir}/{MANIFEST}; available: {', '.join(entries)}"
+        )
     path = Path(out_dir) / entries[layer]["file"]
     if not path.is_file():
         raise FileNotFoundError(f"activation shard missing: {path}")

@@ -18,7 +18,14 @@ from typing import Any
 import jsonschema
 import yaml
 
-__all__ = ["SCHEMA_PATH", "ConfigError", "load_schema", "validate_config", "load_config", "config_hash"]
+__all__ = [
+    "SCHEMA_PATH",
+    "ConfigError",
+    "load_schema",
+    "validate_config",
+    "load_config",
+    "config_hash",
+]
 
 SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
 
@@ -70,7 +77,9 @@ def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
         for key in extras:
             full = key if where == "<top level>" else f"{where}.{key}"
             hint = difflib.get_close_matches(key, allowed, n=1)
-            fix = f"did you mean '{hint[0]}'?" if hint else f"allowed keys here: {', '.join(allowed)}"
+            fix = (
+                f"did you mean '{hint[0]}'?" if hint else f"allowed keys here: {', '.join(allowed)}"
+            )
             msgs.append(f"unknown config key '{full}': {fix} (see config/README.md)")
         return "\n".join(msgs)
     if error.validator == "oneOf" and error.context:
@@ -105,10 +114,15 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
         raise ConfigError(f"the configuration must be a mapping, got {type(config).__name__}")
     validator_cls = jsonschema.validators.validator_for(schema)
     validator = validator_cls(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    errors = sorted(
+        validator.iter_errors(config), key=lambda e: (list(map(str, e.absolute_path)), e.message)
+    )
     if errors:
         lines = [_describe(e, schema) for e in errors]
-        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join("\n  - ".join(x.split("\n")) for x in lines))
+        raise ConfigError(
+            "invalid configuration:\n  - "
+            + "\n  - ".join("\n  - ".join(x.split("\n")) for x in lines)
+        )
     _fill_defaults(config, schema, schema)
     _check_semantics(config)
     return config
@@ -128,7 +142,10 @@ def _check_semantics(config: dict) -> None:
             f"config key 'distances.dim' = {config['distances']['dim']} exceeds "
             f"'persistence.maxdim' = {config['persistence']['maxdim']}: raise maxdim or compare a lower dimension"
         )
-    if config["training"]["schedule"] == "triangular" and config["training"]["lr_peak_epoch"] > config["training"]["epochs"]:
+    if (
+        config["training"]["schedule"] == "triangular"
+        and config["training"]["lr_peak_epoch"] > config["training"]["epochs"]
+    ):
         problems.append("config key 'training.lr_peak_epoch' must not exceed 'training.epochs'")
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))

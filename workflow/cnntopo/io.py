@@ -18,7 +18,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["atomic_path", "write_json", "read_json", "json_dumps", "write_npz", "write_npy", "write_text"]
+__all__ = [
+    "atomic_path",
+    "write_json",
+    "read_json",
+    "json_dumps",
+    "write_npz",
+    "write_npy",
+    "write_text",
+]
 
 
 @contextlib.contextmanager
@@ -43,18 +51,26 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=(path.suffix if suffix is None else suffix) + ".tmp",
+        prefix=f".{path.name}.",
+        suffix=(path.suffix if suffix is None else suffix) + ".tmp",
         dir=path.parent,
     )
     os.close(fd)
     tmp = Path(tmp)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _json_default(obj: Any) -> Any:

@@ -39,7 +39,9 @@ def paper_layer_names(arch: str = "resnet18_cifar") -> list[str]:
     return names
 
 
-def layer_shapes(arch: str = "resnet18_cifar", width: int = 64, image_size: int = 32) -> dict[str, tuple[int, int, int]]:
+def layer_shapes(
+    arch: str = "resnet18_cifar", width: int = 64, image_size: int = 32
+) -> dict[str, tuple[int, int, int]]:
     """Per-image activation shape (channels, height, width) of every layer.
 
     With ``width=64`` and 32x32 inputs: 64x32x32 (stem and stage 1), 128x16x16,

@@ -30,7 +30,9 @@ def setup_job_logging(log_path: str | Path | None, level: int = logging.INFO) ->
         sys.stdout = stream
         sys.stderr = stream
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    )
     logger = logging.getLogger("cnntopo")
     logger.handlers[:] = [handler]
     logger.setLevel(level)

@@ -112,7 +112,9 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1, shortcut: str = "A") -> None:
         super().__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(
+            in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False
+        )
         self.bn1 = nn.BatchNorm2d(planes)
         self.r1 = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
@@ -205,7 +207,9 @@ def _make_stages(width: int, shortcut: str) -> list[nn.Sequential]:
     """The four stages of BasicBlocks, as in the official ``_make_layer``."""
     stages = []
     in_planes = width
-    for index, (mult, n_blocks) in enumerate(zip(_STAGE_MULTIPLIERS, _BLOCKS_PER_STAGE, strict=True)):
+    for index, (mult, n_blocks) in enumerate(
+        zip(_STAGE_MULTIPLIERS, _BLOCKS_PER_STAGE, strict=True)
+    ):
         planes = width * mult
         strides = [1 if index == 0 else 2] + [1] * (n_blocks - 1)
         blocks = []

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import warnings
 from typing import Any
 
 import numpy as np
@@ -118,7 +119,7 @@ def diagrams(
         Largest homology dimension computed; dimensions ``0..maxdim`` are returned.
     backend : {"ripser", "giotto"}, default "ripser"
         ``"ripser"`` calls ``ripser.ripser(X, maxdim=maxdim, thresh=inf, coeff=coeff,
-        metric="euclidean", n_perm=None)``; ``"giotto"`` calls
+        distance_matrix=False, do_cocycles=False, metric="euclidean", n_perm=None)``; ``"giotto"`` calls
         ``gph.ripser_parallel(X, maxdim=maxdim, thresh=inf, coeff=coeff,
         metric="euclidean", collapse_edges=False, n_threads=n_threads)``.
     coeff : int, default 2
@@ -164,14 +165,19 @@ def diagrams(
     if backend == "ripser":
         from ripser import ripser
 
-        result = ripser(
-            X,
-            maxdim=int(maxdim),
-            thresh=np.inf,
-            coeff=int(coeff),
-            metric="euclidean",
-            n_perm=None,
-        )
+        with warnings.catch_warnings():
+            # ripser warns whenever n_points == n_features; our input is always points
+            warnings.filterwarnings("ignore", message="The input matrix is square")
+            result = ripser(
+                X,
+                maxdim=int(maxdim),
+                thresh=np.inf,
+                coeff=int(coeff),
+                distance_matrix=False,
+                do_cocycles=False,
+                metric="euclidean",
+                n_perm=None,
+            )
     else:
         from gph import ripser_parallel
 

@@ -1,4 +1,4 @@
-"""Paper-style figures: layer-by-layer distance heatmaps and persistence diagrams.
+"""Paper-style figures: layer-distance heatmaps, persistence diagrams, training curves.
 
 Figures are built on :class:`matplotlib.figure.Figure` objects directly (no
 pyplot, no GUI backend, no global figure registry), so this module works on
@@ -35,6 +35,7 @@ __all__ = [
     "heatmap_figure",
     "heatmap_grid",
     "diagram_grid",
+    "training_curves",
     "save_figure",
 ]
 
@@ -334,7 +335,11 @@ def _diagram_panel(ax: Axes, dgms: Sequence[Any], dims: Sequence[int], title: st
         if dim >= len(dgms):
             continue
         arr = np.asarray(dgms[dim], dtype=np.float64)
-        arrays[dim] = arr.reshape(0, 2) if arr.size == 0 else arr
+        if arr.size == 0:
+            arr = arr.reshape(0, 2)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise ValueError(f"diagram H{dim} of {title!r} must have shape (n, 2), got {arr.shape}")
+        arrays[dim] = arr
     finite = [a[np.all(np.isfinite(a), axis=1)] for a in arrays.values()]
     lo, hi = _finite_range(finite)
     lo = min(lo, 0.0)
@@ -344,8 +349,6 @@ def _diagram_panel(ax: Axes, dgms: Sequence[Any], dims: Sequence[int], title: st
     ax.plot([lo, top], [lo, top], color="0.5", linewidth=0.6, zorder=0)
     handles = []
     for dim, arr in arrays.items():
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise ValueError(f"diagram H{dim} of {title!r} must have shape (n, 2), got {arr.shape}")
         color = _DIM_COLORS[dim % len(_DIM_COLORS)]
         births = arr[:, 0]
         deaths = np.where(np.isposinf(arr[:, 1]), inf_level, arr[:, 1])
@@ -434,6 +437,93 @@ def diagram_grid(
             )
         if title:
             fig.suptitle(title)
+    return fig
+
+
+def _history_series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list, list]:
+    """(epochs, values) of one history key, skipping epochs where it is missing/None."""
+    xs, ys = [], []
+    for entry in history:
+        value = entry.get(key)
+        if value is not None and entry.get("epoch") is not None:
+            xs.append(entry["epoch"])
+            ys.append(value)
+    return xs, ys
+
+
+def training_curves(records: Sequence[Mapping[str, Any]]) -> Figure:
+    """Training loss and test accuracy per epoch, one line per model (seed).
+
+    Parameters
+    ----------
+    records : sequence of mapping
+        Per-model metrics as written by the training stage: ``seed``, ``history``
+        (list of per-epoch dicts with ``epoch``, ``train_loss``, ``train_acc``,
+        ``test_acc``; ``test_acc`` may be None on epochs without evaluation) and
+        the final ``test_accuracy``. Models without a history (imported
+        checkpoints) appear only as a marker of their final test accuracy.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Two panels: training loss (left) and accuracy (right; test solid, training
+        dashed, final test accuracy as a dot at the last epoch).
+
+    Raises
+    ------
+    ValueError
+        If ``records`` is empty.
+    """
+    if not records:
+        raise ValueError("training_curves needs at least one metrics record")
+    ordered = sorted(records, key=lambda r: (r.get("seed") is None, r.get("seed")))
+    colors = mpl.colormaps["viridis"](np.linspace(0.0, 0.9, max(len(ordered), 1)))
+    with paper_style():
+        fig = Figure(figsize=(6.0, 2.4), layout="constrained")
+        ax_loss, ax_acc = fig.subplots(1, 2)
+        no_history = []
+        for color, rec in zip(colors, ordered, strict=True):
+            history = rec.get("history") or []
+            label = f"seed {rec.get('seed')}"
+            ep, loss = _history_series(history, "train_loss")
+            if ep:
+                ax_loss.plot(ep, loss, color=color, label=label)
+            ep, acc = _history_series(history, "train_acc")
+            if ep:
+                ax_acc.plot(ep, acc, color=color, linestyle="--", linewidth=0.7)
+            ep, acc = _history_series(history, "test_acc")
+            if ep:
+                ax_acc.plot(
+                    ep,
+                    acc,
+                    color=color,
+                    marker="o" if len(ep) < 3 else None,
+                    markersize=2,
+                    label=label,
+                )
+            final = rec.get("test_accuracy")
+            if final is not None:
+                x = history[-1]["epoch"] if history else 0
+                ax_acc.plot([x], [final], "o", color=color, markersize=3)
+                if not history:
+                    no_history.append(label)
+        ax_loss.set_xlabel("epoch")
+        ax_loss.set_ylabel("training loss")
+        ax_acc.set_xlabel("epoch")
+        ax_acc.set_ylabel("accuracy (test solid, train dashed)")
+        if not ax_loss.lines:
+            ax_loss.text(
+                0.5,
+                0.5,
+                "no training history\n(imported checkpoints)",
+                ha="center",
+                va="center",
+                transform=ax_loss.transAxes,
+            )
+        if len(ordered) <= 10 and ax_acc.get_legend_handles_labels()[0]:
+            ax_acc.legend(frameon=False, loc="lower right")
+        if no_history:
+            ax_acc.set_title("dots at epoch 0: imported checkpoints", fontsize=6.5)
     return fig
 
 

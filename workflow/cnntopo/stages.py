@@ -25,7 +25,7 @@ __all__ = [
     "train_model",
     "import_checkpoint",
     "extract_activations",
-    "topl2_pointcloud",
+    "topl2_pointclouds",
     "persistence_diagram",
     "layer_distances",
     "figure_layer_heatmap",
@@ -113,7 +113,9 @@ def select_eval_images(cfg: dict, out_json: str | Path) -> dict:
         "labels": labels.tolist(),
     }
     io.write_json(out_json, record)
-    log.info("selected %d %s images (%s, seed %d)", n, acfg["split"], acfg["selection"], acfg["seed"])
+    log.info(
+        "selected %d %s images (%s, seed %d)", n, acfg["split"], acfg["selection"], acfg["seed"]
+    )
     return record
 
 
@@ -144,7 +146,9 @@ def _save_weights(model, path: str | Path) -> None:
         torch.save(model.state_dict(), tmp)
 
 
-def train_model(cfg: dict, seed: int, weights: str | Path, metrics: str | Path, threads: int = 2) -> dict:
+def train_model(
+    cfg: dict, seed: int, weights: str | Path, metrics: str | Path, threads: int = 2
+) -> dict:
     """Train one network of the paper's recipe with ``seed``; write weights and a metrics JSON.
 
     The JSON records test accuracy, the seed, epochs, per-epoch history, wall time,
@@ -163,10 +167,25 @@ def train_model(cfg: dict, seed: int, weights: str | Path, metrics: str | Path, 
     model = init_model(cfg["model"]["arch"], cfg["model"]["width"], len(train_set.classes), seed)
     log.info(
         "training %s width %d, seed %d, on %d %s images (device %s, %d threads)",
-        cfg["model"]["arch"], cfg["model"]["width"], seed, len(train_set), cfg["dataset"]["name"], device, threads,
+        cfg["model"]["arch"],
+        cfg["model"]["width"],
+        seed,
+        len(train_set),
+        cfg["dataset"]["name"],
+        device,
+        threads,
     )
-    result = _train(model, train_set, test_set, _recipe(cfg), seed=seed, mean=mean, std=std, device=device,
-                    log=log.info)
+    result = _train(
+        model,
+        train_set,
+        test_set,
+        _recipe(cfg),
+        seed=seed,
+        mean=mean,
+        std=std,
+        device=device,
+        log=log.info,
+    )
     _save_weights(model, weights)
     record = {
         "source": "trained",
@@ -189,13 +208,24 @@ def train_model(cfg: dict, seed: int, weights: str | Path, metrics: str | Path, 
         "provenance": _provenance(),
     }
     io.write_json(metrics, record)
-    log.info("seed %d: test accuracy %.4f after %d epochs (%.1f s)", seed, result["test_acc"],
-             cfg["training"]["epochs"], record["wall_seconds"])
+    log.info(
+        "seed %d: test accuracy %.4f after %d epochs (%.1f s)",
+        seed,
+        result["test_acc"],
+        cfg["training"]["epochs"],
+        record["wall_seconds"],
+    )
     return record
 
 
-def import_checkpoint(cfg: dict, seed: int, source: str | Path, weights: str | Path, metrics: str | Path,
-                      threads: int = 2) -> dict:
+def import_checkpoint(
+    cfg: dict,
+    seed: int,
+    source: str | Path,
+    weights: str | Path,
+    metrics: str | Path,
+    threads: int = 2,
+) -> dict:
     """Use existing weights (e.g. the official code's ``final_weights.pt``) instead of training.
 
     The checkpoint is loaded into the configured architecture (a mismatch is an error
@@ -219,8 +249,15 @@ def import_checkpoint(cfg: dict, seed: int, source: str | Path, weights: str | P
     model = build_model(cfg["model"]["arch"], cfg["model"]["width"], len(test_set.classes))
     load_state_dict_compat(model, source)
     model.to(device)
-    ev = evaluate(model, test_set, mean=mean, std=std, batch_size=cfg["training"]["eval_batch_size"],
-                  device=device, tta=cfg["training"]["tta"])
+    ev = evaluate(
+        model,
+        test_set,
+        mean=mean,
+        std=std,
+        batch_size=cfg["training"]["eval_batch_size"],
+        device=device,
+        tta=cfg["training"]["tta"],
+    )
     _save_weights(model.cpu(), weights)
     record = {
         "source": str(source),
@@ -245,8 +282,15 @@ def import_checkpoint(cfg: dict, seed: int, source: str | Path, weights: str | P
 # -------------------------------------------------------------------- activations
 
 
-def extract_activations(cfg: dict, seed: int, weights: str | Path, eval_set: str | Path, out_dir: str | Path,
-                        layers: Sequence[str], threads: int = 2) -> dict:
+def extract_activations(
+    cfg: dict,
+    seed: int,
+    weights: str | Path,
+    eval_set: str | Path,
+    out_dir: str | Path,
+    layers: Sequence[str],
+    threads: int = 2,
+) -> dict:
     """Capture the raw conv outputs of ``layers`` for the recorded image set into shards."""
     torch = _setup_torch(threads)
     from cnntopo.activations import extract_activations as _extract
@@ -267,44 +311,103 @@ def extract_activations(cfg: dict, seed: int, weights: str | Path, eval_set: str
     model = build_model(cfg["model"]["arch"], cfg["model"]["width"], len(images.classes))
     load_state_dict_compat(model, torch.load(weights, map_location="cpu", weights_only=True))
     acfg = cfg["activations"]
-    meta = {"seed": int(seed), "weights": str(weights), "eval_set": str(eval_set),
-            "config_hash": model_config_hash(cfg), "arch": cfg["model"]["arch"], "width": cfg["model"]["width"]}
-    manifest = _extract(model, subset, list(layers), out_dir, mean=mean, std=std, batch_size=acfg["batch_size"],
-                        device=device, dtype=acfg["dtype"], extra_meta=meta)
-    log.info("seed %d: wrote %d activation shards for %d images to %s", seed, len(layers), len(subset), out_dir)
+    meta = {
+        "seed": int(seed),
+        "weights": str(weights),
+        "eval_set": str(eval_set),
+        "config_hash": model_config_hash(cfg),
+        "arch": cfg["model"]["arch"],
+        "width": cfg["model"]["width"],
+    }
+    manifest = _extract(
+        model,
+        subset,
+        list(layers),
+        out_dir,
+        mean=mean,
+        std=std,
+        batch_size=acfg["batch_size"],
+        device=device,
+        dtype=acfg["dtype"],
+        extra_meta=meta,
+    )
+    log.info(
+        "seed %d: wrote %d activation shards for %d images to %s",
+        seed,
+        len(layers),
+        len(subset),
+        out_dir,
+    )
     return manifest
 
 
 # ---------------------------------------------------------------- point clouds / PH
 
 
-def topl2_pointcloud(shard: str | Path, out_npz: str | Path, seed: int, layer: str) -> None:
-    """Top l2-norm point cloud (paper-methods P1) of one layer's activation shard."""
+def topl2_pointclouds(
+    shards: Sequence[str | Path], outputs: Sequence[str | Path], seed: int, layers: Sequence[str]
+) -> None:
+    """Top l2-norm point clouds (paper-methods P1) of one model's layers, one file per layer.
+
+    Each shard is read memory-mapped in chunks of images, so memory stays bounded by
+    a chunk whatever the number of images.
+    """
     from cnntopo.pointclouds import top_l2
 
-    acts = np.load(shard, mmap_mode="r")
-    points, positions = top_l2(acts)
-    meta = {"construction": "topl2", "seed": int(seed), "layer": layer, "shape": list(acts.shape),
-            "source": str(shard)}
-    io.write_npz(out_npz, points=points, positions=positions, meta=np.array(io.json_dumps(meta)))
-    log.info("%s seed %d: top-l2 cloud %s", layer, seed, points.shape)
+    for shard, out_npz, layer in zip(shards, outputs, layers, strict=True):
+        acts = np.load(shard, mmap_mode="r")
+        points, positions = top_l2(acts)
+        meta = {
+            "construction": "topl2",
+            "seed": int(seed),
+            "layer": layer,
+            "shape": list(acts.shape),
+            "source": str(shard),
+        }
+        io.write_npz(
+            out_npz, points=points, positions=positions, meta=np.array(io.json_dumps(meta))
+        )
+        log.info("%s seed %d: top-l2 cloud %s", layer, seed, points.shape)
 
 
-def persistence_diagram(cloud_npz: str | Path, out_npz: str | Path, pcfg: dict, seed: int, layer: str) -> None:
+def persistence_diagram(
+    cloud_npz: str | Path, out_npz: str | Path, pcfg: dict, seed: int, layer: str
+) -> None:
     """Vietoris-Rips persistence diagrams of one point cloud (config section ``persistence``)."""
     from cnntopo.persistence import diagrams, save_diagrams
 
     with np.load(cloud_npz) as z:
         points = z["points"]
     t0 = time.perf_counter()
-    dgms = diagrams(points, maxdim=pcfg["maxdim"], backend=pcfg["backend"], coeff=pcfg["coeff"],
-                    n_threads=pcfg["n_threads"])
+    dgms = diagrams(
+        points,
+        maxdim=pcfg["maxdim"],
+        backend=pcfg["backend"],
+        coeff=pcfg["coeff"],
+        n_threads=pcfg["n_threads"],
+    )
     seconds = time.perf_counter() - t0
-    meta = {"seed": int(seed), "layer": layer, "n_points": int(points.shape[0]), "dim": int(points.shape[1]),
-            "backend": pcfg["backend"], "maxdim": pcfg["maxdim"], "coeff": pcfg["coeff"], "seconds": seconds,
-            "n_bars": [int(len(d)) for d in dgms], "source": str(cloud_npz)}
+    meta = {
+        "seed": int(seed),
+        "layer": layer,
+        "n_points": int(points.shape[0]),
+        "dim": int(points.shape[1]),
+        "backend": pcfg["backend"],
+        "maxdim": pcfg["maxdim"],
+        "coeff": pcfg["coeff"],
+        "seconds": seconds,
+        "n_bars": [int(len(d)) for d in dgms],
+        "source": str(cloud_npz),
+    }
     save_diagrams(out_npz, dgms, meta)
-    log.info("%s seed %d: PH of %s in %.2f s, bars per dim %s", layer, seed, points.shape, seconds, meta["n_bars"])
+    log.info(
+        "%s seed %d: PH of %s in %.2f s, bars per dim %s",
+        layer,
+        seed,
+        points.shape,
+        seconds,
+        meta["n_bars"],
+    )
 
 
 def _load_dim(path: str | Path, dim: int) -> np.ndarray:
@@ -316,20 +419,34 @@ def _load_dim(path: str | Path, dim: int) -> np.ndarray:
     return dgms[dim]
 
 
-def layer_distances(diagram_files: Sequence[str | Path], layers: Sequence[str], dcfg: dict,
-                    out_npz: str | Path, out_csv: str | Path) -> np.ndarray:
+def layer_distances(
+    diagram_files: Sequence[str | Path],
+    layers: Sequence[str],
+    dcfg: dict,
+    out_npz: str | Path,
+    out_csv: str | Path,
+) -> np.ndarray:
     """Layer-by-layer distance matrix of one model (paper: SW between H1 diagrams, 17x17)."""
     import pandas as pd
 
     from cnntopo.distances import finite_part, pairwise
 
-    dgms = [finite_part(_load_dim(f, dcfg["dim"]), infinite=dcfg["infinite"]) for f in diagram_files]
+    dgms = [
+        finite_part(_load_dim(f, dcfg["dim"]), infinite=dcfg["infinite"]) for f in diagram_files
+    ]
     params = {"M": dcfg["M"]} if dcfg["metric"] == "sliced_wasserstein" else {}
     t0 = time.perf_counter()
     D = pairwise(dgms, metric=dcfg["metric"], **params)
-    meta = {"metric": dcfg["metric"], "dim": dcfg["dim"], "params": params, "layers": list(layers),
-            "seconds": time.perf_counter() - t0}
-    io.write_npz(out_npz, matrix=D, layers=np.array(list(layers)), meta=np.array(io.json_dumps(meta)))
+    meta = {
+        "metric": dcfg["metric"],
+        "dim": dcfg["dim"],
+        "params": params,
+        "layers": list(layers),
+        "seconds": time.perf_counter() - t0,
+    }
+    io.write_npz(
+        out_npz, matrix=D, layers=np.array(list(layers)), meta=np.array(io.json_dumps(meta))
+    )
     with io.atomic_path(out_csv) as tmp:
         pd.DataFrame(D, index=list(layers), columns=list(layers)).to_csv(tmp)
     return D
@@ -348,7 +465,9 @@ def _metric_label(dcfg: dict) -> str:
     return f"{names.get(dcfg['metric'], dcfg['metric'])} (H{dcfg['dim']})"
 
 
-def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], dcfg: dict, title: str) -> None:
+def figure_layer_heatmap(
+    matrix_npz: str | Path, outputs: Sequence[str], dcfg: dict, title: str
+) -> None:
     """Heatmap of one model's layer-distance matrix (paper-methods section 4, figure 2)."""
     from cnntopo import plotting
 
@@ -358,8 +477,9 @@ def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], dcfg: d
         plotting.save_figure(fig, outputs)
 
 
-def figure_mean_heatmap(matrix_files: Sequence[str | Path], outputs: Sequence[str], dcfg: dict,
-                        out_npz: str | Path) -> None:
+def figure_mean_heatmap(
+    matrix_files: Sequence[str | Path], outputs: Sequence[str], dcfg: dict, out_npz: str | Path
+) -> None:
     """Mean and standard deviation of the layer-distance matrices over all seeds."""
     from cnntopo import plotting
 
@@ -368,17 +488,27 @@ def figure_mean_heatmap(matrix_files: Sequence[str | Path], outputs: Sequence[st
         raise ValueError("the distance matrices have different layer lists; rerun with one config")
     stack = np.stack(mats)
     mean, std = stack.mean(axis=0), stack.std(axis=0, ddof=1 if len(stack) > 1 else 0)
-    io.write_npz(out_npz, mean=mean, std=std, layers=np.array(layers[0]), n_models=np.array(len(stack)))
+    io.write_npz(
+        out_npz, mean=mean, std=std, layers=np.array(layers[0]), n_models=np.array(len(stack))
+    )
     with plotting.paper_style():
         fig = plotting.heatmap_grid(
-            {f"mean over {len(stack)} models": mean, "standard deviation": std}, layers[0], ncols=2,
-            shared_scale=False, suptitle=_metric_label(dcfg) + " between layers",
+            {f"mean over {len(stack)} models": mean, "standard deviation": std},
+            layers[0],
+            ncols=2,
+            shared_scale=False,
+            suptitle=_metric_label(dcfg) + " between layers",
         )
         plotting.save_figure(fig, outputs)
 
 
-def figure_diagram_grid(diagram_files: Sequence[str | Path], layers: Sequence[str], outputs: Sequence[str],
-                        title: str, maxdim: int) -> None:
+def figure_diagram_grid(
+    diagram_files: Sequence[str | Path],
+    layers: Sequence[str],
+    outputs: Sequence[str],
+    title: str,
+    maxdim: int,
+) -> None:
     """Grid of per-layer persistence diagrams of one model."""
     from cnntopo import plotting
     from cnntopo.persistence import load_diagrams
@@ -406,9 +536,24 @@ def model_summary(metric_files: Sequence[str | Path], out_csv: str | Path) -> No
     rows = []
     for f in metric_files:
         r = io.read_json(f)
-        rows.append({k: r.get(k) for k in ("seed", "source", "arch", "width", "dataset", "epochs",
-                                           "test_accuracy", "test_loss", "train_seconds", "device",
-                                           "config_hash")})
+        rows.append(
+            {
+                k: r.get(k)
+                for k in (
+                    "seed",
+                    "source",
+                    "arch",
+                    "width",
+                    "dataset",
+                    "epochs",
+                    "test_accuracy",
+                    "test_loss",
+                    "train_seconds",
+                    "device",
+                    "config_hash",
+                )
+            }
+        )
     df = pd.DataFrame(rows).sort_values("seed")
     with io.atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False)

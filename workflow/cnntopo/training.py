@@ -143,12 +143,16 @@ class TrainRecipe:
         if self.schedule not in SCHEDULES:
             problems.append(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.schedule == "triangular" and not 0 <= self.lr_peak_epoch <= self.epochs:
-            problems.append(f"lr_peak_epoch must be in [0, epochs={self.epochs}], got {self.lr_peak_epoch!r}")
+            problems.append(
+                f"lr_peak_epoch must be in [0, epochs={self.epochs}], got {self.lr_peak_epoch!r}"
+            )
         if self.tta not in TTA_MODES:
             problems.append(f"tta must be one of {TTA_MODES}, got {self.tta!r}")
         for name in ("mixed_precision", "channels_last"):
             if getattr(self, name) not in _SWITCHES:
-                problems.append(f"{name} must be 'auto', 'on', 'off' or a bool, got {getattr(self, name)!r}")
+                problems.append(
+                    f"{name} must be 'auto', 'on', 'off' or a bool, got {getattr(self, name)!r}"
+                )
         if self.max_train_images is not None and self.max_train_images < 1:
             problems.append(f"max_train_images must be >= 1 or None, got {self.max_train_images!r}")
         if problems:
@@ -325,17 +329,25 @@ def evaluate(
     try:
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            x = to_model_input(imageset.images[start:stop], mean, std, size=image_size, device=device)
+            x = to_model_input(
+                imageset.images[start:stop], mean, std, size=image_size, device=device
+            )
             y = torch.from_numpy(imageset.labels[start:stop]).to(device)
             logits = _forward_tta(model, x, tta).float()
             loss_sum += F.cross_entropy(logits, y, reduction="sum").double()
             correct += (logits.argmax(dim=1) == y).sum()
     finally:
         model.train(was_training)
-    return {"accuracy": float(correct.item()) / max(n, 1), "loss": float(loss_sum.item()) / max(n, 1), "n": n}
+    return {
+        "accuracy": float(correct.item()) / max(n, 1),
+        "loss": float(loss_sum.item()) / max(n, 1),
+        "n": n,
+    }
 
 
-def _training_subset(train_set: ImageSet, max_images: int | None, generator: torch.Generator) -> ImageSet:
+def _training_subset(
+    train_set: ImageSet, max_images: int | None, generator: torch.Generator
+) -> ImageSet:
     """A seeded random subset of ``max_images`` images (kept in original order)."""
     if max_images is None or max_images >= len(train_set):
         return train_set
@@ -435,7 +447,7 @@ def train_model(
         The training set gives no full batch (``drop_last`` with fewer images than
         ``batch_size``).
     """
-    from cnntopo.transforms import Augment, normalize, prepare
+    from cnntopo.transforms import Augment
 
     device = select_device("auto" if device is None else device)
     generator = torch.Generator().manual_seed(int(seed))
@@ -452,60 +464,46 @@ def train_model(
     memory_format = torch.channels_last if use_cl else torch.contiguous_format
     model.to(device=device, memory_format=memory_format)
     optimizer, scheduler = _make_optimizer(model, recipe, spe)
-    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
-    loss_fn = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
-    augment = Augment(recipe.flip, recipe.translate, recipe.cutout, _cutout_fill(mean))
-    images = torch.from_numpy(np.ascontiguousarray(train_set.images)).to(device)
-    labels = torch.from_numpy(train_set.labels).to(device)
-    mean_t = torch.as_tensor(mean, dtype=torch.float32, device=device)
-    std_t = torch.as_tensor(std, dtype=torch.float32, device=device)
+    loop = _EpochLoop(
+        model=model,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scaler=torch.amp.GradScaler(device.type, enabled=use_amp),
+        loss_fn=nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing),
+        augment=Augment(recipe.flip, recipe.translate, recipe.cutout, _cutout_fill(mean)),
+        images=torch.from_numpy(np.ascontiguousarray(train_set.images)).to(device),
+        labels=torch.from_numpy(train_set.labels).to(device),
+        mean=torch.as_tensor(mean, dtype=torch.float32, device=device),
+        std=torch.as_tensor(std, dtype=torch.float32, device=device),
+        batch_size=recipe.batch_size,
+        image_size=image_size,
+        memory_format=memory_format,
+        use_amp=use_amp,
+    )
 
     history: list[dict[str, Any]] = []
     evaluation: dict[str, Any] = {"accuracy": None, "loss": None}
-    step = 0
     t_start = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
         t_epoch = time.perf_counter()
-        model.train()
-        order = torch.randperm(n, generator=generator)
-        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-        correct = torch.zeros((), dtype=torch.int64, device=device)
-        seen = 0
-        for b in range(spe):
-            idx = order[b * recipe.batch_size : (b + 1) * recipe.batch_size].to(device)
-            x = normalize(augment(prepare(images[idx], image_size), generator), mean_t, std_t)
-            x = x.contiguous(memory_format=memory_format)
-            y = labels[idx]
-            optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=use_amp):
-                out = model(x)
-                loss = loss_fn(out, y)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            last_lr = optimizer.param_groups[0]["lr"]
-            scheduler.step()
-            step += 1
-            loss_sum += loss.detach().double() * y.shape[0]
-            correct += (out.detach().argmax(dim=1) == y).sum()
-            seen += int(y.shape[0])
+        entry = {"epoch": epoch, **loop.run(torch.randperm(n, generator=generator), spe, generator)}
         evaluate_now = test_set is not None and (
             epoch == recipe.epochs or (recipe.eval_every > 0 and epoch % recipe.eval_every == 0)
         )
         if evaluate_now:
             evaluation = evaluate(
-                model, test_set, mean=mean, std=std, batch_size=recipe.eval_batch_size,
-                device=device, tta=recipe.tta, image_size=image_size,
+                model,
+                test_set,
+                mean=mean,
+                std=std,
+                batch_size=recipe.eval_batch_size,
+                device=device,
+                tta=recipe.tta,
+                image_size=image_size,
             )
-        entry = {
-            "epoch": epoch,
-            "train_loss": float(loss_sum.item()) / seen,
-            "train_acc": float(correct.item()) / seen,
-            "test_acc": evaluation["accuracy"] if evaluate_now else None,
-            "test_loss": evaluation["loss"] if evaluate_now else None,
-            "lr": float(last_lr),
-            "seconds": time.perf_counter() - t_epoch,
-        }
+        entry["test_acc"] = evaluation["accuracy"] if evaluate_now else None
+        entry["test_loss"] = evaluation["loss"] if evaluate_now else None
+        entry["seconds"] = time.perf_counter() - t_epoch
         history.append(entry)
         if log is not None:
             log(_log_line(entry, recipe.epochs))
@@ -515,7 +513,7 @@ def train_model(
     return {
         "seed": int(seed),
         "epochs": recipe.epochs,
-        "steps": step,
+        "steps": recipe.epochs * spe,
         "steps_per_epoch": spe,
         "history": history,
         "test_acc": evaluation["accuracy"],
@@ -527,3 +525,70 @@ def train_model(
         "channels_last": use_cl,
         "recipe": recipe.to_dict(),
     }
+
+
+@dataclass
+class _EpochLoop:
+    """Everything an optimizer step needs; :meth:`run` trains one epoch."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    loss_fn: nn.Module
+    augment: Any  # cnntopo.transforms.Augment
+    images: torch.Tensor  # uint8 (N, H, W, C) on the device
+    labels: torch.Tensor  # int64 (N,) on the device
+    mean: torch.Tensor  # (3,)
+    std: torch.Tensor  # (3,)
+    batch_size: int
+    image_size: int
+    memory_format: torch.memory_format
+    use_amp: bool
+
+    def batch(self, idx: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Prepared, augmented, normalised batch ``(B, 3, size, size)`` of images ``idx``."""
+        from cnntopo.transforms import normalize, prepare
+
+        x = self.augment(prepare(self.images[idx], self.image_size), generator)
+        return normalize(x, self.mean, self.std).contiguous(memory_format=self.memory_format)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One SGD step; returns the loss (scalar) and the logits ``(B, K)``, detached."""
+        self.optimizer.zero_grad(set_to_none=True)
+        device_type = x.device.type
+        with torch.autocast(device_type, dtype=torch.float16, enabled=self.use_amp):
+            out = self.model(x)
+            loss = self.loss_fn(out, y)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        return loss.detach(), out.detach()
+
+    def run(
+        self, order: torch.Tensor, n_steps: int, generator: torch.Generator
+    ) -> dict[str, float]:
+        """Train on the first ``n_steps`` batches of the permutation ``order``.
+
+        Returns ``train_loss`` and ``train_acc`` (on the augmented batches, as the
+        original logs them) and ``lr``, the learning rate of the epoch's last step.
+        """
+        self.model.train()
+        device = self.labels.device
+        loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+        correct = torch.zeros((), dtype=torch.int64, device=device)
+        seen, lr = 0, 0.0
+        for b in range(n_steps):
+            idx = order[b * self.batch_size : (b + 1) * self.batch_size].to(device)
+            y = self.labels[idx]
+            lr = float(self.optimizer.param_groups[0]["lr"])
+            loss, out = self.step(self.batch(idx, generator), y)
+            loss_sum += loss.double() * y.shape[0]
+            correct += (out.argmax(dim=1) == y).sum()
+            seen += int(y.shape[0])
+        return {
+            "train_loss": float(loss_sum.item()) / seen,
+            "train_acc": float(correct.item()) / seen,
+            "lr": lr,
+        }

@@ -91,6 +91,15 @@ def get_shards():
     return files if config["activations"]["keep"] else [temp(f) for f in files]
 
 
+def get_shards_of_seed(wildcards):
+    return [f"{OUT}/activations/seed{wildcards.seed}/{layer}.npy" for layer in LAYERS]
+
+
+def get_pointclouds():
+    """Point clouds of one model ({seed} wildcard kept)."""
+    return [f"{OUT}/pointclouds/topl2/seed{{seed}}/{layer}.npz" for layer in LAYERS]
+
+
 def get_activation_dir(wildcards):
     return f"{OUT}/activations/seed{wildcards.seed}"
 

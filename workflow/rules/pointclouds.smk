@@ -1,18 +1,21 @@
 # Stage 4: point clouds from activation shards (paper-methods P1: top l2-norm spatial vector per image).
+# One job per model: the work is a cheap pass over memory-mapped shards.
 
 
-rule topl2_pointcloud:
+rule topl2_pointclouds:
     input:
-        shard=f"{OUT}/activations/seed{{seed}}/{{layer}}.npy",
+        shards=get_shards_of_seed,
     output:
-        cloud=f"{OUT}/pointclouds/topl2/seed{{seed}}/{{layer}}.npz",
+        clouds=get_pointclouds(),
     log:
-        f"{OUT}/logs/pointclouds/topl2/seed{{seed}}/{{layer}}.log",
+        f"{OUT}/logs/pointclouds/topl2/seed{{seed}}.log",
     conda:
         get_env("tda")
     threads: 1
     resources:
-        mem_mb=1000,
-        runtime=10,
+        mem_mb=2000,
+        runtime=15,
+    params:
+        layers=LAYERS,
     script:
-        "../scripts/topl2_pointcloud.py"
+        "../scripts/topl2_pointclouds.py"

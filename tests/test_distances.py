@@ -1,0 +1,226 @@
+"""Tests for cnntopo.distances (persim-exact sliced Wasserstein, pairwise matrices)."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import persim
+import pytest
+
+from cnntopo.distances import METRICS, finite_part, pairwise, sliced_wasserstein
+from cnntopo.persistence import diagrams
+
+REL_TOL = 1e-9
+ABS_TOL = 1e-12
+
+
+def _assert_matches_persim(a: np.ndarray, b: np.ndarray, M: int = 50) -> None:
+    ours = sliced_wasserstein(a, b, M=M)
+    ref = float(persim.sliced_wasserstein(a, b, M=M))
+    assert isinstance(ours, float)
+    assert abs(ours - ref) <= max(REL_TOL * abs(ref), ABS_TOL), (ours, ref, a.shape, b.shape)
+
+
+def _random_diagram(rng: np.random.Generator, n: int, kind: str = "generic") -> np.ndarray:
+    births = rng.uniform(0.0, 5.0, n)
+    deaths = births + rng.exponential(1.0, n)
+    dgm = np.column_stack([births, deaths])
+    if kind == "diagonal" and n:
+        on_diag = rng.random(n) < 0.5
+        dgm[on_diag, 1] = dgm[on_diag, 0]
+    elif kind == "duplicates" and n:
+        dgm = dgm[rng.integers(0, n, n)]  # many repeated rows
+    elif kind == "zero_birth":
+        dgm[:, 0] = 0.0  # like H0
+    elif kind == "large":
+        dgm *= 1e3
+    return dgm
+
+
+def test_matches_persim_on_random_pairs():
+    rng = np.random.default_rng(20231)
+    kinds = ["generic", "diagonal", "duplicates", "zero_birth", "large"]
+    n_pairs = 0
+    for i in range(120):
+        m, n = rng.integers(0, 45, size=2)
+        a = _random_diagram(rng, int(m), kinds[i % len(kinds)])
+        b = _random_diagram(rng, int(n), kinds[(i // len(kinds)) % len(kinds)])
+        _assert_matches_persim(a, b)
+        n_pairs += 1
+    assert n_pairs >= 100
+
+
+@pytest.mark.parametrize("M", [1, 2, 7, 50, 101])
+def test_matches_persim_for_other_M(M):
+    rng = np.random.default_rng(M)
+    a, b = _random_diagram(rng, 30), _random_diagram(rng, 17, "diagonal")
+    _assert_matches_persim(a, b, M=M)
+
+
+def test_matches_persim_on_edge_cases():
+    e = np.zeros((0, 2))
+    one = np.array([[0.0, 2.0]])
+    diag = np.array([[1.0, 1.0], [2.5, 2.5], [0.0, 0.0]])
+    dup = np.array([[0.5, 1.5]] * 4 + [[1.0, 3.0]] * 3)
+    cases = [
+        (e, e),
+        (e, one),
+        (one, e),
+        (diag, e),  # persim's float32 diagonal gives ~1e-8, not 0
+        (diag, diag),
+        (dup, dup[::-1]),
+        (dup, one),
+        (np.array([[0, 3], [1, 4]]), np.array([[2, 2]])),  # integer dtype
+        (one, one.copy()),
+    ]
+    for a, b in cases:
+        _assert_matches_persim(np.asarray(a), np.asarray(b))
+
+
+def test_larger_diagrams_match_persim():
+    rng = np.random.default_rng(7)
+    _assert_matches_persim(_random_diagram(rng, 400), _random_diagram(rng, 250, "diagonal"))
+
+
+@pytest.mark.parametrize("M", [2, 6, 10, 50])
+def test_hand_computed_single_point_vs_empty(M):
+    r"""One point (0, 2) against the empty diagram.
+
+    Direction k is phi_k = pi/2 + k*pi/M. The point projects to 2 sin(phi_k); its
+    diagonal projection (1, 1) (up to persim's float32 rounding) projects to
+    cos(phi_k) + sin(phi_k). So per direction the L1 term is
+    |sin phi_k - cos phi_k| = sqrt(2) |sin(phi_k - pi/4)|, and
+
+        SW = sqrt(2)/M * sum_{k=0}^{M-1} |sin(pi/4 + k pi/M)|.
+
+    |sin| has period pi, so the sum only depends on pi/4 mod pi/M, which is
+    pi/(2M) when M = 2 (mod 4). With alpha = pi/(2M) all angles alpha + k pi/M lie
+    in (0, pi) and sum_k sin(alpha + k pi/M) = sin(alpha + (M-1)pi/(2M)) sin(pi/2) /
+    sin(pi/(2M)) = 1/sin(pi/(2M)). Hence SW = sqrt(2) / (M sin(pi/(2M))); for M=50
+    that is 0.900464429...; for M=2 it is exactly 1. The float32 direction vectors
+    perturb the value at ~1e-7 relative.
+    """
+    expected = math.sqrt(2.0) / (M * math.sin(math.pi / (2 * M)))
+    one = np.array([[0.0, 2.0]])
+    empty = np.zeros((0, 2))
+    assert sliced_wasserstein(one, empty, M=M) == pytest.approx(expected, rel=1e-6)
+    assert sliced_wasserstein(empty, one, M=M) == pytest.approx(expected, rel=1e-6)
+    # linear in the scale of the diagram: the point (0, 2d) gives d times the value
+    assert sliced_wasserstein(5 * one, empty, M=M) == pytest.approx(5 * expected, rel=1e-6)
+    if M == 50:
+        assert expected == pytest.approx(0.9004644293, rel=1e-9)
+
+
+def test_basic_properties():
+    rng = np.random.default_rng(3)
+    a, b = _random_diagram(rng, 40), _random_diagram(rng, 25)
+    assert sliced_wasserstein(a, a) == 0.0
+    assert sliced_wasserstein(a, b) == sliced_wasserstein(b, a)
+    assert sliced_wasserstein(np.zeros((0, 2)), np.zeros((0, 2))) == 0.0
+    assert sliced_wasserstein(a, b) > 0
+    # the order of points inside a diagram does not matter
+    assert sliced_wasserstein(a[::-1], b) == sliced_wasserstein(a, b)
+    # empty input of another shape is an empty diagram
+    assert sliced_wasserstein([], a) == sliced_wasserstein(np.zeros((0, 2)), a)
+
+
+def test_sliced_wasserstein_validation():
+    a = np.array([[0.0, 1.0]])
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        sliced_wasserstein(np.zeros((3, 3)), a)
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        sliced_wasserstein(a, np.zeros(4))
+    with pytest.raises(ValueError, match="infinite='strip'"):
+        sliced_wasserstein(np.array([[0.0, np.inf]]), a)
+    with pytest.raises(ValueError, match="infinite or NaN"):
+        sliced_wasserstein(a, np.array([[np.nan, 1.0]]))
+    for bad_M in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            sliced_wasserstein(a, a, M=bad_M)
+
+
+def test_finite_part():
+    dgm = np.array([[0.0, 1.0], [0.0, np.inf], [0.5, 2.0], [np.nan, 3.0]])
+    with pytest.raises(ValueError, match=r"H0 from ripser .* \[0, inf\).*infinite='strip'"):
+        finite_part(dgm)
+    with pytest.warns(UserWarning, match="dropped 2 non-finite point"):
+        out = finite_part(dgm, infinite="strip")
+    np.testing.assert_array_equal(out, [[0.0, 1.0], [0.5, 2.0]])
+    finite = np.array([[0.0, 1.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning when nothing is dropped
+        np.testing.assert_array_equal(finite_part(finite, infinite="strip"), finite)
+    assert finite_part(np.zeros((0, 2))).shape == (0, 2)
+    with pytest.raises(ValueError, match="infinite must be one of"):
+        finite_part(finite, infinite="drop")
+    with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
+        finite_part(np.zeros((2, 3)))
+
+
+def _diagram_list(seed: int, k: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [_random_diagram(rng, int(rng.integers(0, 30))) for _ in range(k)]
+
+
+def test_pairwise_symmetric_matrix():
+    dgms = _diagram_list(0, 6)
+    D = pairwise(dgms)
+    assert D.shape == (6, 6) and D.dtype == np.float64
+    np.testing.assert_array_equal(D, D.T)
+    np.testing.assert_array_equal(np.diag(D), 0.0)
+    for i in range(6):
+        for j in range(6):
+            assert D[i, j] == sliced_wasserstein(dgms[i], dgms[j])
+    # Y given explicitly gives the same numbers
+    np.testing.assert_array_equal(pairwise(dgms, dgms), D)
+
+
+def test_pairwise_rectangular_and_M():
+    X, Y = _diagram_list(1, 3), _diagram_list(2, 4)
+    D = pairwise(X, Y, M=10)
+    assert D.shape == (3, 4)
+    for i in range(3):
+        for j in range(4):
+            ref = float(persim.sliced_wasserstein(X[i], Y[j], M=10))
+            assert abs(D[i, j] - ref) <= max(REL_TOL * abs(ref), ABS_TOL)
+    np.testing.assert_array_equal(pairwise(Y, X, M=10), D.T)
+    assert pairwise([]).shape == (0, 0)
+    assert pairwise([], Y).shape == (0, 4)
+
+
+def test_pairwise_validation():
+    dgms = _diagram_list(3, 2)
+    with pytest.raises(ValueError, match="supported metrics: sliced_wasserstein"):
+        pairwise(dgms, metric="bottleneck")
+    with pytest.raises(ValueError, match=r"does not accept parameter\(s\) \['p'\]"):
+        pairwise(dgms, p=2)
+    with pytest.raises(ValueError, match="positive integer"):
+        pairwise([], M=0)
+    with pytest.raises(ValueError, match="list of diagrams"):
+        pairwise(np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="infinite must be one of"):
+        pairwise(dgms, infinite="ignore")
+    with pytest.raises(ValueError, match=r"X\[1\] has 1 point"):
+        pairwise([dgms[0], np.array([[0.0, np.inf]])])
+    assert METRICS == ("sliced_wasserstein",)
+
+
+def test_pairwise_h0_from_ripser_with_strip():
+    rng = np.random.default_rng(5)
+    clouds = [rng.normal(size=(40, 3)).astype(np.float32) for _ in range(3)]
+    h0s = [diagrams(c, maxdim=0)[0] for c in clouds]
+    assert all(np.isinf(h[:, 1]).sum() == 1 for h in h0s)
+    with pytest.raises(ValueError, match="infinite='strip'"):
+        pairwise(h0s)
+    with pytest.warns(UserWarning, match="dropped 1 non-finite point"):
+        D = pairwise(h0s, infinite="strip")
+    stripped = [h[np.isfinite(h[:, 1])] for h in h0s]
+    for i in range(3):
+        for j in range(3):
+            ref = float(persim.sliced_wasserstein(stripped[i], stripped[j]))
+            assert abs(D[i, j] - ref) <= max(REL_TOL * abs(ref), ABS_TOL)
+    # persim itself returns nan on the raw H0 (why stripping is required)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(persim.sliced_wasserstein(h0s[0], h0s[1]))

@@ -1,0 +1,13 @@
+"""Rule topl2_pointclouds: top l2-norm point clouds of one model's layers."""
+
+import _cnntopo_path  # noqa: F401
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages import topl2_pointclouds
+
+setup_job_logging(snakemake.log[0])
+topl2_pointclouds(
+    snakemake.input.shards,
+    snakemake.output.clouds,
+    seed=int(snakemake.wildcards.seed),
+    layers=snakemake.params.layers,
+)
