@@ -507,9 +507,10 @@ def training_curves(records: Sequence[Mapping[str, Any]]) -> Figure:
                 ax_acc.plot([x], [final], "o", color=color, markersize=3)
                 if not history:
                     no_history.append(label)
-        ax_loss.set_xlabel("epoch")
+        for ax in (ax_loss, ax_acc):
+            ax.set_xlabel("epoch")
+            ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
         ax_loss.set_ylabel("training loss")
-        ax_acc.set_xlabel("epoch")
         ax_acc.set_ylabel("accuracy (test solid, train dashed)")
         if not ax_loss.lines:
             ax_loss.text(

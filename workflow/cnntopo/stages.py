@@ -8,6 +8,7 @@ stage can also be run (and tested) without Snakemake.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import platform
 import socket
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 log = logging.getLogger("cnntopo")
+
+_BACKEND_MODULES = {"ripser": "ripser", "giotto": "gph"}
 
 
 def _setup_torch(threads: int):
@@ -139,6 +142,25 @@ def _num_classes(cfg: dict) -> int:
     return len(class_names(cfg["dataset"]["name"], cfg["dataset"]["root"]))
 
 
+def _model_record(cfg, seed, *, source, accuracy, loss, device, t0, **extra) -> dict:
+    """The metrics JSON of one model (trained or imported): accuracy, seed, hashes, provenance."""
+    return {
+        "source": source,
+        "seed": int(seed),
+        "arch": cfg["model"]["arch"],
+        "width": cfg["model"]["width"],
+        "dataset": cfg["dataset"]["name"],
+        "test_accuracy": accuracy,
+        "test_loss": loss,
+        "tta": cfg["training"]["tta"],
+        "wall_seconds": time.perf_counter() - t0,
+        "device": str(device),
+        "config_hash": model_config_hash(cfg),
+        **extra,
+        "provenance": _provenance(),
+    }
+
+
 def _save_weights(model, path: str | Path) -> None:
     import torch
 
@@ -166,10 +188,11 @@ def train_model(
     device = select_device(cfg["training"]["device"])
     model = init_model(cfg["model"]["arch"], cfg["model"]["width"], len(train_set.classes), seed)
     log.info(
-        "training %s width %d, seed %d, on %d %s images (device %s, %d threads)",
+        "training %s width %d, seed %d, on %s of the %d %s train images (device %s, %d threads)",
         cfg["model"]["arch"],
         cfg["model"]["width"],
         seed,
+        cfg["training"]["max_train_images"] or "all",
         len(train_set),
         cfg["dataset"]["name"],
         device,
@@ -187,26 +210,21 @@ def train_model(
         log=log.info,
     )
     _save_weights(model, weights)
-    record = {
-        "source": "trained",
-        "seed": int(seed),
-        "arch": cfg["model"]["arch"],
-        "width": cfg["model"]["width"],
-        "dataset": cfg["dataset"]["name"],
-        "test_accuracy": result["test_acc"],
-        "test_loss": result["test_loss"],
-        "tta": cfg["training"]["tta"],
-        "epochs": cfg["training"]["epochs"],
-        "n_train_images": result["n_train_images"],
-        "train_seconds": result["train_seconds"],
-        "wall_seconds": time.perf_counter() - t0,
-        "device": str(device),
-        "threads": threads,
-        "config_hash": model_config_hash(cfg),
-        "training": cfg["training"],
-        "history": result["history"],
-        "provenance": _provenance(),
-    }
+    record = _model_record(
+        cfg,
+        seed,
+        source="trained",
+        accuracy=result["test_acc"],
+        loss=result["test_loss"],
+        device=device,
+        t0=t0,
+        epochs=cfg["training"]["epochs"],
+        n_train_images=result["n_train_images"],
+        train_seconds=result["train_seconds"],
+        threads=threads,
+        training=cfg["training"],
+        history=result["history"],
+    )
     io.write_json(metrics, record)
     log.info(
         "seed %d: test accuracy %.4f after %d epochs (%.1f s)",
@@ -259,22 +277,17 @@ def import_checkpoint(
         tta=cfg["training"]["tta"],
     )
     _save_weights(model.cpu(), weights)
-    record = {
-        "source": str(source),
-        "seed": int(seed),
-        "arch": cfg["model"]["arch"],
-        "width": cfg["model"]["width"],
-        "dataset": cfg["dataset"]["name"],
-        "test_accuracy": ev["accuracy"],
-        "test_loss": ev["loss"],
-        "tta": cfg["training"]["tta"],
-        "epochs": None,
-        "wall_seconds": time.perf_counter() - t0,
-        "device": str(device),
-        "config_hash": model_config_hash(cfg),
-        "history": [],
-        "provenance": _provenance(),
-    }
+    record = _model_record(
+        cfg,
+        seed,
+        source=str(source),
+        accuracy=ev["accuracy"],
+        loss=ev["loss"],
+        device=device,
+        t0=t0,
+        epochs=None,
+        history=[],
+    )
     io.write_json(metrics, record)
     return record
 
@@ -299,12 +312,17 @@ def extract_activations(
 
     sel = io.read_json(eval_set)
     images = _load_split(cfg, sel["split"])
-    pos = np.searchsorted(images.indices, np.asarray(sel["indices"]))
+    wanted = np.asarray(sel["indices"], dtype=np.int64)
+    order = np.argsort(images.indices)
+    pos = order[np.clip(np.searchsorted(images.indices[order], wanted), 0, len(order) - 1)]
     subset = images.subset(pos)
-    if not np.array_equal(subset.labels, np.asarray(sel["labels"])):
+    if not (
+        np.array_equal(subset.indices, wanted)
+        and np.array_equal(subset.labels, np.asarray(sel["labels"]))
+    ):
         raise RuntimeError(
             f"the {sel['dataset']} {sel['split']} split changed since {eval_set} was written "
-            "(labels differ); delete that file and rerun"
+            "(indices or labels differ); delete that file and rerun"
         )
     mean, std = _normalization(cfg)
     device = select_device(cfg["training"]["device"])
@@ -378,6 +396,7 @@ def persistence_diagram(
 
     with np.load(cloud_npz) as z:
         points = z["points"]
+    importlib.import_module(_BACKEND_MODULES[pcfg["backend"]])  # keep import time out of the timing
     t0 = time.perf_counter()
     dgms = diagrams(
         points,

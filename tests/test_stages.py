@@ -1,0 +1,82 @@
+"""Stage entry points that the end-to-end run does not exercise: selection rules and imported checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import yaml
+
+from cnntopo import stages
+from cnntopo.config import validate_config
+from conftest import run_snakemake
+
+
+def _cfg(**sections):
+    cfg = {"dataset": {"name": "digits"}, "model": {"width": 4, "seeds": [0]}}
+    for key, value in sections.items():
+        cfg.setdefault(key, {}).update(value)
+    return validate_config(cfg)
+
+
+def test_eval_selection_is_seeded_recorded_and_checked(tmp_path):
+    a = stages.select_eval_images(
+        _cfg(activations={"n_images": 50, "seed": 3}), tmp_path / "a.json"
+    )
+    b = stages.select_eval_images(
+        _cfg(activations={"n_images": 50, "seed": 3}), tmp_path / "b.json"
+    )
+    c = stages.select_eval_images(
+        _cfg(activations={"n_images": 50, "seed": 4}), tmp_path / "c.json"
+    )
+    assert a["indices"] == b["indices"] != c["indices"]
+    assert a["indices"] == sorted(set(a["indices"])) and len(a["indices"]) == 50
+    assert json.loads((tmp_path / "a.json").read_text())["labels"] == a["labels"]
+    assert sum(a["class_counts"]) == 50
+    first = stages.select_eval_images(
+        _cfg(activations={"n_images": 7, "selection": "first"}), tmp_path / "f.json"
+    )
+    from cnntopo.datasets import load_dataset
+
+    assert first["indices"] == load_dataset("digits", "test").indices[:7].tolist()
+    with pytest.raises(ValueError, match=r"'activations.n_images' = 5000 exceeds the 450 images"):
+        stages.select_eval_images(_cfg(activations={"n_images": 5000}), tmp_path / "x.json")
+
+
+def test_import_checkpoint_loads_foreign_state_dicts(tmp_path):
+    from cnntopo.models import build_model, init_model
+
+    cfg = _cfg(training={"eval_batch_size": 200})
+    model = init_model("resnet18_cifar", 4, 10, seed=5)
+    # a DataParallel-style checkpoint, as written by multi-GPU training scripts
+    src = tmp_path / "resnet18_cifar_large_5" / "final_weights.pt"
+    src.parent.mkdir()
+    torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, src)
+    rec = stages.import_checkpoint(cfg, 5, src, tmp_path / "w.pt", tmp_path / "m.json", threads=1)
+    assert rec["source"] == str(src) and rec["seed"] == 5 and 0.0 <= rec["test_accuracy"] <= 1.0
+    reloaded = build_model("resnet18_cifar", 4, 10)
+    reloaded.load_state_dict(torch.load(tmp_path / "w.pt", weights_only=True))
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, reloaded.state_dict()[k])
+    with pytest.raises(FileNotFoundError, match="model.checkpoint"):
+        stages.import_checkpoint(
+            cfg, 6, tmp_path / "nope.pt", tmp_path / "w.pt", tmp_path / "m.json"
+        )
+    wide = _cfg(model={"width": 8})
+    with pytest.raises(ValueError, match="width"):
+        stages.import_checkpoint(wide, 5, src, tmp_path / "w2.pt", tmp_path / "m2.json", threads=1)
+
+
+def test_checkpoint_config_replaces_training_in_the_dag(repo, tmp_path):
+    cfg = yaml.safe_load((repo / "config/tiny.yaml").read_text())
+    cfg["model"]["checkpoint"] = str(tmp_path / "ckpt_{seed}.pt")
+    cfg["results_dir"] = str(tmp_path / "r")
+    for seed in cfg["model"]["seeds"]:
+        (tmp_path / f"ckpt_{seed}.pt").write_bytes(b"")
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    proc = run_snakemake("-n", "--quiet", "rules", "--configfile", str(path), timeout=120)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "import_checkpoint" in out and "train_model" not in out
