@@ -97,9 +97,9 @@ def test_tiny_run_activations_and_clouds(tiny_run):
     shapes = layer_shapes(width=4)
     for seed in (0, 1):
         manifest = json.loads((tiny_run / f"activations/seed{seed}/manifest.json").read_text())
-        assert [
-            entry["name"] if isinstance(entry, dict) else entry for entry in manifest["layers"]
-        ] == LAYERS
+        assert [entry["name"] for entry in manifest["layers"]] == LAYERS
+        assert manifest["image_indices"] == sel["indices"] and manifest["labels"] == sel["labels"]
+        assert manifest["seed"] == seed and 0.0 <= manifest["accuracy"] <= 1.0
         for layer in LAYERS:
             acts = np.load(tiny_run / f"activations/seed{seed}/{layer}.npy", mmap_mode="r")
             assert acts.shape == (120, *shapes[layer]) and acts.dtype == np.float32
