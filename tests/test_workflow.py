@@ -120,7 +120,10 @@ def test_tiny_run_diagrams_and_distances(tiny_run):
         for layer in LAYERS:
             dgms, meta = load_diagrams(tiny_run / f"diagrams/topl2/seed{seed}/{layer}.npz")
             assert len(dgms) == 2 and meta["layer"] == layer and meta["coeff"] == 2
-            assert len(dgms[0]) == 120 and np.isinf(dgms[0][:, 1]).sum() == 1
+            with np.load(tiny_run / f"pointclouds/topl2/seed{seed}/{layer}.npz") as z:
+                n_distinct = len(np.unique(z["points"], axis=0))
+            # one H0 bar per distinct point (duplicates merge at 0), exactly one infinite
+            assert len(dgms[0]) == n_distinct and np.isinf(dgms[0][:, 1]).sum() == 1
             assert np.all(dgms[1][:, 1] > dgms[1][:, 0])
         with np.load(tiny_run / f"distances/topl2/sliced_wasserstein_H1/seed{seed}.npz") as z:
             D = z["matrix"]
@@ -157,16 +160,18 @@ def test_tiny_run_is_complete_and_resumes(tiny_run):
     args = ("--configfile", "config/tiny.yaml", "--config", f"results_dir={results_dir}")
     proc = run_snakemake("-n", *args, timeout=120)
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
-    # an interrupted run: one model's distance matrix never got written. The rerun redoes
-    # that job and what depends on it, and nothing upstream (no training, no PH).
+    # an interrupted run: one model's distance matrix and heatmap never got written. The
+    # rerun redoes those jobs and what depends on them, and reuses everything upstream.
     (tiny_run / "distances/topl2/sliced_wasserstein_H1/seed1.npz").unlink()
+    (tiny_run / "figures/heatmaps/sliced_wasserstein_H1_seed1.png").unlink()
     proc = run_snakemake("-n", "--quiet", "rules", *args, timeout=120)
     out = proc.stdout + proc.stderr
-    assert proc.returncode == 0 and "layer_distances" in out and "figure_mean_heatmap" in out
+    assert proc.returncode == 0 and "layer_distances" in out and "figure_layer_heatmap" in out
     assert "train_model" not in out and "persistence_diagram" not in out
     proc = run_snakemake("--cores", "2", *args, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert (tiny_run / "distances/topl2/sliced_wasserstein_H1/seed1.npz").exists()
+    assert (tiny_run / "figures/heatmaps/sliced_wasserstein_H1_seed1.png").exists()
     leftovers = [p for p in tiny_run.rglob("*.tmp")]
     assert not leftovers, leftovers
 
@@ -176,3 +181,29 @@ def test_tiny_run_logs_every_job(tiny_run, seed):
     logs = list((tiny_run / "logs").rglob("*.log"))
     assert len(logs) >= 1 + 2 + 2 + 2 + 2 * 17 + 2 + 2 * 2 + 3
     assert "PH of" in (tiny_run / f"logs/diagrams/topl2/seed{seed}/conv1.log").read_text()
+
+
+def test_configfile_replaces_the_default_config(repo):
+    """Keys of config/config.yaml (the demo) must not leak into a --configfile run."""
+    from pathlib import Path
+
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+    def loaded(*files):
+        with SnakemakeApi(OutputSettings(dryrun=True)) as api:
+            wf = api.workflow(
+                resource_settings=ResourceSettings(),
+                config_settings=ConfigSettings(configfiles=[Path(repo / f) for f in files]),
+                snakefile=Path(repo / "Snakefile"),
+                workdir=Path(repo),
+            )
+            return wf._workflow.config
+
+    demo = loaded()
+    assert demo["experiment"] == "demo" and demo["training"]["max_train_images"] == 20000
+    tiny = loaded("config/tiny.yaml")
+    assert tiny["experiment"] == "tiny" and tiny["dataset"]["name"] == "digits"
+    assert tiny["training"]["max_train_images"] is None  # the schema default, not the demo's
+    paper = loaded("config/paper.yaml")
+    assert paper["training"]["max_train_images"] is None and paper["model"]["width"] == 64

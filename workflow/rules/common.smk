@@ -27,7 +27,7 @@ wildcard_constraints:
 
 def get_preflight():
     """Check the dataset is reachable before any job runs (skipped in dry runs and cluster jobs)."""
-    if workflow.dryrun or not workflow.is_main_process:
+    if workflow.output_settings.dryrun or not workflow.is_main_process:
         return
     from cnntopo.datasets import check_available
 
