@@ -22,6 +22,8 @@ include: "workflow/rules/activations.smk"
 include: "workflow/rules/pointclouds.smk"
 include: "workflow/rules/persistence.smk"
 include: "workflow/rules/distances.smk"
+include: "workflow/rules/similarity.smk"
+include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/figures.smk"
 
 

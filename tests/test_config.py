@@ -58,6 +58,8 @@ def test_defaults_are_filled_recursively():
         ({"activations": {"layers": ["conv1"]}}, r"'activations\.layers'"),
         ({"model": {"checkpoint": "weights.pt"}}, r"must contain '\{seed\}'"),
         ({"distances": {"dim": 2}}, r"'distances\.dim' = 2 exceeds 'persistence\.maxdim' = 1"),
+        ({"model": {"width": 4}}, r"'sensitivity\.step' = 4 must be smaller"),
+        ({"sensitivity": {"seeds": [3]}}, r"'sensitivity\.seeds': seeds \[3\] are not in"),
     ],
 )
 def test_bad_configs_name_the_key(bad, match):

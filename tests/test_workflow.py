@@ -27,6 +27,10 @@ def test_paper_config_dry_run_builds_the_full_dag():
     assert counts["extract_activations"] == 100
     assert counts["topl2_pointclouds"] == 100 and counts["persistence_diagram"] == 1700
     assert counts["layer_distances"] == 100 and counts["figure_mean_heatmap"] == 1
+    assert (
+        counts["cross_distances"] == 1 and counts["cka_cross"] == 1 and counts["specificity"] == 2
+    )
+    assert counts["sensitivity"] == 17 and counts["figure_sensitivity"] == 1
 
 
 def _write_config(tmp_path, base, **overrides):
@@ -144,8 +148,63 @@ def test_tiny_run_diagrams_and_distances(tiny_run):
         assert np.allclose(z["mean"], (matrices[0] + matrices[1]) / 2)
 
 
+def test_tiny_run_other_metrics_match_persim(tiny_run):
+    import persim
+
+    from cnntopo.persistence import load_diagrams
+
+    h1 = {
+        layer: load_diagrams(tiny_run / f"diagrams/topl2/seed0/{layer}.npz")[0][1]
+        for layer in LAYERS[-3:]
+    }
+    a, b = h1[LAYERS[-3]], h1[LAYERS[-1]]
+    i, j = 14, 16
+    for metric, oracle in [("wasserstein", persim.wasserstein), ("bottleneck", persim.bottleneck)]:
+        with np.load(tiny_run / f"distances/topl2/{metric}_H1/seed0.npz") as z:
+            D = z["matrix"]
+        assert D.shape == (17, 17) and np.allclose(D, D.T) and np.all(np.diag(D) == 0)
+        assert D[i, j] == pytest.approx(oracle(a, b), rel=1e-9, abs=1e-12)
+
+
+def test_tiny_run_cross_model_analyses(tiny_run):
+    from cnntopo.stages_ph import load_cross
+
+    D, seeds, layers, meta = load_cross(
+        tiny_run / "distances/topl2/sliced_wasserstein_H1/cross.npz"
+    )
+    assert (
+        D.shape == (34, 34) and seeds == [0, 1] and layers == LAYERS and meta["kind"] == "distance"
+    )
+    assert np.allclose(D, D.T) and np.all(np.diag(D) == 0)
+    for s in (0, 1):  # the diagonal blocks are the within-model matrices
+        with np.load(tiny_run / f"distances/topl2/sliced_wasserstein_H1/seed{s}.npz") as z:
+            assert np.allclose(D[17 * s : 17 * (s + 1), 17 * s : 17 * (s + 1)], z["matrix"])
+    C, *_ = load_cross(tiny_run / "similarity/cka/cross.npz")
+    assert C.shape == (34, 34) and np.allclose(C, C.T) and np.allclose(np.diag(C), 1)
+    assert np.all((C > -1e-9) & (C < 1 + 1e-9))
+    for measure in ("sliced_wasserstein_H1", "cka"):
+        table = pd.read_csv(tiny_run / f"analysis/specificity_{measure}.csv")
+        assert table["layer"].tolist() == [*LAYERS, "overall"]
+        assert table["exact"].between(0, 1).all() and (table["within_1"] >= table["exact"]).all()
+
+
+def test_tiny_run_sensitivity(tiny_run):
+    shapes = layer_shapes(width=4)
+    for layer in LAYERS:
+        table = pd.read_csv(tiny_run / f"sensitivity/seed0/{layer}.csv")
+        c = shapes[layer][0]
+        k = np.linspace(2, c, c // 2, endpoint=False).astype(int)  # tiny.yaml: step 2
+        assert table["k"].tolist() == k.tolist()
+        assert np.allclose(table["fraction_removed"], k / c)
+        assert (table["sw"] >= 0).all() and table["cka"].between(-1e-9, 1 + 1e-9).all()
+
+
 def test_tiny_run_figures(tiny_run):
     figs = ["heatmap_mean_sliced_wasserstein_H1", "training"]
+    figs += ["specificity_sliced_wasserstein_H1", "specificity_cka", "sliced_wasserstein_H1_vs_cka"]
+    figs += ["sensitivity/sliced_wasserstein_H1_seed0", "sensitivity/cka_seed0"]
+    figs += [f"heatmap_mean_{m}_H1" for m in ("wasserstein", "bottleneck")]
+    figs += [f"heatmaps/{m}_H1_seed{s}" for s in (0, 1) for m in ("wasserstein", "bottleneck")]
     figs += [f"heatmaps/sliced_wasserstein_H1_seed{s}" for s in (0, 1)]
     figs += [f"diagrams/seed{s}" for s in (0, 1)]
     for fig in figs:

@@ -147,6 +147,22 @@ def _check_semantics(config: dict) -> None:
         and config["training"]["lr_peak_epoch"] > config["training"]["epochs"]
     ):
         problems.append("config key 'training.lr_peak_epoch' must not exceed 'training.epochs'")
+    if (
+        config["sensitivity"]["enabled"]
+        and config["sensitivity"]["step"] >= config["model"]["width"]
+    ):
+        problems.append(
+            f"config key 'sensitivity.step' = {config['sensitivity']['step']} must be smaller than "
+            f"the narrowest layer ('model.width' = {config['model']['width']} channels), or every "
+            "direction of it would be removed; lower the step or disable the test"
+        )
+    sens = config["sensitivity"]["seeds"]
+    if sens != "first" and not set(sens) <= set(config["model"]["seeds"]):
+        missing = sorted(set(sens) - set(config["model"]["seeds"]))
+        problems.append(
+            f"config key 'sensitivity.seeds': seeds {missing} are not in 'model.seeds'; "
+            "test only models that are trained"
+        )
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
 

@@ -9,6 +9,7 @@ stage can also be run (and tested) without Snakemake.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import platform
 import socket
@@ -438,26 +439,44 @@ def _load_dim(path: str | Path, dim: int) -> np.ndarray:
     return dgms[dim]
 
 
+def metric_params(dcfg: dict, metric: str) -> dict:
+    """Parameters of ``metric`` from the ``distances`` config section (explicit, never library defaults)."""
+    if metric == "sliced_wasserstein":
+        return {"M": dcfg["M"]}
+    if metric == "wasserstein":
+        return {"order": dcfg["order"], "internal_p": float(dcfg["internal_p"])}
+    return {}
+
+
+def load_finite_diagrams(diagram_files: Sequence[str | Path], dcfg: dict) -> list[np.ndarray]:
+    """The ``distances.dim`` diagrams of several files, infinite bars handled per ``distances.infinite``."""
+    from cnntopo.distances import finite_part
+
+    return [
+        finite_part(_load_dim(f, dcfg["dim"]), infinite=dcfg["infinite"]) for f in diagram_files
+    ]
+
+
 def layer_distances(
     diagram_files: Sequence[str | Path],
     layers: Sequence[str],
     dcfg: dict,
     out_npz: str | Path,
     out_csv: str | Path,
+    metric: str | None = None,
 ) -> np.ndarray:
     """Layer-by-layer distance matrix of one model (paper: SW between H1 diagrams, 17x17)."""
     import pandas as pd
 
-    from cnntopo.distances import finite_part, pairwise
+    from cnntopo.distances import pairwise
 
-    dgms = [
-        finite_part(_load_dim(f, dcfg["dim"]), infinite=dcfg["infinite"]) for f in diagram_files
-    ]
-    params = {"M": dcfg["M"]} if dcfg["metric"] == "sliced_wasserstein" else {}
+    metric = metric or dcfg["metric"]
+    dgms = load_finite_diagrams(diagram_files, dcfg)
+    params = metric_params(dcfg, metric)
     t0 = time.perf_counter()
-    D = pairwise(dgms, metric=dcfg["metric"], **params)
+    D = pairwise(dgms, metric=metric, **params)
     meta = {
-        "metric": dcfg["metric"],
+        "metric": metric,
         "dim": dcfg["dim"],
         "params": params,
         "layers": list(layers),
@@ -468,6 +487,7 @@ def layer_distances(
     )
     with io.atomic_path(out_csv) as tmp:
         pd.DataFrame(D, index=list(layers), columns=list(layers)).to_csv(tmp)
+    log.info("%s H%d matrix %s in %.2f s", metric, dcfg["dim"], D.shape, meta["seconds"])
     return D
 
 
@@ -479,9 +499,16 @@ def _load_matrix(path: str | Path) -> tuple[np.ndarray, list[str]]:
         return z["matrix"], [str(x) for x in z["layers"]]
 
 
-def _metric_label(dcfg: dict) -> str:
-    names = {"sliced_wasserstein": "sliced Wasserstein"}
-    return f"{names.get(dcfg['metric'], dcfg['metric'])} (H{dcfg['dim']})"
+METRIC_NAMES = {
+    "sliced_wasserstein": "sliced Wasserstein",
+    "wasserstein": "Wasserstein",
+    "bottleneck": "bottleneck",
+}
+
+
+def _metric_label(dcfg: dict, metric: str | None = None) -> str:
+    metric = metric or dcfg["metric"]
+    return f"{METRIC_NAMES.get(metric, metric)} (H{dcfg['dim']})"
 
 
 def figure_layer_heatmap(
@@ -491,8 +518,12 @@ def figure_layer_heatmap(
     from cnntopo import plotting
 
     D, layers = _load_matrix(matrix_npz)
+    with np.load(matrix_npz) as z:
+        metric = json.loads(str(z["meta"]))["metric"] if "meta" in z else None
     with plotting.paper_style():
-        fig = plotting.heatmap_figure(D, layers, title=title, cbar_label=_metric_label(dcfg))
+        fig = plotting.heatmap_figure(
+            D, layers, title=title, cbar_label=_metric_label(dcfg, metric)
+        )
         plotting.save_figure(fig, outputs)
 
 

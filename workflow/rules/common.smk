@@ -15,7 +15,13 @@ OUT = f"{config['results_dir']}/{config['experiment']}"
 LAYERS = resolve_layers(config["activations"]["layers"], config["model"]["arch"])
 SEEDS = config["model"]["seeds"]
 FIG_EXTRA = config["figures"]["extra_formats"]
-DIST = f"{config['distances']['metric']}_H{config['distances']['dim']}"
+DIM = config["distances"]["dim"]
+DIST = f"{config['distances']['metric']}_H{DIM}"
+WITHIN_METRICS = list(
+    dict.fromkeys(
+        [config["distances"]["metric"], *config["distances"]["within_metrics"]]
+    )
+)
 ENVS = Path(workflow.basedir) / "envs"
 
 
@@ -23,6 +29,8 @@ wildcard_constraints:
     seed=r"\d+",
     layer=r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*",
     ext=r"png|pdf|svg",
+    metric=r"sliced_wasserstein|wasserstein|bottleneck",
+    measure=r"[a-z_]+(_H\d+)?",
 
 
 def get_preflight():
@@ -85,6 +93,18 @@ def get_extract_mem_mb():
     return 2000 + 2 * config["activations"]["batch_size"] * floats * 4 // 2**20
 
 
+def get_cross_mem_mb():
+    """Memory of the cross-model jobs: presorted SW projections (about 1.5 H1 points per image),
+    the K x K result, and (for CKA) every point cloud in float64."""
+    K = len(SEEDS) * len(LAYERS)
+    n = config["activations"]["n_images"]
+    shapes = layer_shapes(config["model"]["arch"], config["model"]["width"])
+    channels = sum(c for name, (c, _, _) in shapes.items() if name in LAYERS)
+    sw = K * 2 * config["distances"]["M"] * (1.5 * n + 1) * 8
+    clouds = len(SEEDS) * n * channels * 8
+    return int(2000 + (sw + K * K * 8 + clouds) / 2**20)
+
+
 def get_shards():
     """Activation shards of one model ({seed} wildcard kept); temporary unless activations.keep."""
     files = [f"{OUT}/activations/seed{{seed}}/{layer}.npy" for layer in LAYERS]
@@ -118,8 +138,59 @@ def get_layer_diagrams(wildcards):
     ]
 
 
-def get_all_matrices():
-    return [f"{OUT}/distances/topl2/{DIST}/seed{seed}.npz" for seed in SEEDS]
+def get_all_matrices(wildcards):
+    """Within-model matrices of every seed for the {metric} wildcard."""
+    return [
+        f"{OUT}/distances/topl2/{wildcards.metric}_H{DIM}/seed{seed}.npz"
+        for seed in SEEDS
+    ]
+
+
+def get_all_diagrams():
+    """Every (model, layer) diagram, model-major (the order of the cross-model matrix)."""
+    return [
+        f"{OUT}/diagrams/topl2/seed{seed}/{layer}.npz"
+        for seed in SEEDS
+        for layer in LAYERS
+    ]
+
+
+def get_all_clouds():
+    """Every (model, layer) top-l2 point cloud, model-major."""
+    return [
+        f"{OUT}/pointclouds/topl2/seed{seed}/{layer}.npz"
+        for seed in SEEDS
+        for layer in LAYERS
+    ]
+
+
+def get_cross_matrix(wildcards):
+    """Cross-model matrix of a {measure}: the main diagram distance or "cka"."""
+    if wildcards.measure == "cka":
+        return f"{OUT}/similarity/cka/cross.npz"
+    return f"{OUT}/distances/topl2/{wildcards.measure}/cross.npz"
+
+
+def get_measure_label(wildcards):
+    if wildcards.measure == "cka":
+        return "linear CKA"
+    metric, dim = wildcards.measure.rsplit("_H", 1)
+    names = {"sliced_wasserstein": "sliced Wasserstein", "wasserstein": "Wasserstein"}
+    return f"{names.get(metric, metric)} (H{dim})"
+
+
+def get_sensitivity_seeds():
+    seeds = config["sensitivity"]["seeds"]
+    return SEEDS[:1] if seeds == "first" else seeds
+
+
+def get_sensitivity_tables(wildcards):
+    return [f"{OUT}/sensitivity/seed{wildcards.seed}/{layer}.csv" for layer in LAYERS]
+
+
+def is_cross_enabled():
+    """Cross-model analyses need the cross matrix switched on and at least two models."""
+    return config["distances"]["cross"] and len(SEEDS) >= 2
 
 
 def get_all_metrics():
@@ -133,10 +204,21 @@ def get_extra_figures(stem):
 
 def get_final_outputs():
     """Everything the default target builds."""
-    figs = [f"{OUT}/figures/heatmap_mean_{DIST}.png", f"{OUT}/figures/training.png"]
-    for seed in SEEDS:
+    figs = [f"{OUT}/figures/training.png", f"{OUT}/models/summary.csv"]
+    for metric in WITHIN_METRICS:
+        figs.append(f"{OUT}/figures/heatmap_mean_{metric}_H{DIM}.png")
         figs += [
-            f"{OUT}/figures/heatmaps/{DIST}_seed{seed}.png",
-            f"{OUT}/figures/diagrams/seed{seed}.png",
+            f"{OUT}/figures/heatmaps/{metric}_H{DIM}_seed{seed}.png" for seed in SEEDS
         ]
-    return figs + [f"{OUT}/models/summary.csv"]
+    figs += [f"{OUT}/figures/diagrams/seed{seed}.png" for seed in SEEDS]
+    if is_cross_enabled():
+        figs.append(f"{OUT}/figures/specificity_{DIST}.png")
+        if config["similarity"]["cka"]:
+            figs += [
+                f"{OUT}/figures/specificity_cka.png",
+                f"{OUT}/figures/{DIST}_vs_cka.png",
+            ]
+    if config["sensitivity"]["enabled"]:
+        for seed in get_sensitivity_seeds():
+            figs.append(f"{OUT}/figures/sensitivity/{DIST}_seed{seed}.png")
+    return figs

@@ -3,18 +3,20 @@
 
 rule figure_layer_heatmap:
     input:
-        matrix=f"{OUT}/distances/topl2/{DIST}/seed{{seed}}.npz",
+        matrix=f"{OUT}/distances/topl2/{{metric}}_H{DIM}/seed{{seed}}.npz",
     output:
         png=report(
-            f"{OUT}/figures/heatmaps/{DIST}_seed{{seed}}.png",
+            f"{OUT}/figures/heatmaps/{{metric}}_H{DIM}_seed{{seed}}.png",
             caption="../report/heatmap_seed.rst",
             category="Layer distances",
             subcategory="Per model",
-            labels={"model": "seed {seed}"},
+            labels={"model": "seed {seed}", "metric": "{metric}"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/heatmaps/{DIST}_seed{{seed}}"),
+        extra=get_extra_figures(
+            f"{OUT}/figures/heatmaps/{{metric}}_H{DIM}_seed{{seed}}"
+        ),
     log:
-        f"{OUT}/logs/figures/heatmaps/{DIST}_seed{{seed}}.log",
+        f"{OUT}/logs/figures/heatmaps/{{metric}}_H{DIM}_seed{{seed}}.log",
     conda:
         get_env("plot")
     threads: 1
@@ -30,18 +32,19 @@ rule figure_layer_heatmap:
 
 rule figure_mean_heatmap:
     input:
-        matrices=get_all_matrices(),
+        matrices=get_all_matrices,
     output:
         png=report(
-            f"{OUT}/figures/heatmap_mean_{DIST}.png",
+            f"{OUT}/figures/heatmap_mean_{{metric}}_H{DIM}.png",
             caption="../report/heatmap_mean.rst",
             category="Layer distances",
-            subcategory="Across models",
+            subcategory="Mean over models",
+            labels={"metric": "{metric}"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/heatmap_mean_{DIST}"),
-        summary=f"{OUT}/distances/topl2/{DIST}/mean.npz",
+        extra=get_extra_figures(f"{OUT}/figures/heatmap_mean_{{metric}}_H{DIM}"),
+        summary=f"{OUT}/distances/topl2/{{metric}}_H{DIM}/mean.npz",
     log:
-        f"{OUT}/logs/figures/heatmap_mean_{DIST}.log",
+        f"{OUT}/logs/figures/heatmap_mean_{{metric}}_H{DIM}.log",
     conda:
         get_env("plot")
     threads: 1
@@ -101,3 +104,60 @@ rule figure_training:
         runtime=5,
     script:
         "../scripts/figure_training.py"
+
+
+rule figure_sensitivity:
+    input:
+        tables=get_sensitivity_tables,
+    output:
+        png=report(
+            f"{OUT}/figures/sensitivity/{DIST}_seed{{seed}}.png",
+            caption="../report/sensitivity.rst",
+            category="Sensitivity",
+            labels={"model": "seed {seed}", "measure": "PH distance"},
+        ),
+        extra=get_extra_figures(f"{OUT}/figures/sensitivity/{DIST}_seed{{seed}}"),
+        cka_png=report(
+            f"{OUT}/figures/sensitivity/cka_seed{{seed}}.png",
+            caption="../report/sensitivity.rst",
+            category="Sensitivity",
+            labels={"model": "seed {seed}", "measure": "linear CKA"},
+        ),
+        cka_extra=get_extra_figures(f"{OUT}/figures/sensitivity/cka_seed{{seed}}"),
+    log:
+        f"{OUT}/logs/figures/sensitivity_seed{{seed}}.log",
+    conda:
+        get_env("plot")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        layers=LAYERS,
+        distances=config["distances"],
+    script:
+        "../scripts/figure_sensitivity.py"
+
+
+rule figure_sw_vs_cka:
+    input:
+        distances=f"{OUT}/distances/topl2/{DIST}/cross.npz",
+        cka=f"{OUT}/similarity/cka/cross.npz",
+    output:
+        png=report(
+            f"{OUT}/figures/{DIST}_vs_cka.png",
+            caption="../report/sw_vs_cka.rst",
+            category="Layer distances",
+            subcategory="PH distance vs CKA",
+        ),
+        extra=get_extra_figures(f"{OUT}/figures/{DIST}_vs_cka"),
+    log:
+        f"{OUT}/logs/figures/{DIST}_vs_cka.log",
+    conda:
+        get_env("plot")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    script:
+        "../scripts/figure_sw_vs_cka.py"

@@ -11,4 +11,5 @@ layer_distances(
     snakemake.params.distances,
     snakemake.output.matrix,
     snakemake.output.csv,
+    metric=snakemake.wildcards.metric,
 )

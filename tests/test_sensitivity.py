@@ -1,0 +1,181 @@
+"""Tests for cnntopo.sensitivity (the PC-removal sensitivity test of paper-methods 2.5)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist
+
+from cnntopo.persistence import diagrams
+from cnntopo.sensitivity import (
+    cka_sensitivity_curve,
+    left_singular_vectors,
+    pc_removal_counts,
+    remove_low_variance_directions,
+    sensitivity_curve,
+    to_paper_array,
+)
+
+N_POINTS = 90
+SIGMA = np.array(
+    [4.0, 3.5, 3.0, 2.5, 2.0, 1.8, 1.6, 1.4, 1.2, 1.0, 1.0, 0.9, 1e-4, 1e-4, 1e-4, 1e-4]
+)
+
+
+def _orthonormal_columns(rows: int, cols: int, seed: int) -> np.ndarray:
+    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(rows, cols)))
+    return q * np.sign(np.diag(r))
+
+
+@pytest.fixture(scope="module")
+def known_spectrum():
+    """points = Z diag(sigma) Q^T with orthonormal Z, Q: A = points.T = Q diag(sigma) Z^T is an SVD."""
+    c = SIGMA.size
+    Z = _orthonormal_columns(N_POINTS, c, seed=0)
+    Q = _orthonormal_columns(c, c, seed=1)
+    points = np.sqrt(N_POINTS) * Z @ np.diag(SIGMA) @ Q.T
+    return points.astype(np.float32), np.sqrt(N_POINTS) * SIGMA, Q
+
+
+@pytest.mark.parametrize("c", [16, 64, 100, 128, 256, 512])
+def test_counts_match_the_official_expression(c):
+    expected = np.linspace(4, c, c // 4, endpoint=False).astype(int)
+    got = pc_removal_counts(c)
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got, np.linspace(4, c, c // 4, dtype=int, endpoint=False))
+    assert got.size == c // 4 and got[0] == 4 and got[-1] < c
+    assert np.all(np.diff(got) > 0)
+
+
+def test_counts_spec_examples():
+    np.testing.assert_array_equal(
+        pc_removal_counts(64), [4, 7, 11, 15, 19, 22, 26, 30, 34, 37, 41, 45, 49, 52, 56, 60]
+    )
+    c512 = pc_removal_counts(512)
+    assert (c512[0], c512[-1]) == (4, 508)
+    # the expression yields c // step = 128 values for c = 512 (paper-methods 2.5 says 127)
+    assert c512.size == 128
+    np.testing.assert_array_equal(pc_removal_counts(20, step=5), [5, 8, 12, 16])
+
+
+@pytest.mark.parametrize(("c", "step"), [(4, 4), (3, 4), (64, 0), (64, True), (64, 2.0)])
+def test_counts_validation(c, step):
+    with pytest.raises(ValueError):
+        pc_removal_counts(c, step)
+
+
+def test_reduced_cloud_keeps_the_top_singular_values(known_spectrum):
+    points, sigma, Q = known_spectrum
+    U, s = left_singular_vectors(points)
+    np.testing.assert_allclose(s, sigma, rtol=1e-5, atol=1e-5)
+    # U = Q up to column signs where the singular values are distinct (the first 9)
+    np.testing.assert_allclose(np.abs(np.sum(U[:, :9] * Q[:, :9], axis=0)), 1.0, atol=1e-5)
+    for k in (4, 7, 10):
+        reduced = remove_low_variance_directions(points, k)
+        assert reduced.shape == (N_POINTS, SIGMA.size - k)
+        assert reduced.dtype == np.float32
+        sv = np.linalg.svd(reduced.astype(np.float64), compute_uv=False)
+        np.testing.assert_allclose(sv, sigma[: SIGMA.size - k], rtol=1e-5, atol=1e-4)
+    # the same result with a precomputed basis; it is points @ U[:, :c-k] (not centred)
+    np.testing.assert_array_equal(
+        remove_low_variance_directions(points, 5, basis=U),
+        remove_low_variance_directions(points, 5),
+    )
+    np.testing.assert_allclose(
+        remove_low_variance_directions(points, 5),
+        points.astype(np.float64) @ U[:, :11],
+        rtol=1e-6,
+        atol=1e-6,
+    )
+
+
+def test_removing_nothing_keeps_pairwise_distances(known_spectrum):
+    points, _, _ = known_spectrum
+    rotated = remove_low_variance_directions(points, 0)
+    assert rotated.shape == points.shape
+    np.testing.assert_allclose(pdist(rotated), pdist(points), rtol=1e-5, atol=1e-5)
+    # an orthogonal change of basis: the diagrams agree up to float32 rounding of the
+    # rotated coordinates (a few ulps per bar end), far below any real removal effect
+    ref = diagrams(points, maxdim=1, backend="ripser")[1]
+    sw0 = sensitivity_curve(points, counts=[0], backend="ripser")["sw"].iloc[0]
+    assert sw0 <= 1e-6 * np.abs(ref).sum()
+    assert sw0 <= 2e-5
+
+
+def test_sw_curve_small_for_tiny_directions_then_grows(known_spectrum):
+    points, _, _ = known_spectrum
+    curve = sensitivity_curve(points, step=4)
+    assert list(curve.columns) == ["k", "fraction_removed", "sw"]
+    np.testing.assert_array_equal(curve["k"], [4, 7, 10, 13])
+    np.testing.assert_allclose(curve["fraction_removed"], np.array([4, 7, 10, 13]) / 16)
+    sw = curve["sw"].to_numpy()
+    assert sw[0] < 1e-3  # the four removed directions carry sigma = 1e-4
+    assert sw[1] > 50 * max(sw[0], 1e-6)
+    assert sw[-1] > sw[1]
+    # H0 (finite part) responds too; reference diagrams can be passed in
+    h0 = sensitivity_curve(points, counts=[4, 13], maxdim=0, dim=0, backend="ripser")
+    assert h0["sw"].iloc[0] < 1e-2 < h0["sw"].iloc[1]
+
+
+def test_reference_diagram_gives_the_same_curve(known_spectrum):
+    points, _, _ = known_spectrum
+    ref = diagrams(points, maxdim=1, backend="ripser")[1]
+    a = sensitivity_curve(points, counts=[4, 10], backend="ripser")
+    b = sensitivity_curve(points, counts=[4, 10], backend="ripser", reference=ref)
+    np.testing.assert_allclose(a["sw"], b["sw"], rtol=1e-12, atol=1e-12)
+
+
+def test_cka_barely_notices_low_variance_removal(known_spectrum):
+    points, _, _ = known_spectrum
+    curve = cka_sensitivity_curve(points)
+    assert list(curve.columns) == ["k", "fraction_removed", "cka"]
+    cka = curve["cka"].to_numpy()
+    assert cka[0] == pytest.approx(1.0, abs=1e-6)
+    assert np.all(np.diff(cka) <= 1e-9)  # removing more never increases similarity here
+    assert 0.5 < cka[-1] < 0.99
+    assert cka_sensitivity_curve(points, counts=[0])["cka"].iloc[0] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_to_paper_array(known_spectrum):
+    points, _, _ = known_spectrum
+    curve = cka_sensitivity_curve(points)
+    arr = to_paper_array(curve, value="cka")
+    assert arr.shape == (2, 4)
+    np.testing.assert_allclose(arr[1], curve["fraction_removed"])
+    with pytest.raises(ValueError, match="lacks"):
+        to_paper_array(curve, value="sw")
+
+
+def test_validation(known_spectrum):
+    points, _, _ = known_spectrum
+    c = points.shape[1]
+    with pytest.raises(ValueError, match="k must be"):
+        remove_low_variance_directions(points, c)
+    with pytest.raises(ValueError, match="k must be"):
+        remove_low_variance_directions(points, -1)
+    with pytest.raises(ValueError, match="basis"):
+        remove_low_variance_directions(points, 1, basis=np.eye(c - 1))
+    with pytest.raises(ValueError, match="2-D"):
+        remove_low_variance_directions(points[0], 1)
+    with pytest.raises(ValueError, match="NaN"):
+        left_singular_vectors(np.full((5, 3), np.nan))
+    with pytest.raises(ValueError, match="counts"):
+        sensitivity_curve(points, counts=[c])
+    with pytest.raises(ValueError, match="counts"):
+        cka_sensitivity_curve(points, counts=[1.5])
+    with pytest.raises(ValueError, match="exceeds maxdim"):
+        sensitivity_curve(points, maxdim=0, dim=1)
+    with pytest.raises(ValueError, match="backend"):
+        sensitivity_curve(points, counts=[1], backend="gudhi")
+
+
+def test_wide_layer_with_few_points():
+    """c > N (e.g. 512 channels, few images): the basis is completed to c x c."""
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(12, 20)).astype(np.float32)
+    U, s = left_singular_vectors(points)
+    assert U.shape == (20, 20) and s.shape == (12,)
+    np.testing.assert_allclose(U.T @ U, np.eye(20), atol=1e-10)
+    reduced = remove_low_variance_directions(points, 4)
+    assert reduced.shape == (12, 16)
+    np.testing.assert_allclose(pdist(reduced), pdist(points), rtol=1e-5)  # rank 12 <= 16 kept

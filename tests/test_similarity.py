@@ -1,0 +1,167 @@
+"""Tests for cnntopo.similarity (linear CKA, orthogonal Procrustes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cnntopo.similarity import (
+    cka_matrix,
+    linear_cka,
+    orthogonal_procrustes_distance,
+    procrustes_matrix,
+)
+
+
+def _rng(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def _orthogonal(p: int, seed: int = 1) -> np.ndarray:
+    q, r = np.linalg.qr(_rng(seed).normal(size=(p, p)))
+    return q * np.sign(np.diag(r))
+
+
+def _naive_cka(X: np.ndarray, Y: np.ndarray) -> float:
+    """Kornblith et al. 2019 via HSIC with the centring matrix H (reference implementation)."""
+    n = X.shape[0]
+    H = np.eye(n) - np.ones((n, n)) / n
+    K, L = X @ X.T, Y @ Y.T
+    hsic = np.trace(K @ H @ L @ H)
+    return hsic / np.sqrt(np.trace(K @ H @ K @ H) * np.trace(L @ H @ L @ H))
+
+
+@pytest.fixture
+def clouds():
+    rng = _rng(0)
+    base = rng.normal(size=(60, 12))
+    return [
+        base,
+        base @ rng.normal(size=(12, 20)) + 0.3 * rng.normal(size=(60, 20)),
+        np.maximum(base[:, :5], 0.0),
+        rng.normal(size=(60, 7)),
+    ]
+
+
+def test_identical_inputs_give_one():
+    X = _rng(1).normal(size=(50, 8))
+    assert linear_cka(X, X) == pytest.approx(1.0, abs=1e-12)
+    # the Gram-form branch (n small compared with the widths) too
+    W = _rng(2).normal(size=(10, 40))
+    assert linear_cka(W, W) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_orthogonal_and_isotropic_scaling_invariance():
+    rng = _rng(3)
+    X = rng.normal(size=(80, 10))
+    Y = np.tanh(X @ rng.normal(size=(10, 6)))
+    ref = linear_cka(X, Y)
+    Q = _orthogonal(10)
+    assert linear_cka(X @ Q, Y) == pytest.approx(ref, rel=1e-10)
+    assert linear_cka(X, 7.5 * Y) == pytest.approx(ref, rel=1e-10)
+    assert linear_cka(0.01 * X @ Q + 3.0, Y) == pytest.approx(ref, rel=1e-10)
+    assert linear_cka(X, X @ Q * 4.0) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_cka_matches_hsic_reference_and_is_symmetric():
+    rng = _rng(4)
+    for n, p1, p2 in [(40, 5, 9), (12, 30, 25)]:  # feature form, Gram form
+        X, Y = rng.normal(size=(n, p1)), rng.normal(size=(n, p2)) ** 2
+        value = linear_cka(X, Y)
+        assert value == pytest.approx(_naive_cka(X, Y), rel=1e-10)
+        assert value == pytest.approx(linear_cka(Y, X), rel=1e-12)
+        assert 0.0 <= value <= 1.0
+
+
+def test_cka_unrelated_inputs_are_low():
+    rng = _rng(5)
+    X, Y = rng.normal(size=(2000, 4)), rng.normal(size=(2000, 4))
+    assert linear_cka(X, Y) < 0.02
+
+
+def test_cka_matrix_within_and_cross(clouds):
+    C = cka_matrix(clouds)
+    assert C.shape == (4, 4)
+    np.testing.assert_array_equal(np.diag(C), 1.0)
+    np.testing.assert_array_equal(C, C.T)
+    assert np.all((C >= 0) & (C <= 1))
+    for i in range(4):
+        for j in range(4):
+            if i != j:
+                assert C[i, j] == pytest.approx(linear_cka(clouds[i], clouds[j]), rel=1e-10)
+    cross = cka_matrix(clouds[:2], clouds[1:])
+    assert cross.shape == (2, 3)
+    np.testing.assert_allclose(cross, C[:2, 1:], rtol=1e-10)
+
+
+def test_cka_matrix_methods_agree(clouds):
+    gram = cka_matrix(clouds, method="gram")
+    feature = cka_matrix(clouds, method="feature")
+    np.testing.assert_allclose(gram, feature, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(
+        cka_matrix(clouds, clouds[:2], method="gram"),
+        cka_matrix(clouds, clouds[:2], method="feature"),
+        rtol=1e-10,
+    )
+
+
+def test_procrustes_distance_properties():
+    rng = _rng(6)
+    X = rng.normal(size=(70, 8))
+    Q = _orthogonal(8, seed=7)
+    assert orthogonal_procrustes_distance(X, X) == pytest.approx(0.0, abs=1e-12)
+    assert orthogonal_procrustes_distance(X, 3 * X @ Q + 1) == pytest.approx(0.0, abs=1e-12)
+    # zero-padding the narrower side is implicit: same value as explicit padding
+    Y = rng.normal(size=(70, 5))
+    padded = np.hstack([Y, np.zeros((70, 3))])
+    d = orthogonal_procrustes_distance(X, Y)
+    assert d == pytest.approx(orthogonal_procrustes_distance(X, padded), rel=1e-12)
+    assert d == pytest.approx(orthogonal_procrustes_distance(Y, X), rel=1e-12)
+    assert 0.0 < d <= 2.0
+    # equals min_Q ||X - Y Q||_F^2 for normalised, centred inputs (Schönemann)
+    Xn = X - X.mean(0)
+    Xn /= np.linalg.norm(Xn)
+    Pn = padded - padded.mean(0)
+    Pn /= np.linalg.norm(Pn)
+    u, _, vt = np.linalg.svd(Pn.T @ Xn)
+    assert d == pytest.approx(np.linalg.norm(Xn - Pn @ (u @ vt)) ** 2, rel=1e-10)
+
+
+def test_procrustes_matrix(clouds):
+    D = procrustes_matrix(clouds)
+    np.testing.assert_array_equal(np.diag(D), 0.0)
+    np.testing.assert_array_equal(D, D.T)
+    assert D[0, 2] == pytest.approx(orthogonal_procrustes_distance(clouds[0], clouds[2]))
+    cross = procrustes_matrix(clouds[:1], clouds)
+    np.testing.assert_allclose(cross[0], D[0], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("X", "Y", "match"),
+    [
+        (np.zeros(5), np.zeros((5, 2)), "2-D"),
+        (np.ones((5, 2)), np.ones((6, 2)), "same number of rows"),
+        (np.ones((5, 2)), _rng(0).normal(size=(5, 2)), "zero variance"),
+        (np.full((5, 2), np.nan), np.ones((5, 2)), "NaN"),
+        (np.ones((1, 2)), np.ones((1, 2)), "at least 2 rows"),
+        (np.array([["a", "b"], ["c", "d"]]), np.ones((2, 2)), "real numbers"),
+    ],
+)
+def test_input_validation(X, Y, match):
+    with pytest.raises(ValueError, match=match):
+        linear_cka(X, Y)
+    with pytest.raises(ValueError, match=match):
+        orthogonal_procrustes_distance(X, Y)
+
+
+def test_matrix_validation(clouds):
+    with pytest.raises(TypeError, match="sequence"):
+        cka_matrix(clouds[0])
+    with pytest.raises(ValueError, match="empty"):
+        cka_matrix([])
+    with pytest.raises(ValueError, match="method"):
+        cka_matrix(clouds, method="rbf")
+    with pytest.raises(ValueError, match="others\\[0\\]: 30"):
+        cka_matrix(clouds, [clouds[0][:30]])
+    with pytest.raises(ValueError, match="same number of rows"):
+        procrustes_matrix([clouds[0], clouds[1][:10]])

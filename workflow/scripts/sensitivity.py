@@ -1,0 +1,14 @@
+"""Rule sensitivity: PC-removal sensitivity test of one layer."""
+
+import _cnntopo_path  # noqa: F401
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages_ph import sensitivity_test
+
+setup_job_logging(snakemake.log[0])
+sensitivity_test(
+    snakemake.input.cloud,
+    snakemake.params.persistence,
+    snakemake.params.distances,
+    snakemake.params.step,
+    snakemake.output.table,
+)
