@@ -14,7 +14,11 @@ from conftest import run_snakemake
 
 
 def _cfg(**sections):
-    cfg = {"dataset": {"name": "digits"}, "model": {"width": 4, "seeds": [0]}}
+    cfg = {
+        "dataset": {"name": "digits"},
+        "model": {"width": 4, "seeds": [0]},
+        "sensitivity": {"step": 2},
+    }
     for key, value in sections.items():
         cfg.setdefault(key, {}).update(value)
     return validate_config(cfg)

@@ -30,7 +30,7 @@ def test_paper_config_dry_run_builds_the_full_dag():
     assert (
         counts["cross_distances"] == 1 and counts["cka_cross"] == 1 and counts["specificity"] == 2
     )
-    assert counts["sensitivity"] == 17 and counts["figure_sensitivity"] == 1
+    assert counts["sensitivity"] == 1 and counts["figure_sensitivity"] == 1
 
 
 def _write_config(tmp_path, base, **overrides):

@@ -150,32 +150,42 @@ def specificity_analysis(
 
 
 def sensitivity_test(
-    cloud_npz: str | Path, pcfg: dict, dcfg: dict, step: int, out_csv: str | Path
+    cloud_files: Sequence[str | Path],
+    layers: Sequence[str],
+    pcfg: dict,
+    dcfg: dict,
+    step: int,
+    out_csvs: Sequence[str | Path],
 ) -> None:
-    """PC-removal sensitivity of one layer (paper-methods 2.5): SW of H_dim and linear CKA."""
+    """PC-removal sensitivity of one model's layers (paper-methods 2.5): SW of H_dim and linear CKA.
+
+    One CSV per layer with columns ``k, fraction_removed, sw, cka``.
+    """
     from cnntopo.sensitivity import cka_sensitivity_curve, sensitivity_curve
 
-    points = _load_points(cloud_npz)
-    t0 = time.perf_counter()
-    sw = sensitivity_curve(
-        points,
-        step=step,
-        maxdim=pcfg["maxdim"],
-        backend=pcfg["backend"],
-        dim=dcfg["dim"],
-        M=dcfg["M"],
-        coeff=pcfg["coeff"],
-    )
-    cka = cka_sensitivity_curve(points, step=step)
-    table = sw.merge(cka, on=["k", "fraction_removed"])
-    with io.atomic_path(out_csv) as tmp:
-        table.to_csv(tmp, index=False)
-    log.info(
-        "sensitivity of %s: %d reduced clouds in %.1f s",
-        cloud_npz,
-        len(table),
-        time.perf_counter() - t0,
-    )
+    for cloud_npz, layer, out_csv in zip(cloud_files, layers, out_csvs, strict=True):
+        points = _load_points(cloud_npz)
+        t0 = time.perf_counter()
+        sw = sensitivity_curve(
+            points,
+            step=step,
+            maxdim=pcfg["maxdim"],
+            backend=pcfg["backend"],
+            dim=dcfg["dim"],
+            M=dcfg["M"],
+            coeff=pcfg["coeff"],
+        )
+        cka = cka_sensitivity_curve(points, step=step)
+        table = sw.merge(cka, on=["k", "fraction_removed"])
+        with io.atomic_path(out_csv) as tmp:
+            table.to_csv(tmp, index=False)
+        log.info(
+            "sensitivity of %s (%d x %d): %d reduced clouds in %.1f s",
+            layer,
+            *points.shape,
+            len(table),
+            time.perf_counter() - t0,
+        )
 
 
 def figure_sensitivity(

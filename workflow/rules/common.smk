@@ -184,6 +184,28 @@ def get_sensitivity_seeds():
     return SEEDS[:1] if seeds == "first" else seeds
 
 
+def get_pointclouds_of_seed(wildcards):
+    return [
+        f"{OUT}/pointclouds/topl2/seed{wildcards.seed}/{layer}.npz" for layer in LAYERS
+    ]
+
+
+def get_sensitivity_outputs():
+    """Sensitivity tables of one model ({seed} wildcard kept)."""
+    return [f"{OUT}/sensitivity/seed{{seed}}/{layer}.csv" for layer in LAYERS]
+
+
+def get_sensitivity_runtime():
+    """Minutes: about 0.5 s per persistence computation of n_images points, generously."""
+    shapes = layer_shapes(config["model"]["arch"], config["model"]["width"])
+    runs = sum(
+        c // config["sensitivity"]["step"] + 1
+        for name, (c, _, _) in shapes.items()
+        if name in LAYERS
+    )
+    return int(10 + runs * config["activations"]["n_images"] / 1000 * 2 / 60)
+
+
 def get_sensitivity_tables(wildcards):
     return [f"{OUT}/sensitivity/seed{wildcards.seed}/{layer}.csv" for layer in LAYERS]
 

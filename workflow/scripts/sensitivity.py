@@ -1,4 +1,4 @@
-"""Rule sensitivity: PC-removal sensitivity test of one layer."""
+"""Rule sensitivity: PC-removal sensitivity test of one model's layers."""
 
 import _cnntopo_path  # noqa: F401
 from cnntopo.logs import setup_job_logging
@@ -6,9 +6,10 @@ from cnntopo.stages_ph import sensitivity_test
 
 setup_job_logging(snakemake.log[0])
 sensitivity_test(
-    snakemake.input.cloud,
+    snakemake.input.clouds,
+    snakemake.params.layers,
     snakemake.params.persistence,
     snakemake.params.distances,
     snakemake.params.step,
-    snakemake.output.table,
+    snakemake.output.tables,
 )
