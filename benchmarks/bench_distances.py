@@ -20,13 +20,15 @@ Measured, each with the reference in the same run (ratios = reference / cnntopo)
     presort included, with the persim loop extrapolated from (a)'s per-step time.
 (c) exact Wasserstein (W1, Euclidean ground metric) and bottleneck matrices,
     K = ``--k-exact`` (20) diagrams subsampled to ``--exact-points`` (400) points
-    each so that the full persim loops stay short, against full loops of
+    each so that the full persim loops stay short (``--exact-points 0`` keeps
+    the ~900 points; the loops then take minutes), against full loops of
     ``persim.wasserstein`` and ``persim.bottleneck``, with the max abs difference.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_distances.py [--k-sw 200] [--k-large 1700]
         [--threads 2] [--sample 30] [--k-exact 20] [--exact-points 400] [--seed 0]
+        [--skip-sw] [--skip-large]
 
 Timings on the shared build machine vary by ~15 % between runs; the ratios are
 taken within one run. Peak memory of (b) is ~0.75 MB per diagram (presorted
@@ -139,7 +141,8 @@ def bench_sw_large(dgms, threads, persim_per_step):
     from cnntopo.distances import pairwise
 
     K = len(dgms)
-    t_pre, _ = timed(lambda: presort(dgms, 50, threads))
+    t_pre, pre = timed(lambda: presort(dgms, 50, threads))
+    del pre  # ~0.75 MB per diagram; pairwise() builds its own
     t_all, D = timed(lambda: pairwise(dgms, n_jobs=threads))
     steps = 50 * steps_of(dgms)
     persim_all = persim_per_step * steps
@@ -198,36 +201,43 @@ def main() -> None:
     )
     parser.add_argument("--k-exact", type=int, default=20, help="K for (c) (default 20)")
     parser.add_argument(
-        "--exact-points", type=int, default=400, help="points per diagram in (c) (default 400)"
+        "--exact-points",
+        type=int,
+        default=400,
+        help="subsample (c)'s diagrams to this many points (default 400; 0: keep all)",
     )
     parser.add_argument("--n", type=int, default=1000, help="points per cloud (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-large", action="store_true", help="skip (b)")
+    parser.add_argument("--skip-sw", action="store_true", help="skip (a) and (b)")
     args = parser.parse_args()
 
     from cnntopo.distances import pairwise
 
-    rng = np.random.default_rng(args.seed)
+    # one generator per part, so skipping a part does not change the others' data
+    rng_a, rng_b, rng_c = (np.random.default_rng([args.seed, part]) for part in range(3))
     t_ph, base = timed(lambda: layer_diagrams(args.n, args.seed))
     sizes = [len(d) for d in base]
     print(
         f"17 layer H1 diagrams in {t_ph:.1f} s: {min(sizes)}-{max(sizes)} points "
         f"(mean {np.mean(sizes):.0f})"
     )
-    t_jit, _ = timed(lambda: pairwise(perturbed_copies(base[:2], 9, rng)))
+    warm = perturbed_copies(base[:2], 9, np.random.default_rng(1))
+    t_jit, _ = timed(lambda: pairwise(warm))
     print(f"warm-up (numba cache load or compile): {t_jit:.2f} s, not counted below\n")
 
-    persim_per_step = bench_sw(
-        perturbed_copies(base, args.k_sw, rng), args.threads, args.sample, rng
-    )
-    print()
-    if not args.skip_large:
-        bench_sw_large(perturbed_copies(base, args.k_large, rng), args.threads, persim_per_step)
+    if not args.skip_sw:
+        dgms = perturbed_copies(base, args.k_sw, rng_a)
+        persim_per_step = bench_sw(dgms, args.threads, args.sample, rng_a)
         print()
+        if not args.skip_large:
+            dgms = perturbed_copies(base, args.k_large, rng_b)
+            bench_sw_large(dgms, args.threads, persim_per_step)
+            print()
     exact = []
-    for dgm in perturbed_copies(base, args.k_exact, rng):
-        if len(dgm) > args.exact_points:
-            dgm = dgm[np.sort(rng.choice(len(dgm), args.exact_points, replace=False))]
+    for dgm in perturbed_copies(base, args.k_exact, rng_c):
+        if 0 < args.exact_points < len(dgm):
+            dgm = dgm[np.sort(rng_c.choice(len(dgm), args.exact_points, replace=False))]
         exact.append(dgm)
     bench_exact(exact, args.threads)
 

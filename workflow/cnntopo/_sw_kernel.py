@@ -28,7 +28,8 @@ for SIMD:
   merge chains). Their sorted lists are stored interleaved (element ``k`` of the
   five directions is contiguous), and each ``Q`` list is stored reversed and
   addressed from a pointer that moves one row per step. Then one index per merge
-  addresses both of its lists, which keeps the loop within the x86-64 registers;
+  addresses both of its lists, which keeps register spills low (with 4 or 6-8
+  directions per loop the kernel was slower on the build machine);
 - indices are unsigned, so numba emits no negative-index wrap-around code.
 
 Pairs are processed in tiles of ``TILE x TILE`` diagrams (upper triangle only for

@@ -444,7 +444,9 @@ def metric_params(dcfg: dict, metric: str) -> dict:
     if metric == "sliced_wasserstein":
         return {"M": dcfg["M"]}
     if metric == "wasserstein":
-        return {"order": dcfg["order"], "internal_p": float(dcfg["internal_p"])}
+        return {"order": dcfg["order"], "internal_p": float(dcfg["internal_p"]), "delta": 1e-10}
+    if metric == "bottleneck":
+        return {"delta": 0.0}  # exact
     return {}
 
 
