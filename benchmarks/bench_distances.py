@@ -41,19 +41,11 @@ import argparse
 import time
 
 import numpy as np
+from _clouds import activation_like
 
 LAYERS = [(64, 3), (64, 4), (64, 6), (64, 8), (64, 12), (128, 16), (128, 3), (128, 4)]
 LAYERS += [(128, 6), (256, 8), (256, 12), (256, 16), (256, 3), (512, 4), (512, 6)]
 LAYERS += [(512, 8), (512, 12)]  # 17 (d, latent k) "layers"
-
-
-def activation_like(n: int, d: int, k: int, seed: int) -> np.ndarray:
-    """A cloud shaped like a conv layer's top-l2 activations: (n, d) float32."""
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=(n, k))
-    w = rng.normal(size=(k, d)) / np.sqrt(k)
-    b = rng.normal(scale=0.5, size=d)
-    return (np.maximum(z @ w + b, 0) + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
 
 
 def layer_diagrams(n: int, seed: int) -> list[np.ndarray]:

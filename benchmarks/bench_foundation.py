@@ -19,15 +19,7 @@ import argparse
 import time
 
 import numpy as np
-
-
-def activation_like(n: int, d: int, k: int, seed: int) -> np.ndarray:
-    """A cloud shaped like a conv layer's top-l2 activations: (n, d) float32."""
-    rng = np.random.default_rng(seed)
-    z = rng.normal(size=(n, k))
-    w = rng.normal(size=(k, d)) / np.sqrt(k)
-    b = rng.normal(scale=0.5, size=d)
-    return (np.maximum(z @ w + b, 0) + 0.05 * rng.normal(size=(n, d))).astype(np.float32)
+from _clouds import activation_like
 
 
 def median_time(fn, repeats: int) -> tuple[float, object]:
