@@ -32,7 +32,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -297,6 +297,28 @@ def _cka_gram(
     return np.clip(C, 0.0, 1.0)
 
 
+def _pair_matrix(
+    px: Sequence[np.ndarray],
+    py: Sequence[np.ndarray] | None,
+    pair: Callable[[np.ndarray, np.ndarray], float],
+    diagonal: float,
+) -> np.ndarray:
+    """``pair`` over all (i, j): symmetric (upper triangle computed, ``diagonal`` on the
+    diagonal) when ``py`` is None, else the full (len(px), len(py)) matrix."""
+    if py is None:
+        K = len(px)
+        M = np.full((K, K), diagonal, dtype=np.float64)
+        for i in range(K):
+            for j in range(i + 1, K):
+                M[i, j] = M[j, i] = pair(px[i], px[j])
+        return M
+    M = np.empty((len(px), len(py)), dtype=np.float64)
+    for i, a in enumerate(px):
+        for j, b in enumerate(py):
+            M[i, j] = pair(a, b)
+    return M
+
+
 def _cka_feature(
     xs: Sequence[np.ndarray],
     x_names: Sequence[str],
@@ -309,19 +331,12 @@ def _cka_feature(
         return _clip01(float(np.linalg.norm(b.T @ a) ** 2))
 
     px = [_feature_normalised(a, nm) for a, nm in zip(xs, x_names, strict=True)]
-    if ys is None:
-        K = len(px)
-        C = np.eye(K, dtype=np.float64)
-        for i in range(K):
-            for j in range(i + 1, K):
-                C[i, j] = C[j, i] = pair(px[i], px[j])
-        return C
-    py = [_feature_normalised(b, nm) for b, nm in zip(ys, y_names, strict=True)]
-    C = np.empty((len(px), len(py)), dtype=np.float64)
-    for i, a in enumerate(px):
-        for j, b in enumerate(py):
-            C[i, j] = pair(a, b)
-    return C
+    py = (
+        None
+        if ys is None
+        else [_feature_normalised(b, nm) for b, nm in zip(ys, y_names, strict=True)]
+    )
+    return _pair_matrix(px, py, pair, diagonal=1.0)
 
 
 # ---------------------------------------------------------------------------
@@ -417,16 +432,9 @@ def procrustes_matrix(clouds: Sequence[Any], others: Sequence[Any] | None = None
     other_names = [f"others[{j}]" for j in range(len(ys or []))]
     _check_same_rows(xs + (ys or []), names + other_names)
     px = [_frobenius_normalised(a, nm) for a, nm in zip(xs, names, strict=True)]
-    if ys is None:
-        K = len(px)
-        D = np.zeros((K, K), dtype=np.float64)
-        for i in range(K):
-            for j in range(i + 1, K):
-                D[i, j] = D[j, i] = _procrustes_pair(px[i], px[j])
-        return D
-    py = [_frobenius_normalised(b, nm) for b, nm in zip(ys, other_names, strict=True)]
-    D = np.empty((len(px), len(py)), dtype=np.float64)
-    for i, a in enumerate(px):
-        for j, b in enumerate(py):
-            D[i, j] = _procrustes_pair(a, b)
-    return D
+    py = (
+        None
+        if ys is None
+        else [_frobenius_normalised(b, nm) for b, nm in zip(ys, other_names, strict=True)]
+    )
+    return _pair_matrix(px, py, _procrustes_pair, diagonal=0.0)
