@@ -84,3 +84,41 @@ def test_checkpoint_config_replaces_training_in_the_dag(repo, tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     assert "import_checkpoint" in out and "train_model" not in out
+
+
+def test_heatmaps_are_labelled_with_their_own_metric(tmp_path, monkeypatch):
+    import numpy as np
+
+    from cnntopo import plotting
+    from cnntopo.persistence import save_diagrams
+
+    rng = np.random.default_rng(0)
+    files = []
+    for i in range(3):
+        birth = rng.uniform(0, 1, 5)
+        dgm1 = np.column_stack([birth, birth + rng.uniform(0.1, 1, 5)])
+        files.append(tmp_path / f"l{i}.npz")
+        save_diagrams(files[-1], [np.array([[0.0, np.inf]]), dgm1], {"layer": f"l{i}"})
+    dcfg = _cfg()["distances"]  # main metric: sliced_wasserstein
+    layers = ["a", "b", "c"]
+    mats = []
+    for s in (0, 1):
+        mats.append(tmp_path / f"w{s}.npz")
+        stages.layer_distances(files, layers, dcfg, mats[-1], tmp_path / f"w{s}.csv", "wasserstein")
+    seen = {}
+    real_grid, real_single = plotting.heatmap_grid, plotting.heatmap_figure
+
+    def grid(*args, **kwargs):
+        seen["grid"] = (kwargs["suptitle"], kwargs["cbar_label"])
+        return real_grid(*args, **kwargs)
+
+    def single(*args, **kwargs):
+        seen["single"] = kwargs["cbar_label"]
+        return real_single(*args, **kwargs)
+
+    monkeypatch.setattr(plotting, "heatmap_grid", grid)
+    monkeypatch.setattr(plotting, "heatmap_figure", single)
+    stages.figure_mean_heatmap(mats, [str(tmp_path / "m.png")], tmp_path / "mean.npz")
+    stages.figure_layer_heatmap(mats[0], [str(tmp_path / "s.png")], title="seed 0")
+    assert seen["grid"] == ("Wasserstein (H1) between layers", "Wasserstein (H1)")
+    assert seen["single"] == "Wasserstein (H1)"

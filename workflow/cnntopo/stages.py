@@ -496,9 +496,10 @@ def layer_distances(
 # ------------------------------------------------------------------------ figures
 
 
-def _load_matrix(path: str | Path) -> tuple[np.ndarray, list[str]]:
+def _load_matrix(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
+    """A within-model matrix file of :func:`layer_distances`: matrix, layer names, metadata."""
     with np.load(path) as z:
-        return z["matrix"], [str(x) for x in z["layers"]]
+        return z["matrix"], [str(x) for x in z["layers"]], json.loads(str(z["meta"]))
 
 
 METRIC_NAMES = {
@@ -508,34 +509,30 @@ METRIC_NAMES = {
 }
 
 
-def _metric_label(dcfg: dict, metric: str | None = None) -> str:
-    metric = metric or dcfg["metric"]
-    return f"{METRIC_NAMES.get(metric, metric)} (H{dcfg['dim']})"
+def metric_label(metric: str, dim: int) -> str:
+    """Readable name of a diagram distance on H_dim, e.g. ``"sliced Wasserstein (H1)"``."""
+    return f"{METRIC_NAMES.get(metric, metric)} (H{dim})"
 
 
-def figure_layer_heatmap(
-    matrix_npz: str | Path, outputs: Sequence[str], dcfg: dict, title: str
-) -> None:
+def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], title: str) -> None:
     """Heatmap of one model's layer-distance matrix (paper-methods section 4, figure 2)."""
     from cnntopo import plotting
 
-    D, layers = _load_matrix(matrix_npz)
-    with np.load(matrix_npz) as z:
-        metric = json.loads(str(z["meta"]))["metric"] if "meta" in z else None
+    D, layers, meta = _load_matrix(matrix_npz)
     with plotting.paper_style():
         fig = plotting.heatmap_figure(
-            D, layers, title=title, cbar_label=_metric_label(dcfg, metric)
+            D, layers, title=title, cbar_label=metric_label(meta["metric"], meta["dim"])
         )
         plotting.save_figure(fig, outputs)
 
 
 def figure_mean_heatmap(
-    matrix_files: Sequence[str | Path], outputs: Sequence[str], dcfg: dict, out_npz: str | Path
+    matrix_files: Sequence[str | Path], outputs: Sequence[str], out_npz: str | Path
 ) -> None:
     """Mean and standard deviation of the layer-distance matrices over all seeds."""
     from cnntopo import plotting
 
-    mats, layers = zip(*(_load_matrix(f) for f in matrix_files), strict=True)
+    mats, layers, metas = zip(*(_load_matrix(f) for f in matrix_files), strict=True)
     if any(lay != layers[0] for lay in layers):
         raise ValueError("the distance matrices have different layer lists; rerun with one config")
     stack = np.stack(mats)
@@ -543,13 +540,15 @@ def figure_mean_heatmap(
     io.write_npz(
         out_npz, mean=mean, std=std, layers=np.array(layers[0]), n_models=np.array(len(stack))
     )
+    label = metric_label(metas[0]["metric"], metas[0]["dim"])
     with plotting.paper_style():
         fig = plotting.heatmap_grid(
             {f"mean over {len(stack)} models": mean, "standard deviation": std},
             layers[0],
             ncols=2,
             shared_scale=False,
-            suptitle=_metric_label(dcfg) + " between layers",
+            suptitle=label + " between layers",
+            cbar_label=label,
         )
         plotting.save_figure(fig, outputs)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo import io
-from cnntopo.stages import METRIC_NAMES, load_finite_diagrams, metric_params
+from cnntopo.stages import load_finite_diagrams, metric_label, metric_params
 
 __all__ = [
     "cross_distances",
@@ -224,7 +224,7 @@ def figure_sw_vs_cka(
     blocks = range(len(seeds))
     d_mean = np.mean([D[s * L : (s + 1) * L, s * L : (s + 1) * L] for s in blocks], axis=0)
     c_mean = np.mean([C[s * L : (s + 1) * L, s * L : (s + 1) * L] for s in blocks], axis=0)
-    name = f"{METRIC_NAMES.get(meta['metric'], meta['metric'])} (H{meta['dim']})"
+    name = metric_label(meta["metric"], meta["dim"])
     with plotting.paper_style():
         fig = comparison_figure(
             d_mean,

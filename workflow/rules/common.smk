@@ -6,6 +6,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from cnntopo.config import validate_config  # noqa: E402
 from cnntopo.layers import resolve_layers, layer_shapes  # noqa: E402
+from cnntopo.stages import metric_label  # noqa: E402
 
 # Validate before any job is scheduled: unknown keys and wrong types stop here,
 # with a message naming the key. Defaults are filled into `config` in place.
@@ -175,8 +176,7 @@ def get_measure_label(wildcards):
     if wildcards.measure == "cka":
         return "linear CKA"
     metric, dim = wildcards.measure.rsplit("_H", 1)
-    names = {"sliced_wasserstein": "sliced Wasserstein", "wasserstein": "Wasserstein"}
-    return f"{names.get(metric, metric)} (H{dim})"
+    return metric_label(metric, dim)
 
 
 def get_sensitivity_seeds():

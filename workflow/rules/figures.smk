@@ -24,7 +24,6 @@ rule figure_layer_heatmap:
         mem_mb=1000,
         runtime=5,
     params:
-        distances=config["distances"],
         title=get_seed_title,
     script:
         "../scripts/figure_layer_heatmap.py"
@@ -51,8 +50,6 @@ rule figure_mean_heatmap:
     resources:
         mem_mb=1000,
         runtime=5,
-    params:
-        distances=config["distances"],
     script:
         "../scripts/figure_mean_heatmap.py"
 

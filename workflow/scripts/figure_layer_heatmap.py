@@ -8,6 +8,5 @@ setup_job_logging(snakemake.log[0])
 figure_layer_heatmap(
     snakemake.input.matrix,
     snakemake.output,
-    snakemake.params.distances,
     title=snakemake.params.title,
 )

@@ -8,6 +8,5 @@ setup_job_logging(snakemake.log[0])
 figure_mean_heatmap(
     snakemake.input.matrices,
     [snakemake.output.png, *snakemake.output.extra],
-    snakemake.params.distances,
     snakemake.output.summary,
 )
