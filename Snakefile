@@ -1,5 +1,5 @@
 # cnntopo: topological data analysis of CNN activations (Purvine et al., AAAI 2023).
-# Thin entry point: configuration, one include per stage, and the default target.
+# Thin entry point: configuration, then one experiment, or one per sweep variant.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -15,16 +15,14 @@ if not workflow.overwrite_configfiles:
 report: "workflow/report/workflow.rst"
 
 
-include: "workflow/rules/common.smk"
-include: "workflow/rules/data.smk"
-include: "workflow/rules/models.smk"
-include: "workflow/rules/activations.smk"
-include: "workflow/rules/pointclouds.smk"
-include: "workflow/rules/persistence.smk"
-include: "workflow/rules/distances.smk"
-include: "workflow/rules/similarity.smk"
-include: "workflow/rules/sensitivity.smk"
-include: "workflow/rules/figures.smk"
+# A config with a `sweep` section registers one module per variant plus the sweep's
+# summary here; otherwise the single experiment is included.
+include: "workflow/rules/sweep.smk"
+
+
+if not VARIANTS:
+
+    include: "workflow/experiment.smk"
 
 
 localrules:
@@ -34,4 +32,4 @@ localrules:
 rule all:
     default_target: True
     input:
-        get_final_outputs(),
+        sweep_targets(rules, VARIANTS, SWEEP_OUT),

@@ -42,6 +42,17 @@ if [ ! -e "$FMNIST" ]; then
   fi
 fi
 
+# --- test tools outside Python (--dev): headless Chromium for the explorer's browser test
+if [ "$dev" = 1 ] && ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    say "installing Debian package chromium (headless browser test of the Mapper explorer)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "chromium not found; the explorer's browser tests will be skipped (apt-get install chromium)"
+  fi
+fi
+
 # --- virtualenv with the pinned stack -------------------------------------------------
 reqs=requirements.txt mode=runtime
 [ "$dev" = 1 ] && reqs=requirements-dev.txt mode=dev

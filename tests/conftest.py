@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,21 @@ def repo() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory) -> Path:
-    """Run config/tiny.yaml through Snakemake once per test session; return its output folder."""
+    """Run config/tiny.yaml through Snakemake once per test session; return its output folder.
+
+    For quick iterations on the checks, ``CNNTOPO_TINY_RESULTS=<results_dir>`` reuses a
+    finished tiny run (made with ``--config results_dir=<results_dir>``) after checking
+    with a dry run that it is complete and up to date.
+    """
+    reuse = os.environ.get("CNNTOPO_TINY_RESULTS")
+    if reuse:
+        proc = run_snakemake(
+            "-n", "--configfile", "config/tiny.yaml", "--config", f"results_dir={reuse}"
+        )
+        assert "Nothing to be done" in proc.stdout + proc.stderr, (
+            f"CNNTOPO_TINY_RESULTS={reuse} is not a complete, up-to-date tiny run"
+        )
+        return Path(reuse) / "tiny"
     results = tmp_path_factory.mktemp("results")
     proc = run_snakemake(
         "--cores", "2", "--configfile", "config/tiny.yaml", "--config", f"results_dir={results}"

@@ -22,9 +22,13 @@ def _walk_objects(schema, path="<root>"):
 def test_every_object_forbids_unknown_keys_and_every_key_has_a_default():
     schema = load_schema()
     for path, node in _walk_objects(schema):
-        assert node.get("additionalProperties") is False, (
-            f"{path} must set additionalProperties: false"
-        )
+        extra = node.get("additionalProperties")
+        if "propertyNames" in node:
+            # a map (sweep, per-layer settings): free keys, but a constrained key pattern
+            # and a schema for every value
+            assert isinstance(extra, dict) and extra, f"{path} must type its values"
+            continue
+        assert extra is False, f"{path} must set additionalProperties: false"
         if path == "<root>" or "required" in node:
             continue
         for key, sub in node.get("properties", {}).items():

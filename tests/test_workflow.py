@@ -31,6 +31,12 @@ def test_paper_config_dry_run_builds_the_full_dag():
         counts["cross_distances"] == 1 and counts["cka_cross"] == 1 and counts["specificity"] == 2
     )
     assert counts["sensitivity"] == 1 and counts["figure_sensitivity"] == 1
+    # Mapper branch: one network; random + full clouds of the 17 BN layers, fg/bg top-1/5 of
+    # the six figure layers, full/fg1/fg5 at layer4.1.bn2 under 4 noise levels; one graph each
+    assert counts["train_mapper_model"] == 1
+    assert counts["mapper_cloud"] == 2 * 17 + 4 * 6 + 3 * 4 == counts["mapper_graph"]
+    assert counts["mapper_explorer"] == 6 + 3 * 4 and counts["figure_mapper_layers"] == 6
+    assert sum(counts.values()) - counts.get("total", 0) >= 1700
 
 
 def _write_config(tmp_path, base, **overrides):
@@ -266,3 +272,83 @@ def test_configfile_replaces_the_default_config(repo):
     assert tiny["training"]["max_train_images"] is None  # the schema default, not the demo's
     paper = loaded("config/paper.yaml")
     assert paper["training"]["max_train_images"] is None and paper["model"]["width"] == 64
+
+
+# ------------------------------------------------------------------ Mapper branch
+
+
+def test_tiny_run_mapper_network_and_images(tiny_run):
+    metrics = json.loads((tiny_run / "mapper/model/train.json").read_text())
+    assert metrics["arch"] == "resnet18_mapper" and metrics["width"] == 4
+    assert metrics["keep"] == "best_loss" and 1 <= metrics["kept_epoch"] <= 2
+    with np.load(tiny_run / "mapper/images.npz") as z:
+        labels = z["labels"]
+        assert len(labels) == 1347  # all digits training images
+        assert np.all(np.diff(labels) >= 0)  # class-major order
+
+
+def test_tiny_run_mapper_clouds(tiny_run):
+    n = 1347
+    sizes = {"random": n, "fg1": n, "bg5": 5 * n}
+    for cloud, rows in sizes.items():
+        with np.load(tiny_run / f"mapper/clouds/{cloud}/layer4.1.bn2.npz") as z:
+            assert z["points"].shape == (rows, 32)  # width 4 -> 32 channels in layer4
+            assert z["labels"].shape == z["image_index"].shape == (rows,)
+    with np.load(tiny_run / "mapper/clouds/full/layer4.1.bn2.npz") as z:
+        assert z["points"].shape == (20000, 32)  # 1347 x 4x4 positions, capped at 20,000
+        assert json.loads(str(z["meta"]))["n_rows_total"] == n * 16
+        assert z["points"].min() >= 0  # ReLU applied
+    with np.load(tiny_run / "mapper/clouds/full/layer1.1.bn2.npz") as z:
+        assert z["points"].shape == (20000, 4)  # 1347 x 1024 rows, capped at 20,000
+        meta = json.loads(str(z["meta"]))
+        assert meta["seed"] == 0 and meta["replace"] is True
+    with np.load(tiny_run / "mapper/clouds/fg1/layer4.1.bn2.npz") as z:
+        assert z["points"].min() < 0  # no ReLU for the foreground clouds
+    with np.load(tiny_run / "mapper/clouds/full-noise0.5/layer4.1.bn2.npz") as z:
+        assert json.loads(str(z["meta"]))["sigma"] == 0.5
+
+
+def test_tiny_run_mapper_graphs_are_mapper_interactive_json(tiny_run):
+    graphs = sorted((tiny_run / "mapper/graphs").rglob("*.json"))
+    # random/full: 2 layers; fg1, bg5, full-noise0.5: 1 layer; 2 settings each, except the
+    # per-layer table entry for random/layer4.1.bn2 (one fixed setting)
+    assert len(graphs) == 2 * (2 + 2 + 3) - 1
+    fixed = tiny_run / "mapper/graphs/random/layer4.1.bn2/intervals~10_overlap~25_eps~knee.json"
+    assert fixed.exists()
+    for path in graphs:
+        g = json.loads(path.read_text())
+        assert g["categorical_cols"] == ["label"] and g["numerical_col_keys"] == ["lens"]
+        assert g["nodes"], path
+        for node in g["nodes"].values():
+            counts = node["categorical_cols_summary"]["label"]
+            assert sum(counts.values()) == len(node["vertices"])
+            assert 0 <= node["avgs"]["lens"] <= 1
+        for a, nbrs in g["edges"].items():
+            for b in nbrs:
+                shared = set(g["nodes"][a]["vertices"]) & set(g["nodes"][b]["vertices"])
+                assert shared
+        assert g["meta"]["eps_source"] in ("knee", "median")
+
+
+def test_tiny_run_mapper_stats_and_figures(tiny_run):
+    stats = pd.read_csv(tiny_run / "mapper/stats.csv")
+    assert len(stats) == 13
+    assert stats["nodewise"].between(0, 1).all() and stats["classwise_mean"].between(0, 1).all()
+    figs = tiny_run / "figures/mapper"
+    for name in (
+        "purity.png",
+        "settings.png",
+        "layers_random.png",
+        "layers_full.png",
+        "layers_fg1.png",
+        "layers_bg5.png",
+        "constructions_layer4.1.bn2.png",
+        "noise_full_layer4.1.bn2.png",
+    ):
+        assert (figs / name).stat().st_size > 10_000, name
+    for cloud in ("random", "full", "fg1", "bg5", "full-noise0.5"):
+        html = (tiny_run / f"mapper/explorer/{cloud}.html").read_text()
+        assert "cnntopo-data" in html and "http://" not in html.split("<body", 1)[0]
+    summary = json.loads((tiny_run / "summary.json").read_text())
+    assert 0 <= summary["mapper_random_nodewise_purity"] <= 1
+    assert 0 < summary["test_accuracy_mean"] <= 1

@@ -163,8 +163,32 @@ def _check_semantics(config: dict) -> None:
             f"config key 'sensitivity.seeds': seeds {missing} are not in 'model.seeds'; "
             "test only models that are trained"
         )
+    problems += _layer_problems(config)
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+
+
+def _layer_problems(config: dict) -> list[str]:
+    """Layer selections must name existing layers; the PH branch needs two or more."""
+    from cnntopo.layers import resolve_layers
+    from cnntopo.mapper_layers import resolve_mapper_layers
+
+    problems = []
+    try:
+        layers = resolve_layers(config["activations"]["layers"], config["model"]["arch"])
+        if len(layers) < 2:
+            problems.append(
+                f"config key 'activations.layers' selects {layers}: layer distances need at "
+                "least two layers"
+            )
+    except ValueError as err:
+        problems.append(str(err))
+    for key in ("layers", "fgbg_layers"):
+        try:
+            resolve_mapper_layers(config["mapper"][key])
+        except ValueError as err:
+            problems.append(f"config key 'mapper.{key}': {err}")
+    return problems
 
 
 def load_config(path: str | Path) -> dict:

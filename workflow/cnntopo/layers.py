@@ -8,6 +8,8 @@ checks them against the real :mod:`cnntopo.models` network.
 
 from __future__ import annotations
 
+import fnmatch
+
 __all__ = ["paper_layer_names", "layer_shapes", "resolve_layers"]
 
 _STAGES = 4
@@ -60,19 +62,32 @@ def layer_shapes(
 
 
 def resolve_layers(selection: str | list[str], arch: str = "resnet18_cifar") -> list[str]:
-    """Turn the config's ``activations.layers`` ("all" or a list) into an ordered list.
+    """Turn the config's ``activations.layers`` ("all", names or glob patterns) into a list.
+
+    Parameters
+    ----------
+    selection : "all" or list of str
+        Layer names or :mod:`fnmatch` patterns such as ``"block_seq.3.*"``.
+    arch : str
+        Architecture name.
+
+    Returns
+    -------
+    list of str
+        The selected layers, in network order.
 
     Raises
     ------
     ValueError
-        If a requested name is not a layer of ``arch`` (the message lists valid names).
+        If a name or pattern matches no layer of ``arch`` (the message lists valid names).
     """
     names = paper_layer_names(arch)
     if selection == "all":
         return names
-    unknown = [n for n in selection if n not in names]
+    unknown = [p for p in selection if not fnmatch.filter(names, p)]
     if unknown:
         raise ValueError(
-            f"config key 'activations.layers': unknown layer(s) {unknown}; valid names: {', '.join(names)}"
+            f"config key 'activations.layers': {unknown} match(es) no layer; "
+            f"valid names: {', '.join(names)} (glob patterns such as 'block_seq.3.*' work too)"
         )
-    return [n for n in names if n in selection]
+    return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in selection)]

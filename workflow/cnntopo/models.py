@@ -47,8 +47,10 @@ __all__ = [
     "save_state_dict",
 ]
 
-#: Architectures understood by :func:`build_model`.
-ARCHITECTURES: tuple[str, ...] = ("resnet18_cifar",)
+#: Architectures understood by :func:`build_model`: the PH network
+#: (:class:`ResNet18CIFAR`) and the mapper network
+#: (:class:`cnntopo.mapper_net.MapperResNet18`, option-B shortcuts).
+ARCHITECTURES: tuple[str, ...] = ("resnet18_cifar", "resnet18_mapper")
 
 #: Shortcut options of :class:`BasicBlock` (He et al. 2016, Sec. 3.3 / 4.2).
 SHORTCUTS: tuple[str, ...] = ("A", "B")
@@ -221,20 +223,26 @@ def _make_stages(width: int, shortcut: str) -> list[nn.Sequential]:
 
 
 def build_model(
-    arch: str = "resnet18_cifar", width: int = 64, num_classes: int = 10, shortcut: str = "A"
+    arch: str = "resnet18_cifar",
+    width: int = 64,
+    num_classes: int = 10,
+    shortcut: str | None = None,
 ) -> nn.Module:
     """Build an untrained network (weights from torch's global RNG; see :func:`init_model`).
 
     Parameters
     ----------
     arch : str, default "resnet18_cifar"
-        One of :data:`ARCHITECTURES`.
+        One of :data:`ARCHITECTURES`: ``"resnet18_cifar"`` (the PH network,
+        :class:`ResNet18CIFAR`) or ``"resnet18_mapper"`` (the mapper network,
+        :class:`cnntopo.mapper_net.MapperResNet18`).
     width : int, default 64
         Stem / first-stage channels; must be even for option-A shortcuts.
     num_classes : int, default 10
         Number of output logits.
-    shortcut : {"A", "B"}, default "A"
-        Shortcut option (the paper's PH network uses "A").
+    shortcut : {"A", "B"} or None, default None
+        Shortcut option; None = the architecture's own ("A" for the PH network, "B"
+        for the mapper network, which supports only "B").
 
     Returns
     -------
@@ -248,7 +256,18 @@ def build_model(
     """
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown model arch {arch!r}; known: {', '.join(ARCHITECTURES)}")
-    return ResNet18CIFAR(width=width, num_classes=num_classes, shortcut=shortcut)
+    if arch == "resnet18_mapper":
+        from cnntopo.mapper_net import MapperResNet18
+
+        if shortcut not in (None, "B"):
+            raise ValueError(
+                f"the mapper network (arch 'resnet18_mapper') has option-B shortcuts only, "
+                f"got shortcut {shortcut!r}"
+            )
+        return MapperResNet18(width=width, num_classes=num_classes)
+    return ResNet18CIFAR(
+        width=width, num_classes=num_classes, shortcut="A" if shortcut is None else shortcut
+    )
 
 
 def init_model(
@@ -256,7 +275,7 @@ def init_model(
     width: int = 64,
     num_classes: int = 10,
     seed: int = 0,
-    shortcut: str = "A",
+    shortcut: str | None = None,
 ) -> nn.Module:
     """Build a network whose initial weights depend only on ``seed``.
 
@@ -409,10 +428,19 @@ def _mismatch_hints(model_state: Mapping[str, torch.Tensor], state: Mapping[str,
             if ckpt_b
             else "model has option-B shortcut convolutions but the checkpoint has none (option A)"
         )
-    if any(key.startswith("layer1.") for key in state):
+    if any(key.startswith("layer1.") for key in state) and not any(
+        key.startswith("layer1.") for key in model_state
+    ):
         hints.append(
             "checkpoint uses 'layer1..layer4' names: it is the kuangliu mapper ResNet-18, "
             "not the PH network (block_seq)"
+        )
+    if any(key.startswith("block_seq.") for key in state) and any(
+        key.startswith("layer1.") for key in model_state
+    ):
+        hints.append(
+            "checkpoint uses 'block_seq' names: it is the PH network (arch 'resnet18_cifar'), "
+            "not the mapper ResNet-18 (arch 'resnet18_mapper')"
         )
     return hints
 

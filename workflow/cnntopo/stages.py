@@ -224,6 +224,9 @@ def train_model(
         train_seconds=result["train_seconds"],
         threads=threads,
         training=cfg["training"],
+        keep=result.get("keep", "final"),
+        kept_epoch=result.get("kept_epoch"),
+        final_test_accuracy=result.get("final_test_acc"),
         history=result["history"],
     )
     io.write_json(metrics, record)

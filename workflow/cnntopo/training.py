@@ -42,6 +42,7 @@ from torch import nn
 from cnntopo.datasets import ImageSet
 
 __all__ = [
+    "KEEP_MODES",
     "SCHEDULES",
     "TTA_MODES",
     "TrainRecipe",
@@ -57,6 +58,9 @@ SCHEDULES: tuple[str, ...] = ("triangular", "multistep", "constant")
 
 #: Test-time augmentation modes of :func:`evaluate`.
 TTA_MODES: tuple[str, ...] = ("none", "flip", "paper")
+
+#: Checkpoint choices of :class:`TrainRecipe` ``keep``.
+KEEP_MODES: tuple[str, ...] = ("final", "best_loss")
 
 _SWITCHES: tuple[Any, ...] = ("auto", "on", "off", True, False)
 
@@ -105,6 +109,21 @@ class TrainRecipe:
     eval_every : int, default 1
         Evaluate on the test set every this many epochs (0 = only after the last
         epoch, which is always evaluated).
+    keep : {"final", "best_loss"}, default "final"
+        Which weights :func:`train_model` leaves in the model: those after the last
+        epoch (the PH recipe), or those of the epoch with the lowest test loss (the
+        mapper recipe: Catalyst's ``best.pth`` with the test set as "valid" loader).
+        ``"best_loss"`` evaluates after every epoch, whatever ``eval_every``.
+
+    Notes
+    -----
+    The mapper model's recipe (official ``cifar_train.py``, paper-methods §1.4) is
+    ``epochs=350, batch_size=128, lr=0.1, schedule="multistep", milestones=(150, 250),
+    gamma=0.1, flip=True, translate=4, cutout=0, drop_last=False, keep="best_loss"``.
+    torchvision's ``RandomCrop(32, padding=4)`` (zero fill, before normalisation) has
+    the same distribution as ``translate=4``: both zero-pad 4 px and crop at an offset
+    uniform in ``{0, ..., 8}`` per axis, and a horizontal flip commutes in
+    distribution with that crop.
     """
 
     epochs: int = 24
@@ -128,6 +147,7 @@ class TrainRecipe:
     tta: str = "none"
     max_train_images: int | None = None
     eval_every: int = 1
+    keep: str = "final"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "milestones", tuple(int(m) for m in self.milestones))
@@ -146,6 +166,8 @@ class TrainRecipe:
             problems.append(
                 f"lr_peak_epoch must be in [0, epochs={self.epochs}], got {self.lr_peak_epoch!r}"
             )
+        if self.keep not in KEEP_MODES:
+            problems.append(f"keep must be one of {KEEP_MODES}, got {self.keep!r}")
         if self.tta not in TTA_MODES:
             problems.append(f"tta must be one of {TTA_MODES}, got {self.tta!r}")
         for name in ("mixed_precision", "channels_last"):
@@ -437,7 +459,11 @@ def train_model(
         ``seed``, ``epochs``, ``steps`` (optimizer steps), ``steps_per_epoch``,
         ``history`` (per epoch: ``epoch``, ``train_loss``, ``train_acc``, ``test_acc``,
         ``test_loss`` (None when not evaluated), ``lr`` (of the epoch's last step),
-        ``seconds``), ``test_acc``, ``test_loss`` (final; None without ``test_set``),
+        ``seconds``), ``test_acc``, ``test_loss`` (of the returned weights, i.e. of
+        epoch ``kept_epoch``; None without ``test_set``), ``keep`` (``recipe.keep``),
+        ``kept_epoch`` (the epoch whose weights the model holds: ``epochs`` for
+        ``keep="final"``, the lowest-test-loss epoch for ``"best_loss"``, the earliest
+        on ties), ``final_test_acc``, ``final_test_loss`` (after the last epoch),
         ``train_seconds``, ``device``, ``n_train_images``, ``mixed_precision``,
         ``channels_last``, ``recipe``.
 
@@ -481,6 +507,10 @@ def train_model(
         use_amp=use_amp,
     )
 
+    keep_best = recipe.keep == "best_loss"
+    if keep_best and test_set is None:
+        raise ValueError("training.keep 'best_loss' needs a test (validation) set to evaluate")
+    best: dict[str, Any] = {"epoch": None, "loss": math.inf, "accuracy": None, "state": None}
     history: list[dict[str, Any]] = []
     evaluation: dict[str, Any] = {"accuracy": None, "loss": None}
     t_start = time.perf_counter()
@@ -488,7 +518,9 @@ def train_model(
         t_epoch = time.perf_counter()
         entry = {"epoch": epoch, **loop.run(torch.randperm(n, generator=generator), spe, generator)}
         evaluate_now = test_set is not None and (
-            epoch == recipe.epochs or (recipe.eval_every > 0 and epoch % recipe.eval_every == 0)
+            keep_best
+            or epoch == recipe.epochs
+            or (recipe.eval_every > 0 and epoch % recipe.eval_every == 0)
         )
         if evaluate_now:
             evaluation = evaluate(
@@ -503,11 +535,26 @@ def train_model(
             )
         entry["test_acc"] = evaluation["accuracy"] if evaluate_now else None
         entry["test_loss"] = evaluation["loss"] if evaluate_now else None
+        if keep_best and evaluation["loss"] < best["loss"]:  # strict: earliest epoch wins ties
+            best = {
+                "epoch": epoch,
+                "loss": evaluation["loss"],
+                "accuracy": evaluation["accuracy"],
+                "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
+            }
         entry["seconds"] = time.perf_counter() - t_epoch
         history.append(entry)
         if log is not None:
             log(_log_line(entry, recipe.epochs))
     train_seconds = time.perf_counter() - t_start
+    final = {"accuracy": evaluation["accuracy"], "loss": evaluation["loss"]}
+    kept_epoch = recipe.epochs
+    if keep_best and best["state"] is not None:
+        model.load_state_dict(best["state"])
+        kept_epoch = best["epoch"]
+        evaluation = {"accuracy": best["accuracy"], "loss": best["loss"]}
+        if log is not None:
+            log(f"kept epoch {kept_epoch} (lowest test loss {best['loss']:.4f})")
     model.to(memory_format=torch.contiguous_format)
     model.eval()
     return {
@@ -518,6 +565,10 @@ def train_model(
         "history": history,
         "test_acc": evaluation["accuracy"],
         "test_loss": evaluation["loss"],
+        "keep": recipe.keep,
+        "kept_epoch": kept_epoch,
+        "final_test_acc": final["accuracy"],
+        "final_test_loss": final["loss"],
         "train_seconds": train_seconds,
         "device": str(device),
         "n_train_images": n,

@@ -3,7 +3,7 @@
 
 rule extract_activations:
     input:
-        weights=f"{OUT}/models/seed{{seed}}/weights.pt",
+        weights=f"{MODELS}/seed{{seed}}/weights.pt",
         eval_set=f"{OUT}/data/eval_set.json",
     output:
         shards=get_shards(),
@@ -16,7 +16,8 @@ rule extract_activations:
         get_env("torch")
     threads: get_torch_threads()
     resources:
-        mem_mb=get_extract_mem_mb(),
+        mem_mb=get_extract_mem_mb,
+        gpu=get_ph_gpus(),
         disk_mb=get_shard_mb(),
         runtime=30,
     params:

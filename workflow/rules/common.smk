@@ -7,12 +7,18 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from cnntopo.config import validate_config  # noqa: E402
 from cnntopo.layers import resolve_layers, layer_shapes  # noqa: E402
 from cnntopo.stages import metric_label  # noqa: E402
+from cnntopo.mapper_layers import (
+    mapper_layer_shapes,
+    resolve_mapper_layers,
+)  # noqa: E402
+from cnntopo.stages_mapper import format_setting, parse_cloud  # noqa: E402
 
 # Validate before any job is scheduled: unknown keys and wrong types stop here,
 # with a message naming the key. Defaults are filled into `config` in place.
 validate_config(config)
 
 OUT = f"{config['results_dir']}/{config['experiment']}"
+MODELS = config["models_dir"] or f"{OUT}/models"
 LAYERS = resolve_layers(config["activations"]["layers"], config["model"]["arch"])
 SEEDS = config["model"]["seeds"]
 FIG_EXTRA = config["figures"]["extra_formats"]
@@ -24,6 +30,16 @@ WITHIN_METRICS = list(
     )
 )
 ENVS = Path(workflow.basedir) / "envs"
+MAPPER = config["mapper"]
+MAPPER_MODEL = MAPPER["model"]["dir"] or f"{OUT}/mapper/model"
+MAPPER_LAYERS = resolve_mapper_layers(MAPPER["layers"])
+#: Images per split of the offline/real datasets (sizing only; imagefolder: a guess).
+DATASET_SIZES = {
+    "cifar10": {"train": 50000, "test": 10000},
+    "fashion-mnist": {"train": 60000, "test": 10000},
+    "digits": {"train": 1347, "test": 450},
+    "imagefolder": {"train": 50000, "test": 10000},
+}
 
 
 wildcard_constraints:
@@ -32,6 +48,8 @@ wildcard_constraints:
     ext=r"png|pdf|svg",
     metric=r"sliced_wasserstein|wasserstein|bottleneck",
     measure=r"[a-z_]+(_H\d+)?",
+    cloud=r"(random|full|fg[15]|bg[15])(-noise[0-9.e+-]+)?",
+    setting=r"intervals~\d+_overlap~[0-9.]+_eps~(knee|[0-9.]+)",
 
 
 def get_preflight():
@@ -69,9 +87,22 @@ def get_checkpoint(wildcards):
     return config["model"]["checkpoint"].format(seed=wildcards.seed)
 
 
-def get_train_mem_mb():
-    """Memory of a training job: the uint8 dataset plus model, activations and optimizer state."""
-    return 4000 + 16 * config["model"]["width"] * config["training"]["batch_size"] // 64
+def get_train_mem_mb(wildcards, attempt):
+    """Memory of a training job: the uint8 dataset plus model, activations and optimizer
+    state; grows with each retry (--retries)."""
+    base = 4000 + 16 * config["model"]["width"] * config["training"]["batch_size"] // 64
+    return base * attempt
+
+
+def get_mapper_train_mem_mb(wildcards, attempt):
+    """The same for the Mapper network."""
+    m = MAPPER["model"]["width"] * MAPPER["training"]["batch_size"]
+    return (4000 + 16 * m // 64) * attempt
+
+
+def get_mapper_train_runtime():
+    """Minutes of the Mapper network's training (350 epochs in the paper: a GPU job)."""
+    return max(30, 10 * MAPPER["training"]["epochs"])
 
 
 def get_train_runtime():
@@ -87,14 +118,16 @@ def get_shard_mb():
     return config["activations"]["n_images"] * floats * itemsize // 2**20 + 1
 
 
-def get_extract_mem_mb():
+def get_extract_mem_mb(wildcards, attempt):
     """One batch of activations for every layer, twice (torch tensor + numpy copy), plus the model."""
     shapes = layer_shapes(config["model"]["arch"], config["model"]["width"])
     floats = sum(c * h * w for (c, h, w) in shapes.values())
-    return 2000 + 2 * config["activations"]["batch_size"] * floats * 4 // 2**20
+    return (
+        2000 + 2 * config["activations"]["batch_size"] * floats * 4 // 2**20
+    ) * attempt
 
 
-def get_cross_mem_mb():
+def get_cross_mem_mb(wildcards, attempt):
     """Memory of the cross-model jobs: presorted SW projections (about 1.5 H1 points per image),
     the K x K result, and (for CKA) every point cloud in float64."""
     K = len(SEEDS) * len(LAYERS)
@@ -103,7 +136,7 @@ def get_cross_mem_mb():
     channels = sum(c for name, (c, _, _) in shapes.items() if name in LAYERS)
     sw = K * 2 * config["distances"]["M"] * (1.5 * n + 1) * 8
     clouds = len(SEEDS) * n * channels * 8
-    return int(2000 + (sw + K * K * 8 + clouds) / 2**20)
+    return int(2000 + (sw + K * K * 8 + clouds) / 2**20) * attempt
 
 
 def get_shards():
@@ -216,7 +249,7 @@ def is_cross_enabled():
 
 
 def get_all_metrics():
-    return [f"{OUT}/models/seed{seed}/train.json" for seed in SEEDS]
+    return [f"{MODELS}/seed{seed}/train.json" for seed in SEEDS]
 
 
 def get_extra_figures(stem):
@@ -226,7 +259,7 @@ def get_extra_figures(stem):
 
 def get_final_outputs():
     """Everything the default target builds."""
-    figs = [f"{OUT}/figures/training.png", f"{OUT}/models/summary.csv"]
+    figs = [f"{OUT}/figures/training.png", f"{MODELS}/summary.csv"]
     for metric in WITHIN_METRICS:
         figs.append(f"{OUT}/figures/heatmap_mean_{metric}_H{DIM}.png")
         figs += [
@@ -243,4 +276,236 @@ def get_final_outputs():
     if config["sensitivity"]["enabled"]:
         for seed in get_sensitivity_seeds():
             figs.append(f"{OUT}/figures/sensitivity/{DIST}_seed{seed}.png")
-    return figs
+    return figs + get_mapper_outputs() + [f"{OUT}/summary.json"]
+
+
+def get_summary_inputs(wildcards):
+    """Inputs of experiment_summary: what this configuration computes."""
+    inputs = {
+        "models": f"{MODELS}/summary.csv",
+        "within": [f"{OUT}/distances/topl2/{DIST}/seed{seed}.npz" for seed in SEEDS],
+    }
+    if is_cross_enabled():
+        inputs["specificity_main"] = f"{OUT}/analysis/specificity_{DIST}.csv"
+        if config["similarity"]["cka"]:
+            inputs["specificity_cka"] = f"{OUT}/analysis/specificity_cka.csv"
+    if is_mapper_enabled():
+        inputs["mapper"] = f"{OUT}/mapper/stats.csv"
+    return inputs
+
+
+# ------------------------------------------------------------------ resources
+
+
+def get_gpus(device):
+    """GPUs a torch job asks the scheduler for: none when the config pins it to the CPU."""
+    return 0 if device == "cpu" else 1
+
+
+def get_ph_gpus():
+    return get_gpus(config["training"]["device"])
+
+
+def get_mapper_gpus():
+    return get_gpus(MAPPER["training"]["device"])
+
+
+# ------------------------------------------------------------------ Mapper branch
+
+
+def is_mapper_enabled():
+    return MAPPER["enabled"]
+
+
+def get_mapper_clouds():
+    """Cloud name -> its layers: the constructions, then their noisy versions (P6)."""
+    clouds = {}
+    for c in MAPPER["constructions"]:
+        clouds[c] = MAPPER_LAYERS if c in ("random", "full") else MAPPER["fgbg_layers"]
+    noise = MAPPER["noise"]
+    for sigma in noise["sigmas"]:
+        for c in noise["constructions"]:
+            clouds[f"{c}-noise{sigma:g}"] = list(noise["layers"])
+    return clouds
+
+
+def get_mapper_settings(cloud, layer):
+    """Mapper settings of one graph: the per-layer table entry, else every combination."""
+    g = MAPPER["graph"]
+    fixed = g["per_layer"].get(cloud, {}).get(layer)
+    if fixed is not None:
+        return [format_setting(fixed["intervals"], fixed["overlap"], fixed["eps"])]
+    return [
+        format_setting(n, p, e)
+        for n in g["intervals"]
+        for p in g["overlaps"]
+        for e in g["eps"]
+    ]
+
+
+def get_mapper_graph(cloud, layer, setting=None):
+    """Path of a graph (the primary, i.e. first, setting unless one is given)."""
+    setting = setting or get_mapper_settings(cloud, layer)[0]
+    return f"{OUT}/mapper/graphs/{cloud}/{layer}/{setting}.json"
+
+
+def get_mapper_cloud(cloud, layer):
+    return f"{OUT}/mapper/clouds/{cloud}/{layer}.npz"
+
+
+def get_all_mapper_graphs():
+    """Every (cloud, layer, setting) graph, with the cloud file of each."""
+    graphs, clouds = [], []
+    for cloud, layers in get_mapper_clouds().items():
+        for layer in layers:
+            for setting in get_mapper_settings(cloud, layer):
+                graphs.append(get_mapper_graph(cloud, layer, setting))
+                clouds.append(get_mapper_cloud(cloud, layer))
+    return graphs, clouds
+
+
+def get_mapper_stats_inputs(wildcards):
+    graphs, clouds = get_all_mapper_graphs()
+    return {"graphs": graphs, "clouds": clouds}
+
+
+def get_mapper_primary():
+    """ "cloud/layer/setting" of the primary graph of every (cloud, layer)."""
+    return [
+        f"{cloud}/{layer}/{get_mapper_settings(cloud, layer)[0]}"
+        for cloud, layers in get_mapper_clouds().items()
+        for layer in layers
+    ]
+
+
+def has_mapper_setting_sweep():
+    return any(
+        len(get_mapper_settings(c, l)) > 1
+        for c, layers in get_mapper_clouds().items()
+        for l in layers
+    )
+
+
+def get_panel_layers(wildcards):
+    layers = get_mapper_clouds()[wildcards.cloud]
+    return [l for l in layers if l in MAPPER["figures"]["panel_layers"]] or layers
+
+
+def get_layer_panel_graphs(wildcards):
+    return [get_mapper_graph(wildcards.cloud, l) for l in get_panel_layers(wildcards)]
+
+
+def get_layer_panel_titles(wildcards):
+    return get_panel_layers(wildcards)
+
+
+def get_comparison_clouds():
+    """Noise-free clouds that contain the comparison layer."""
+    layer = MAPPER["figures"]["comparison_layer"]
+    return [
+        c
+        for c, layers in get_mapper_clouds().items()
+        if "-noise" not in c and layer in layers
+    ]
+
+
+def get_comparison_graphs(wildcards):
+    return [get_mapper_graph(c, wildcards.layer) for c in get_comparison_clouds()]
+
+
+def get_noise_clouds(wildcards):
+    """The noise-free cloud and its noisy versions, by increasing sigma."""
+    noisy = sorted(
+        (c for c in get_mapper_clouds() if c.startswith(f"{wildcards.cloud}-noise")),
+        key=lambda c: parse_cloud(c)["sigma"],
+    )
+    base = (
+        [wildcards.cloud]
+        if wildcards.layer in get_mapper_clouds().get(wildcards.cloud, [])
+        else []
+    )
+    return base + noisy
+
+
+def get_noise_graphs(wildcards):
+    return [get_mapper_graph(c, wildcards.layer) for c in get_noise_clouds(wildcards)]
+
+
+def get_noise_titles(wildcards):
+    return [f"sigma = {parse_cloud(c)['sigma']:g}" for c in get_noise_clouds(wildcards)]
+
+
+def get_explorer_inputs(wildcards):
+    layers = get_mapper_clouds()[wildcards.cloud]
+    return {
+        "graphs": [get_mapper_graph(wildcards.cloud, l) for l in layers],
+        "clouds": [get_mapper_cloud(wildcards.cloud, l) for l in layers],
+        "images": f"{OUT}/mapper/images.npz",
+    }
+
+
+def get_explorer_titles(wildcards):
+    return get_mapper_clouds()[wildcards.cloud]
+
+
+def get_mapper_n_images():
+    """Number of Mapper images (for sizing jobs)."""
+    per_class = MAPPER["images"]["per_class"]
+    n = DATASET_SIZES[config["dataset"]["name"]][MAPPER["images"]["split"]]
+    return min(n, 10 * per_class) if per_class else n
+
+
+def get_cloud_rows(cloud, layer):
+    """Rows of a cloud (before it is built)."""
+    c, h, w = mapper_layer_shapes(MAPPER["model"]["width"])[layer]
+    spec = parse_cloud(cloud)
+    n = get_mapper_n_images()
+    if spec["method"] == "full":
+        return min(n * h * w, MAPPER["full"]["cap"])
+    return n * spec["topk"]
+
+
+def get_mapper_cloud_mem_mb(wildcards, attempt):
+    """The cloud (plus a gathered copy), one batch of the layer's activations, the model."""
+    c, h, w = mapper_layer_shapes(MAPPER["model"]["width"])[wildcards.layer]
+    rows = get_cloud_rows(wildcards.cloud, wildcards.layer)
+    batch = MAPPER["images"]["batch_size"] * c * h * w * 4 * 4
+    return int((3000 + (2 * rows * c * 4 + batch) / 2**20) * attempt)
+
+
+def get_mapper_graph_mem_mb(wildcards, attempt):
+    """The cloud in float32 and float64, plus DBSCAN's neighbourhoods (grow with density)."""
+    c = mapper_layer_shapes(MAPPER["model"]["width"])[wildcards.layer][0]
+    rows = get_cloud_rows(wildcards.cloud, wildcards.layer)
+    return int((2000 + rows * c * 12 / 2**20 + rows * 0.02) * attempt)
+
+
+def get_mapper_graph_runtime(wildcards):
+    """Minutes: DBSCAN per interval is quadratic (about 17 min for 800,000 x 512 on 2 cores)."""
+    c = mapper_layer_shapes(MAPPER["model"]["width"])[wildcards.layer][0]
+    rows = get_cloud_rows(wildcards.cloud, wildcards.layer)
+    return int(10 + 60 * (rows / 800_000) ** 2 * c / 512 * 1.5)
+
+
+def get_mapper_outputs():
+    """Final outputs of the Mapper branch."""
+    if not is_mapper_enabled():
+        return []
+    out = [f"{OUT}/mapper/stats.csv", f"{OUT}/figures/mapper/purity.png"]
+    clouds = get_mapper_clouds()
+    for cloud in clouds:
+        if "-noise" not in cloud:
+            out.append(f"{OUT}/figures/mapper/layers_{cloud}.png")
+        if MAPPER["figures"]["explorer"]:
+            out.append(f"{OUT}/mapper/explorer/{cloud}.html")
+    if get_comparison_clouds():
+        layer = MAPPER["figures"]["comparison_layer"]
+        out.append(f"{OUT}/figures/mapper/constructions_{layer}.png")
+    noise = MAPPER["noise"]
+    if noise["sigmas"]:
+        for c in noise["constructions"]:
+            for layer in noise["layers"]:
+                out.append(f"{OUT}/figures/mapper/noise_{c}_{layer}.png")
+    if has_mapper_setting_sweep():
+        out.append(f"{OUT}/figures/mapper/settings.png")
+    return out

@@ -38,7 +38,7 @@ rule cross_distances:
         get_env("tda")
     threads: config["distances"]["threads"]
     resources:
-        mem_mb=get_cross_mem_mb(),
+        mem_mb=get_cross_mem_mb,
         runtime=240,
     params:
         seeds=SEEDS,

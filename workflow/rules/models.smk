@@ -4,8 +4,8 @@ if config["model"]["checkpoint"] is None:
 
     rule train_model:
         output:
-            weights=f"{OUT}/models/seed{{seed}}/weights.pt",
-            metrics=f"{OUT}/models/seed{{seed}}/train.json",
+            weights=f"{MODELS}/seed{{seed}}/weights.pt",
+            metrics=f"{MODELS}/seed{{seed}}/train.json",
         log:
             f"{OUT}/logs/models/seed{{seed}}/train_model.log",
         benchmark:
@@ -14,7 +14,8 @@ if config["model"]["checkpoint"] is None:
             get_env("torch")
         threads: get_torch_threads()
         resources:
-            mem_mb=get_train_mem_mb(),
+            mem_mb=get_train_mem_mb,
+            gpu=get_ph_gpus(),
             runtime=get_train_runtime(),
         params:
             model=get_model_params(),
@@ -27,8 +28,8 @@ else:
         input:
             checkpoint=get_checkpoint,
         output:
-            weights=f"{OUT}/models/seed{{seed}}/weights.pt",
-            metrics=f"{OUT}/models/seed{{seed}}/train.json",
+            weights=f"{MODELS}/seed{{seed}}/weights.pt",
+            metrics=f"{MODELS}/seed{{seed}}/train.json",
         log:
             f"{OUT}/logs/models/seed{{seed}}/import_checkpoint.log",
         conda:
@@ -37,6 +38,7 @@ else:
         resources:
             mem_mb=4000,
             runtime=30,
+            gpu=get_ph_gpus(),
         params:
             model=get_model_params(),
         script:
@@ -47,7 +49,7 @@ rule model_summary:
     input:
         metrics=get_all_metrics(),
     output:
-        csv=f"{OUT}/models/summary.csv",
+        csv=f"{MODELS}/summary.csv",
     log:
         f"{OUT}/logs/models/model_summary.log",
     conda:

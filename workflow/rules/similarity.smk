@@ -14,7 +14,7 @@ rule cka_cross:
         get_env("tda")
     threads: 1
     resources:
-        mem_mb=get_cross_mem_mb(),
+        mem_mb=get_cross_mem_mb,
         runtime=120,
     params:
         seeds=SEEDS,

@@ -1,0 +1,15 @@
+"""Rule mapper_explorer: a self-contained interactive HTML page of one cloud's graphs."""
+
+import _cnntopo_path  # noqa: F401
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages_mapper import mapper_explorer
+
+setup_job_logging(snakemake.log[0])
+mapper_explorer(
+    snakemake.config,
+    snakemake.input.graphs,
+    snakemake.params.titles,
+    snakemake.input.clouds,
+    snakemake.input.images,
+    snakemake.output.html,
+)

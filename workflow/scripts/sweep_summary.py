@@ -1,0 +1,14 @@
+"""Rule sweep_summary: every variant's headline numbers in one table and figure."""
+
+import _cnntopo_path  # noqa: F401
+from cnntopo.logs import setup_job_logging
+from cnntopo.summary import sweep_summary
+
+setup_job_logging(snakemake.log[0])
+sweep_summary(
+    snakemake.input.summaries,
+    snakemake.params.variants,
+    snakemake.params.paths,
+    snakemake.output.csv,
+    [snakemake.output.png],
+)
