@@ -27,7 +27,6 @@ import json
 import re
 import shutil
 import subprocess
-from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -37,11 +36,9 @@ import pytest
 
 from cnntopo.explorer import build_explorer_data, render_explorer_html, write_explorer
 from cnntopo.mapper_draw import graph_layout, graph_nodes
+from synthetic import CIFAR10
+from synthetic import make_mapper_graph as _synthetic_graph
 
-CIFAR10 = [
-    "airplane", "automobile", "bird", "cat", "deer",
-    "dog", "frog", "horse", "ship", "truck",
-]  # fmt: skip
 EVIL = "c\"a't </script><b>x</b> & \u2028 <!-- ${x}"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -50,79 +47,11 @@ needs_chromium = pytest.mark.skipif(
 TIMEOUT = 60
 
 
-def make_mapper_graph(
-    n_points=1500, n_classes=10, n_intervals=10, overlap=0.3, seed=0, islands=0, names=None
-):
-    """A synthetic Mapper-Interactive-format graph (lens cover, clusters, nerve edges).
-
-    Low lens: one mixed cluster per interval; middle: two super-groups; high lens: a
-    cluster per (noisily perceived) class. ``islands`` adds disconnected pure chains.
-    """
-    rng = np.random.default_rng(seed)
-    names = list(names or CIFAR10[:n_classes])
-    labels = np.arange(n_points) * n_classes // n_points
-    lens = rng.random(n_points)
-    perceived = np.where(rng.random(n_points) < 0.15, rng.integers(0, n_classes, n_points), labels)
-    r = 1.0 / (2 * (n_intervals - (n_intervals - 1) * overlap))
-    nodes = {}
-
-    def add(node_id, verts, lab, lv):
-        counts = {}
-        for k in lab:
-            counts[names[k]] = counts.get(names[k], 0) + 1
-        nodes[node_id] = {
-            "vertices": [int(v) for v in verts],
-            "categorical_cols_summary": {"label": counts},
-            "avgs": {"lens": float(np.mean(lv))},
-        }
-
-    for i, c in enumerate(np.linspace(r, 1 - r, n_intervals)):
-        inside = np.flatnonzero((lens >= c - r) & (lens <= c + r))
-        j = 0
-        # the cube's level (not the point's) decides the grouping, so overlaps link levels
-        group = (
-            np.full_like(perceived, -1)
-            if c < 0.35
-            else perceived % 2 - 10
-            if c < 0.65
-            else perceived
-        )
-        for key in np.unique(group[inside]):
-            verts = inside[group[inside] == key]
-            if len(verts) >= 3:
-                add(f"cube{i}_cluster{j}", verts, labels[verts], lens[verts])
-                j += 1
-    nxt = n_points
-    for k in range(islands):
-        for m in range(k + 1):
-            verts = np.arange(nxt + 6 * m, nxt + 6 * m + 10)
-            add(f"island{k}_cluster{m}", verts, np.full(10, k % n_classes), np.full(10, 0.5))
-        nxt += 6 * (k + 1) + 10
-    where = defaultdict(list)
-    for node_id, node in nodes.items():
-        for v in node["vertices"]:
-            where[v].append(node_id)
-    adj = {n: [] for n in nodes}
-    seen = set()
-    for ids in where.values():
-        for a in range(len(ids)):
-            for b in range(a + 1, len(ids)):
-                if (ids[a], ids[b]) not in seen:
-                    seen.add((ids[a], ids[b]))
-                    adj[ids[a]].append(ids[b])
-    return {
-        "nodes": nodes,
-        "edges": adj,
-        "categorical_cols": ["label"],
-        "numerical_col_keys": ["lens"],
-        "meta": {
-            "n_intervals": n_intervals,
-            "overlap": overlap,
-            "eps": 2.5,
-            "n_points": nxt,
-            "label_names": names,
-        },
-    }
+def make_mapper_graph(n_points=1500, n_intervals=10, names=None, **kwargs):
+    """The shared synthetic graph with this module's defaults."""
+    return _synthetic_graph(
+        n_points=n_points, n_intervals=n_intervals, class_names=names, eps=2.5, **kwargs
+    )
 
 
 def _thumbnails(m: int, size: int = 16) -> np.ndarray:

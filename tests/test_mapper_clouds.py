@@ -14,9 +14,10 @@ from cnntopo.activations import capture
 from cnntopo.grabcut import grabcut_masks, paper_grabcut_input, prepared_uint8, wrap_uint8
 from cnntopo.mapper_clouds import build_cloud, class_blocks, region_weights, select_topk
 from cnntopo.mapper_layers import mapper_layer_names
-from cnntopo.models import build_model, init_model
+from cnntopo.models import build_model
 from cnntopo.receptive_field import receptive_field_table
 from cnntopo.transforms import to_model_input
+from synthetic import randomized_mapper_net
 
 torch.set_num_threads(1)
 
@@ -25,18 +26,8 @@ STD = (0.25, 0.25, 0.25)
 
 
 def randomized(width: int = 4, seed: int = 0) -> nn.Module:
-    """Mapper network, eval mode, random weights and random BN statistics."""
-    model = init_model("resnet18_mapper", width, 3, seed)
-    gen = torch.Generator().manual_seed(seed + 100)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                c = module.num_features
-                module.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                module.bias.copy_(torch.randn(c, generator=gen) * 0.5)
-                module.running_mean.copy_(torch.randn(c, generator=gen) * 0.3)
-                module.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
-    return model.eval()
+    """The shared randomised Mapper network (eval mode, random BN statistics)."""
+    return randomized_mapper_net(width, seed, 3)
 
 
 @pytest.fixture(scope="module")

@@ -32,23 +32,14 @@ from cnntopo.models import (
 )
 from cnntopo.training import TrainRecipe, train_model
 from cnntopo.transforms import Augment
+from synthetic import randomized_mapper_net
 
 torch.set_num_threads(1)
 
 
-def randomized(width: int = 4, seed: int = 0) -> MapperResNet18:
-    """A mapper network in eval mode with random weights *and* random BN statistics."""
-    model = init_model("resnet18_mapper", width, 10, seed)
-    gen = torch.Generator().manual_seed(seed + 100)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                c = module.num_features
-                module.weight.copy_(torch.rand(c, generator=gen) + 0.5)
-                module.bias.copy_(torch.randn(c, generator=gen) * 0.5)
-                module.running_mean.copy_(torch.randn(c, generator=gen) * 0.3)
-                module.running_var.copy_(torch.rand(c, generator=gen) + 0.5)
-    return model.eval()
+def randomized(width: int = 4, seed: int = 0) -> nn.Module:
+    """The shared randomised Mapper network (eval mode, random BN statistics)."""
+    return randomized_mapper_net(width, seed, 10)
 
 
 def official_keys(width_blocks=((1, False), (2, True), (3, True), (4, True))) -> set[str]:

@@ -84,7 +84,10 @@ def test_sweep_over_a_mapper_network_key_retrains_only_the_mapper_network(repo, 
         ({"results_dir": ["a"]}, "cannot be swept"),
         ({"model.width": []}, "should be non-empty"),
         ({"model.width": [4, 6]}, "sweep variant 'model.width~6' is invalid"),
-        ({"activations.layers": [["conv1", "nope"]]}, r"(?s)conv1\+nope.+\[.nope.\] match\(es\) no layer"),
+        (
+            {"activations.layers": [["conv1", "nope"]]},
+            r"(?s)conv1\+nope.+\[.nope.\] match\(es\) no layer",
+        ),
     ],
 )
 def test_bad_sweeps_are_rejected(repo, monkeypatch, sweep, match):
@@ -98,7 +101,11 @@ def test_bad_sweeps_are_rejected(repo, monkeypatch, sweep, match):
 def test_colliding_folders_are_rejected(repo, monkeypatch):
     monkeypatch.chdir(repo)
     with pytest.raises(ConfigError, match="same folder"):
-        expand_sweep(_base(**{"activations.layers": [["conv1", "block_seq.3.*"], ["conv1", "block_seq.3.ALL"]]}))
+        expand_sweep(
+            _base(
+                **{"activations.layers": [["conv1", "block_seq.3.*"], ["conv1", "block_seq.3.ALL"]]}
+            )
+        )
 
 
 def test_experiment_summary_numbers(tmp_path):
