@@ -122,11 +122,18 @@ def main() -> None:
     t_graph = time.perf_counter() - t0
     rows.append(("knee eps of a 50,000 x 512 random (P2) cloud", t_knee, None, N_P2_GRAPHS))
     rows.append(
-        (f"Mapper graph of it (40 intervals, 25 %, {len(g['nodes'])} nodes)", t_graph, None, N_P2_GRAPHS)
+        (
+            f"Mapper graph of it (40 intervals, 25 %, {len(g['nodes'])} nodes)",
+            t_graph,
+            None,
+            N_P2_GRAPHS,
+        )
     )
 
     print(f"threads: {args.threads}; GPU estimate at {args.gpu_tflops:g} TFLOP/s sustained")
-    print(f"FLOPs per training image: PH network {flops_ph / 1e9:.2f} G, Mapper network {flops_m / 1e9:.2f} G")
+    print(
+        f"FLOPs per training image: PH network {flops_ph / 1e9:.2f} G, Mapper network {flops_m / 1e9:.2f} G"
+    )
     print(f"SGD step of 128 images on the CPU: PH {step_ph:.2f} s, Mapper {step_m:.2f} s")
     print()
     print("| job | this CPU, one job | GPU estimate, one job | jobs in the paper DAG | CPU total |")
