@@ -643,31 +643,17 @@ def draw_mapper(
         if not parts:
             parts = [("none", OTHER_COLOR, 1)]
         total = float(sum(k for _, _, k in parts))
-        if len(parts) == 1:
-            name, color, _ = parts[0]
-            w = Wedge(
-                center,
-                radii[i],
-                0.0,
-                360.0,
-                facecolor=color,
-                edgecolor=_OUTLINE_COLOR,
-                linewidth=lw,
-                zorder=2,
-            )
-            w.set_gid(f"{node_id}|{name}")
-            w.set_label(name)
-            ax.add_patch(w)
-            continue
         start = 0.0
         for name, color, k in parts:
             end = start + 360.0 * k / total
-            # clockwise from 12 o'clock: matplotlib angles are counter-clockwise from 3 o'clock
+            # clockwise from 12 o'clock: matplotlib angles are counter-clockwise from 3 o'clock;
+            # a pure node is one full disc
+            theta1, theta2 = (0.0, 360.0) if len(parts) == 1 else (90.0 - end, 90.0 - start)
             w = Wedge(
                 center,
                 radii[i],
-                90.0 - end,
-                90.0 - start,
+                theta1,
+                theta2,
                 facecolor=color,
                 edgecolor=_OUTLINE_COLOR,
                 linewidth=lw,

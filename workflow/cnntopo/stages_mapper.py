@@ -378,9 +378,10 @@ def mapper_stats(
         table.to_csv(tmp, index=False)
 
 
-def _class_names(graph_files: Sequence[str | Path]) -> list[str]:
-    for path in graph_files:
-        names = io.read_json(path).get("meta", {}).get("label_names")
+def _class_names(graphs: Sequence[dict]) -> list[str]:
+    """Class names recorded in the graphs' ``meta`` (the first that has them), else 0-9."""
+    for graph in graphs:
+        names = graph.get("meta", {}).get("label_names")
         if names:
             return list(names)
     return [str(k) for k in range(10)]
@@ -399,7 +400,7 @@ def figure_mapper_panels(
     from cnntopo.mapper_draw import figure_mapper_panels as _panels
 
     panels = [(t, io.read_json(p)) for t, p in zip(titles, graph_files, strict=True)]
-    classes = _class_names(graph_files)
+    classes = _class_names([g for _, g in panels])
     for out in outputs:
         _panels(
             panels,
@@ -470,7 +471,7 @@ def mapper_explorer(
     from cnntopo.explorer import write_explorer
 
     graphs = {t: io.read_json(p) for t, p in zip(titles, graph_files, strict=True)}
-    classes = _class_names(graph_files)
+    classes = _class_names(list(graphs.values()))
     point_images = None
     thumbnails = None
     fig_cfg = cfg["mapper"]["figures"]
