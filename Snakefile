@@ -1,6 +1,18 @@
 # cnntopo: topological data analysis of CNN activations (Purvine et al., AAAI 2023).
 # Thin entry point: configuration, then one experiment, or one per sweep variant.
+import os
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version
+
+# The package cnntopo (workflow/cnntopo) for this process and every job's script: it is
+# installed in the project's .venv, but not in the per-rule conda environments.
+_PKG = str(Path(workflow.basedir) / "workflow")
+sys.path.insert(0, _PKG)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(filter(None, [_PKG, os.environ.get("PYTHONPATH")]))
+)
 
 min_version("9.0")
 

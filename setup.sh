@@ -75,7 +75,7 @@ else
 fi
 
 .venv/bin/python - <<'PY'
-from cnntopo._torchvision import import_torchvision
+from cnntopo.nets.torchvision_shim import import_torchvision
 import torch
 tv = import_torchvision()
 print(f"[setup] ready: torch {torch.__version__} (CUDA {'yes' if torch.cuda.is_available() else 'no'}), "

@@ -13,7 +13,7 @@ Measured, each with the reference in the same run (ratios = reference / cnntopo)
     (1 core). The persim loop is NOT run in full: it is timed on ``--sample``
     random pairs and extrapolated to all K(K-1)/2 pairs (the output says so); the
     sampled pairs are also checked against the matrix (max relative difference).
-    The numpy per-pair reference ``cnntopo.distances.sliced_wasserstein`` is
+    The numpy per-pair reference ``cnntopo.ph.distances.sliced_wasserstein`` is
     timed and extrapolated the same way.
 (b) sliced Wasserstein all pairs, K = ``--k-large`` (default 400; the paper's
     cross-model matrix is 1700): wall time of ``pairwise(dgms, n_jobs=threads)``,
@@ -50,7 +50,7 @@ LAYERS += [(512, 8), (512, 12)]  # 17 (d, latent k) "layers"
 
 def layer_diagrams(n: int, seed: int) -> list[np.ndarray]:
     """H1 diagrams of the 17 activation-like layer clouds."""
-    from cnntopo.persistence import diagrams
+    from cnntopo.ph.persistence import diagrams
 
     return [
         diagrams(activation_like(n, d, k, seed + 100 + i), maxdim=1, backend="giotto")[1]
@@ -97,7 +97,7 @@ def steps_of(dgms: list[np.ndarray], pairs=None) -> float:
 def bench_sw(dgms, threads, n_sample, rng):
     import persim
 
-    from cnntopo.distances import pairwise, sliced_wasserstein
+    from cnntopo.ph.distances import pairwise, sliced_wasserstein
 
     K = len(dgms)
     n_pairs = K * (K - 1) // 2
@@ -129,8 +129,8 @@ def bench_sw(dgms, threads, n_sample, rng):
 
 
 def bench_sw_large(dgms, threads, persim_per_step):
-    from cnntopo._sw_kernel import presort
-    from cnntopo.distances import pairwise
+    from cnntopo.ph.distances import pairwise
+    from cnntopo.ph.sw_kernel import presort
 
     K = len(dgms)
     t_pre, pre = timed(lambda: presort(dgms, 50, threads))
@@ -155,7 +155,7 @@ def bench_sw_large(dgms, threads, persim_per_step):
 def bench_exact(dgms, threads):
     import persim
 
-    from cnntopo.distances import pairwise
+    from cnntopo.ph.distances import pairwise
 
     K = len(dgms)
     pairs = [(i, j) for i in range(K) for j in range(i + 1, K)]
@@ -204,7 +204,7 @@ def main() -> None:
     parser.add_argument("--skip-sw", action="store_true", help="skip (a) and (b)")
     args = parser.parse_args()
 
-    from cnntopo.distances import pairwise
+    from cnntopo.ph.distances import pairwise
 
     # one generator per part, so skipping a part does not change the others' data
     rng_a, rng_b, rng_c = (np.random.default_rng([args.seed, part]) for part in range(3))

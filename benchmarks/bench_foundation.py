@@ -3,9 +3,9 @@
 Measures, on activation-like point clouds (``relu(Z W + b) + noise``, float32, as the
 paper's top-l2 clouds):
 
-- persistence: ``cnntopo.persistence.diagrams`` with the giotto backend vs
+- persistence: ``cnntopo.ph.persistence.diagrams`` with the giotto backend vs
   ``ripser.ripser(X)`` (the paper's call), and checks the diagrams are identical;
-- sliced Wasserstein: ``cnntopo.distances.sliced_wasserstein`` vs
+- sliced Wasserstein: ``cnntopo.ph.distances.sliced_wasserstein`` vs
   ``persim.sliced_wasserstein`` (M=50) on pairs of the resulting H1 diagrams, and
   checks the values agree to 1e-9 relative.
 
@@ -40,8 +40,8 @@ def main() -> None:
     import persim
     import ripser
 
-    from cnntopo.distances import sliced_wasserstein
-    from cnntopo.persistence import diagrams
+    from cnntopo.ph.distances import sliced_wasserstein
+    from cnntopo.ph.persistence import diagrams
 
     print(f"{'cloud':<18}{'ripser.ripser':>14}{'cnntopo giotto':>16}{'ratio':>8}  identical")
     h1 = []

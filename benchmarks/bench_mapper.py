@@ -1,6 +1,6 @@
-"""Benchmark ``cnntopo.mapper.mapper_graph`` against KeplerMapper 2.1.0, in one run.
+"""Benchmark ``cnntopo.mapper.graph.mapper_graph`` against KeplerMapper 2.1.0, in one run.
 
-Both build the same graph: the same l2-norm lens (``cnntopo.mapper.l2norm_lens``),
+Both build the same graph: the same l2-norm lens (``cnntopo.mapper.graph.l2norm_lens``),
 KeplerMapper's cover (``cover="kmapper"`` vs ``km.Cover(n_cubes, perc_overlap)``),
 DBSCAN with the same ``eps`` and ``min_samples=5``, and the nerve with
 ``min_intersection=1``. The reference is ``km.KeplerMapper().map(lens, X, cover=...,
@@ -32,7 +32,7 @@ import time
 
 import numpy as np
 
-from cnntopo.mapper import graph_stats, knee_eps, l2norm_lens, mapper_graph
+from cnntopo.mapper.graph import graph_stats, knee_eps, l2norm_lens, mapper_graph
 
 
 def activation_cloud(n: int, d: int, rng: np.random.Generator, n_classes: int = 10):

@@ -18,9 +18,9 @@ import time
 import numpy as np
 import torch
 
-from cnntopo.mapper import knee_eps, mapper_graph
-from cnntopo.models import init_model
-from cnntopo.persistence import diagrams
+from cnntopo.mapper.graph import knee_eps, mapper_graph
+from cnntopo.nets.models import init_model
+from cnntopo.ph.persistence import diagrams
 
 # Job counts of the paper DAG (tests/test_workflow.py checks them).
 N_PH_NETWORKS = 100

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnntopo.models import init_model
+from cnntopo.nets.models import init_model
 
 CIFAR10 = [
     "airplane", "automobile", "bird", "cat", "deer",

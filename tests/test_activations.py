@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from cnntopo.activations import (
+from cnntopo.nets.activations import (
     MANIFEST_KEYS,
     capture,
     extract_activations,
     load_activations,
     read_manifest,
 )
-from cnntopo.datasets import ImageSet
-from cnntopo.models import conv_layer_names, init_model
-from cnntopo.transforms import to_model_input
+from cnntopo.nets.datasets import ImageSet
+from cnntopo.nets.models import conv_layer_names, init_model
+from cnntopo.nets.transforms import to_model_input
 
 torch.set_num_threads(1)
 

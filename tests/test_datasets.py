@@ -1,4 +1,4 @@
-"""Tests for cnntopo.datasets: file formats, layouts, splits and error messages.
+"""Tests for cnntopo.nets.datasets: file formats, layouts, splits and error messages.
 
 Every format is tested on tiny files written here; the real Fashion-MNIST test runs
 only where Debian's ``dataset-fashion-mnist`` is installed.
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnntopo import datasets
-from cnntopo.datasets import (
+from cnntopo.nets import datasets
+from cnntopo.nets.datasets import (
     CIFAR10_CLASSES,
     DATASETS,
     FASHION_MNIST_CLASSES,

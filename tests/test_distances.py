@@ -1,4 +1,4 @@
-"""Tests for cnntopo.distances (persim-exact sliced Wasserstein, W_q, bottleneck, pairwise)."""
+"""Tests for cnntopo.ph.distances (persim-exact sliced Wasserstein, W_q, bottleneck, pairwise)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import numpy as np
 import persim
 import pytest
 
-from cnntopo.distances import (
+from cnntopo.ph.distances import (
     METRICS,
     SW_KERNEL_MIN_PAIRS,
     finite_part,
     pairwise,
     sliced_wasserstein,
 )
-from cnntopo.persistence import diagrams
+from cnntopo.ph.persistence import diagrams
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12

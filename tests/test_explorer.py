@@ -1,4 +1,4 @@
-"""The self-contained HTML Mapper explorer (:mod:`cnntopo.explorer`).
+"""The self-contained HTML Mapper explorer (:mod:`cnntopo.mapper.explorer`).
 
 Two kinds of checks:
 
@@ -34,8 +34,8 @@ import matplotlib.image as mpimg
 import numpy as np
 import pytest
 
-from cnntopo.explorer import build_explorer_data, render_explorer_html, write_explorer
-from cnntopo.mapper_draw import graph_layout, graph_nodes
+from cnntopo.mapper.draw import graph_layout, graph_nodes
+from cnntopo.mapper.explorer import build_explorer_data, render_explorer_html, write_explorer
 from synthetic import CIFAR10
 from synthetic import make_mapper_graph as _synthetic_graph
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnntopo import io
+from cnntopo import artifacts
 
 
 def test_write_then_read(tmp_path):
-    io.write_json(
+    artifacts.write_json(
         tmp_path / "a" / "x.json", {"a": np.int64(3), "b": np.arange(3), "c": np.float32(0.5)}
     )
-    assert io.read_json(tmp_path / "a" / "x.json") == {"a": 3, "b": [0, 1, 2], "c": 0.5}
-    io.write_npz(tmp_path / "y.npz", m=np.eye(2))
+    assert artifacts.read_json(tmp_path / "a" / "x.json") == {"a": 3, "b": [0, 1, 2], "c": 0.5}
+    artifacts.write_npz(tmp_path / "y.npz", m=np.eye(2))
     with np.load(tmp_path / "y.npz") as z:
         assert np.array_equal(z["m"], np.eye(2))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "y.npz"]
@@ -21,12 +21,12 @@ def test_write_then_read(tmp_path):
 
 def test_failure_leaves_nothing_and_keeps_old_file(tmp_path):
     target = tmp_path / "out.txt"
-    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+    with pytest.raises(RuntimeError), artifacts.atomic_path(target) as tmp:
         tmp.write_text("half")
         raise RuntimeError("interrupted")
     assert list(tmp_path.iterdir()) == []
-    io.write_text(target, "complete")
-    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+    artifacts.write_text(target, "complete")
+    with pytest.raises(RuntimeError), artifacts.atomic_path(target) as tmp:
         tmp.write_text("half")
         raise RuntimeError("interrupted")
     assert target.read_text() == "complete" and list(tmp_path.iterdir()) == [target]
@@ -35,7 +35,7 @@ def test_failure_leaves_nothing_and_keeps_old_file(tmp_path):
 def test_written_files_get_the_usual_permissions(tmp_path):
     import os
 
-    io.write_text(tmp_path / "a.txt", "x")
+    artifacts.write_text(tmp_path / "a.txt", "x")
     mask = os.umask(0)
     os.umask(mask)
     assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o666 & ~mask

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cnntopo.layers import layer_shapes, paper_layer_names, resolve_layers
+from cnntopo.nets.layers import layer_shapes, paper_layer_names, resolve_layers
 
 
 def test_seventeen_layers_in_network_order():
@@ -24,8 +24,8 @@ def test_paper_shapes():
 
 def test_matches_the_torch_model():
     torch = pytest.importorskip("torch")
-    from cnntopo.models import build_model, conv_layer_names
-    from cnntopo.models import layer_shapes as model_shapes
+    from cnntopo.nets.models import build_model, conv_layer_names
+    from cnntopo.nets.models import layer_shapes as model_shapes
 
     for width in (8, 64):
         model = build_model("resnet18_cifar", width=width, num_classes=10)

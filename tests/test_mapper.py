@@ -1,4 +1,4 @@
-"""Tests for cnntopo.mapper: cover formulas, DBSCAN, eps, graph layout, kmapper oracle."""
+"""Tests for cnntopo.mapper.graph: cover formulas, DBSCAN, eps, graph layout, kmapper oracle."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import tadasets
 from sklearn.cluster import DBSCAN
 from sklearn.neighbors import NearestNeighbors
 
-from cnntopo import mapper
-from cnntopo.mapper import (
+from cnntopo.mapper import graph as mapper
+from cnntopo.mapper.graph import (
     cover_intervals,
     dbscan_labels,
     graph_stats,

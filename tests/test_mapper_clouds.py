@@ -10,13 +10,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnntopo.activations import capture
-from cnntopo.grabcut import grabcut_masks, paper_grabcut_input, prepared_uint8, wrap_uint8
-from cnntopo.mapper_clouds import build_cloud, class_blocks, region_weights, select_topk
-from cnntopo.mapper_layers import mapper_layer_names
-from cnntopo.models import build_model
-from cnntopo.receptive_field import receptive_field_table
-from cnntopo.transforms import to_model_input
+from cnntopo.mapper.clouds import build_cloud, class_blocks, region_weights, select_topk
+from cnntopo.mapper.grabcut import grabcut_masks, paper_grabcut_input, prepared_uint8, wrap_uint8
+from cnntopo.mapper.receptive_field import receptive_field_table
+from cnntopo.nets.activations import capture
+from cnntopo.nets.layers_option_b import mapper_layer_names
+from cnntopo.nets.models import build_model
+from cnntopo.nets.transforms import to_model_input
 from synthetic import randomized_mapper_net
 
 torch.set_num_threads(1)

@@ -1,9 +1,9 @@
-"""Static Mapper figures (:mod:`cnntopo.mapper_draw`): layout, pie glyphs, figure files.
+"""Static Mapper figures (:mod:`cnntopo.mapper.draw`): layout, pie glyphs, figure files.
 
 The graphs come from :func:`make_mapper_graph`, a small generator of Mapper-
 Interactive-format dicts that mimics a real Mapper run (1-D lens cover with
 overlap, clusters, nerve edges from shared points), so these tests do not depend on
-:mod:`cnntopo.mapper`.
+:mod:`cnntopo.mapper.graph`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.patches import Wedge
 
-from cnntopo.mapper_draw import (
+from cnntopo.mapper.draw import (
     EXTRA_PALETTE,
     PALETTE,
     _fruchterman_reingold,

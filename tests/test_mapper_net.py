@@ -11,9 +11,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnntopo.activations import capture
-from cnntopo.datasets import ImageSet
-from cnntopo.mapper_layers import (
+from cnntopo.nets.activations import capture
+from cnntopo.nets.datasets import ImageSet
+from cnntopo.nets.layers_option_b import (
     FGBG_LAYERS,
     NOISE_LAYERS,
     PANEL_LAYERS,
@@ -22,16 +22,16 @@ from cnntopo.mapper_layers import (
     mapper_layer_shapes,
     resolve_mapper_layers,
 )
-from cnntopo.mapper_net import MapperResNet18
-from cnntopo.models import (
+from cnntopo.nets.models import (
     ARCHITECTURES,
     build_model,
     count_parameters,
     init_model,
     load_state_dict_compat,
 )
-from cnntopo.training import TrainRecipe, train_model
-from cnntopo.transforms import Augment
+from cnntopo.nets.resnet_option_b import MapperResNet18
+from cnntopo.nets.training import TrainRecipe, train_model
+from cnntopo.nets.transforms import Augment
 from synthetic import randomized_mapper_net
 
 torch.set_num_threads(1)
@@ -214,7 +214,7 @@ def test_resolve_mapper_layers():
 
 
 def test_mapper_layers_does_not_import_torch():
-    code = "import sys, cnntopo.mapper_layers as m; m.mapper_layer_shapes(); print('torch' in sys.modules)"
+    code = "import sys, cnntopo.nets.layers_option_b as m; m.mapper_layer_shapes(); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

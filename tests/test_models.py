@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from cnntopo.models import (
+from cnntopo.nets.models import (
     ARCHITECTURES,
     OptionAShortcut,
     ResNet18CIFAR,

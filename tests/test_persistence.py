@@ -1,4 +1,4 @@
-"""Tests for cnntopo.persistence (Vietoris-Rips diagrams, two backends)."""
+"""Tests for cnntopo.ph.persistence (Vietoris-Rips diagrams, two backends)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tadasets
 
-from cnntopo.persistence import BACKENDS, diagrams, load_diagrams, save_diagrams
+from cnntopo.ph.persistence import BACKENDS, diagrams, load_diagrams, save_diagrams
 
 
 def _activation_like(n: int = 150, d: int = 32, k: int = 4, seed: int = 0) -> np.ndarray:

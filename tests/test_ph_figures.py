@@ -1,4 +1,4 @@
-"""Tests for cnntopo.ph_figures (specificity, sensitivity and comparison figures)."""
+"""Tests for cnntopo.ph.cross_figures (specificity, sensitivity and comparison figures)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from cnntopo.layers import layer_shapes, paper_layer_names
-from cnntopo.ph_figures import comparison_figure, sensitivity_figure, specificity_figure
-from cnntopo.plotting import save_figure, short_layer_label
-from cnntopo.specificity import mean_cross_block, specificity_table
+from cnntopo.nets.layers import layer_shapes, paper_layer_names
+from cnntopo.ph.cross_figures import comparison_figure, sensitivity_figure, specificity_figure
+from cnntopo.ph.figures import save_figure, short_layer_label
+from cnntopo.ph.specificity import mean_cross_block, specificity_table
 
 LAYERS = paper_layer_names()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""Tests for cnntopo.plotting (paper-style heatmaps and diagram grids)."""
+"""Tests for cnntopo.ph.figures (paper-style heatmaps and diagram grids)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from cnntopo.plotting import (
+from cnntopo.ph.figures import (
     diagram_grid,
     heatmap_figure,
     heatmap_grid,

@@ -1,11 +1,11 @@
-"""Tests for cnntopo.pointclouds (top-l2 point clouds, P1)."""
+"""Tests for cnntopo.ph.pointclouds (top-l2 point clouds, P1)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cnntopo.pointclouds import flat_to_rowcol, top_l2
+from cnntopo.ph.pointclouds import flat_to_rowcol, top_l2
 
 
 def _reference_top_l2(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

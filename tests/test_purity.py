@@ -1,12 +1,12 @@
-"""Tests for cnntopo.purity (node-wise and class-wise purity, paper-methods.md 3.6)."""
+"""Tests for cnntopo.mapper.purity (node-wise and class-wise purity, paper-methods.md 3.6)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cnntopo.mapper import mapper_graph
-from cnntopo.purity import classwise_purity, node_label_counts, nodewise_purity, purity_table
+from cnntopo.mapper.graph import mapper_graph
+from cnntopo.mapper.purity import classwise_purity, node_label_counts, nodewise_purity, purity_table
 
 
 def _node(vertices, labels, names=None):
@@ -106,7 +106,7 @@ def test_purity_on_mapper_graph_and_class_major_equivalence():
     assert nodewise_purity(g) == 1.0
     cw = classwise_purity(g, y)
     # the original's rows-i*K... indexing gives the same numbers for class-major clouds
-    from cnntopo.purity import _point_scores
+    from cnntopo.mapper.purity import _point_scores
 
     scores = _point_scores(g, y)
     np.testing.assert_allclose(cw, [scores[:200].mean(), scores[200:].mean()])

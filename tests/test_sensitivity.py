@@ -1,4 +1,4 @@
-"""Tests for cnntopo.sensitivity (the PC-removal sensitivity test of paper-methods 2.5)."""
+"""Tests for cnntopo.ph.sensitivity (the PC-removal sensitivity test of paper-methods 2.5)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import pdist
 
-from cnntopo.persistence import diagrams
-from cnntopo.sensitivity import (
+from cnntopo.ph.persistence import diagrams
+from cnntopo.ph.sensitivity import (
     cka_sensitivity_curve,
     left_singular_vectors,
     pc_removal_counts,

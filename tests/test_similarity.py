@@ -1,11 +1,11 @@
-"""Tests for cnntopo.similarity (linear CKA, orthogonal Procrustes)."""
+"""Tests for cnntopo.ph.similarity (linear CKA, orthogonal Procrustes)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cnntopo.similarity import (
+from cnntopo.ph.similarity import (
     cka_matrix,
     linear_cka,
     orthogonal_procrustes_distance,

@@ -1,4 +1,4 @@
-"""Tests for cnntopo.specificity (cross-seed layer identification)."""
+"""Tests for cnntopo.ph.specificity (cross-seed layer identification)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cnntopo.specificity import (
+from cnntopo.ph.specificity import (
     assemble_cross_matrix,
     identification_rates,
     mean_cross_block,

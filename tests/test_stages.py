@@ -8,8 +8,11 @@ import pytest
 import torch
 import yaml
 
-from cnntopo import stages
 from cnntopo.config import validate_config
+from cnntopo.stages.nets.data import select_eval_images
+from cnntopo.stages.nets.models import import_checkpoint
+from cnntopo.stages.ph.distances import layer_distances
+from cnntopo.stages.ph.figures import figure_layer_heatmap, figure_mean_heatmap
 from conftest import run_snakemake
 
 
@@ -25,31 +28,25 @@ def _cfg(**sections):
 
 
 def test_eval_selection_is_seeded_recorded_and_checked(tmp_path):
-    a = stages.select_eval_images(
-        _cfg(activations={"n_images": 50, "seed": 3}), tmp_path / "a.json"
-    )
-    b = stages.select_eval_images(
-        _cfg(activations={"n_images": 50, "seed": 3}), tmp_path / "b.json"
-    )
-    c = stages.select_eval_images(
-        _cfg(activations={"n_images": 50, "seed": 4}), tmp_path / "c.json"
-    )
+    a = select_eval_images(_cfg(activations={"n_images": 50, "seed": 3}), tmp_path / "a.json")
+    b = select_eval_images(_cfg(activations={"n_images": 50, "seed": 3}), tmp_path / "b.json")
+    c = select_eval_images(_cfg(activations={"n_images": 50, "seed": 4}), tmp_path / "c.json")
     assert a["indices"] == b["indices"] != c["indices"]
     assert a["indices"] == sorted(set(a["indices"])) and len(a["indices"]) == 50
     assert json.loads((tmp_path / "a.json").read_text())["labels"] == a["labels"]
     assert sum(a["class_counts"]) == 50
-    first = stages.select_eval_images(
+    first = select_eval_images(
         _cfg(activations={"n_images": 7, "selection": "first"}), tmp_path / "f.json"
     )
-    from cnntopo.datasets import load_dataset
+    from cnntopo.nets.datasets import load_dataset
 
     assert first["indices"] == load_dataset("digits", "test").indices[:7].tolist()
     with pytest.raises(ValueError, match=r"'activations.n_images' = 5000 exceeds the 450 images"):
-        stages.select_eval_images(_cfg(activations={"n_images": 5000}), tmp_path / "x.json")
+        select_eval_images(_cfg(activations={"n_images": 5000}), tmp_path / "x.json")
 
 
 def test_import_checkpoint_loads_foreign_state_dicts(tmp_path):
-    from cnntopo.models import build_model, init_model
+    from cnntopo.nets.models import build_model, init_model
 
     cfg = _cfg(training={"eval_batch_size": 200})
     model = init_model("resnet18_cifar", 4, 10, seed=5)
@@ -57,19 +54,17 @@ def test_import_checkpoint_loads_foreign_state_dicts(tmp_path):
     src = tmp_path / "resnet18_cifar_large_5" / "final_weights.pt"
     src.parent.mkdir()
     torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, src)
-    rec = stages.import_checkpoint(cfg, 5, src, tmp_path / "w.pt", tmp_path / "m.json", threads=1)
+    rec = import_checkpoint(cfg, 5, src, tmp_path / "w.pt", tmp_path / "m.json", threads=1)
     assert rec["source"] == str(src) and rec["seed"] == 5 and 0.0 <= rec["test_accuracy"] <= 1.0
     reloaded = build_model("resnet18_cifar", 4, 10)
     reloaded.load_state_dict(torch.load(tmp_path / "w.pt", weights_only=True))
     for k, v in model.state_dict().items():
         assert torch.equal(v, reloaded.state_dict()[k])
     with pytest.raises(FileNotFoundError, match="model.checkpoint"):
-        stages.import_checkpoint(
-            cfg, 6, tmp_path / "nope.pt", tmp_path / "w.pt", tmp_path / "m.json"
-        )
+        import_checkpoint(cfg, 6, tmp_path / "nope.pt", tmp_path / "w.pt", tmp_path / "m.json")
     wide = _cfg(model={"width": 8})
     with pytest.raises(ValueError, match="width"):
-        stages.import_checkpoint(wide, 5, src, tmp_path / "w2.pt", tmp_path / "m2.json", threads=1)
+        import_checkpoint(wide, 5, src, tmp_path / "w2.pt", tmp_path / "m2.json", threads=1)
 
 
 def test_checkpoint_config_replaces_training_in_the_dag(repo, tmp_path):
@@ -89,8 +84,8 @@ def test_checkpoint_config_replaces_training_in_the_dag(repo, tmp_path):
 def test_heatmaps_are_labelled_with_their_own_metric(tmp_path, monkeypatch):
     import numpy as np
 
-    from cnntopo import plotting
-    from cnntopo.persistence import save_diagrams
+    from cnntopo.ph import figures as plotting
+    from cnntopo.ph.persistence import save_diagrams
 
     rng = np.random.default_rng(0)
     files = []
@@ -104,7 +99,7 @@ def test_heatmaps_are_labelled_with_their_own_metric(tmp_path, monkeypatch):
     mats = []
     for s in (0, 1):
         mats.append(tmp_path / f"w{s}.npz")
-        stages.layer_distances(files, layers, dcfg, mats[-1], tmp_path / f"w{s}.csv", "wasserstein")
+        layer_distances(files, layers, dcfg, mats[-1], tmp_path / f"w{s}.csv", "wasserstein")
     seen = {}
     real_grid, real_single = plotting.heatmap_grid, plotting.heatmap_figure
 
@@ -118,7 +113,7 @@ def test_heatmaps_are_labelled_with_their_own_metric(tmp_path, monkeypatch):
 
     monkeypatch.setattr(plotting, "heatmap_grid", grid)
     monkeypatch.setattr(plotting, "heatmap_figure", single)
-    stages.figure_mean_heatmap(mats, [str(tmp_path / "m.png")], tmp_path / "mean.npz")
-    stages.figure_layer_heatmap(mats[0], [str(tmp_path / "s.png")], title="seed 0")
+    figure_mean_heatmap(mats, [str(tmp_path / "m.png")], tmp_path / "mean.npz")
+    figure_layer_heatmap(mats[0], [str(tmp_path / "s.png")], title="seed 0")
     assert seen["grid"] == ("Wasserstein (H1) between layers", "Wasserstein (H1)")
     assert seen["single"] == "Wasserstein (H1)"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from cnntopo.config import validate_config
-from cnntopo.stages_mapper import format_setting, mapper_view, parse_cloud, parse_setting
-from cnntopo.training import TrainRecipe
+from cnntopo.names import format_setting, parse_cloud, parse_setting
+from cnntopo.nets.training import TrainRecipe
+from cnntopo.stages.mapper.model import mapper_view
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests for cnntopo._sw_kernel (compiled all-pairs sliced Wasserstein, persim semantics)."""
+"""Tests for cnntopo.ph.sw_kernel (compiled all-pairs sliced Wasserstein, persim semantics)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import numpy as np
 import persim
 import pytest
 
-from cnntopo._sw_kernel import (
+from cnntopo.ph.distances import sliced_wasserstein
+from cnntopo.ph.sw_kernel import (
     GROUP,
     all_pairs_matrix,
     presort,
     sw_all_pairs,
     sw_cross,
 )
-from cnntopo.distances import sliced_wasserstein
 
 REL_TOL = 1e-9
 ABS_TOL = 1e-12

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from cnntopo.config import ConfigError, validate_config
-from cnntopo.summary import experiment_summary
+from cnntopo.stages.summary import experiment_summary
 from cnntopo.sweep import encode_value, expand_sweep, get_dotted, set_dotted
 from conftest import run_snakemake
 

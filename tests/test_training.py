@@ -7,9 +7,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnntopo.datasets import ImageSet
-from cnntopo.models import init_model
-from cnntopo.training import (
+from cnntopo.nets.datasets import ImageSet
+from cnntopo.nets.models import init_model
+from cnntopo.nets.training import (
     TrainRecipe,
     evaluate,
     lr_multiplier,

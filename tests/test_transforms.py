@@ -1,4 +1,4 @@
-"""Tests for cnntopo.transforms: input preparation, normalisation, FFCV-style augmentation."""
+"""Tests for cnntopo.nets.transforms: input preparation, normalisation, FFCV-style augmentation."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cnntopo.datasets import load_dataset
-from cnntopo.transforms import (
+from cnntopo.nets.datasets import load_dataset
+from cnntopo.nets.transforms import (
     NORMALIZATION,
     Augment,
     normalization,

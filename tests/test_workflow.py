@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cnntopo.layers import layer_shapes, paper_layer_names
+from cnntopo.nets.layers import layer_shapes, paper_layer_names
 from conftest import run_snakemake
 
 LAYERS = paper_layer_names()
@@ -123,7 +123,7 @@ def test_tiny_run_activations_and_clouds(tiny_run):
 
 
 def test_tiny_run_diagrams_and_distances(tiny_run):
-    from cnntopo.persistence import load_diagrams
+    from cnntopo.ph.persistence import load_diagrams
 
     matrices = []
     for seed in (0, 1):
@@ -157,7 +157,7 @@ def test_tiny_run_diagrams_and_distances(tiny_run):
 def test_tiny_run_other_metrics_match_persim(tiny_run):
     import persim
 
-    from cnntopo.persistence import load_diagrams
+    from cnntopo.ph.persistence import load_diagrams
 
     h1 = {
         layer: load_diagrams(tiny_run / f"diagrams/topl2/seed0/{layer}.npz")[0][1]
@@ -173,7 +173,7 @@ def test_tiny_run_other_metrics_match_persim(tiny_run):
 
 
 def test_tiny_run_cross_model_analyses(tiny_run):
-    from cnntopo.stages_ph import load_cross
+    from cnntopo.stages.common import load_cross
 
     D, seeds, layers, meta = load_cross(
         tiny_run / "distances/topl2/sliced_wasserstein_H1/cross.npz"

@@ -27,7 +27,7 @@ __all__ = [
     "config_hash",
 ]
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "schemas" / "config.schema.yaml"
+SCHEMA_PATH = Path(__file__).resolve().parent / "schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -170,8 +170,8 @@ def _check_semantics(config: dict) -> None:
 
 def _layer_problems(config: dict) -> list[str]:
     """Layer selections must name existing layers; the PH branch needs two or more."""
-    from cnntopo.layers import resolve_layers
-    from cnntopo.mapper_layers import resolve_mapper_layers
+    from cnntopo.nets.layers import resolve_layers
+    from cnntopo.nets.layers_option_b import resolve_mapper_layers
 
     problems = []
     try:

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnntopo.config import ConfigError, load_schema, validate_config
-from cnntopo.layers import resolve_layers
-from cnntopo.mapper_layers import resolve_mapper_layers
+from cnntopo.nets.layers import resolve_layers
+from cnntopo.nets.layers_option_b import resolve_mapper_layers
 
 __all__ = [
     "Variant",

@@ -2,10 +2,7 @@
 # is one experiment, registered as a Snakemake module whose rules are prefixed v0_, v1_,
 # ...; its outputs go to <results_dir>/<experiment>/<key~value/...>. Variants that share
 # their network settings share the trained networks (only the first trains them).
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
 from cnntopo.config import validate_config  # noqa: E402
 from cnntopo.sweep import expand_sweep, register_variants, sweep_targets  # noqa: E402

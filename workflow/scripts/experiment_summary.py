@@ -1,8 +1,7 @@
 """Rule experiment_summary: the experiment's headline numbers as one JSON."""
 
-import _cnntopo_path  # noqa: F401
 from cnntopo.logs import setup_job_logging
-from cnntopo.summary import experiment_summary
+from cnntopo.stages.summary import experiment_summary
 
 setup_job_logging(snakemake.log[0])
 inp = snakemake.input

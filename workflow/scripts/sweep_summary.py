@@ -1,8 +1,7 @@
 """Rule sweep_summary: every variant's headline numbers in one table and figure."""
 
-import _cnntopo_path  # noqa: F401
 from cnntopo.logs import setup_job_logging
-from cnntopo.summary import sweep_summary
+from cnntopo.stages.summary import sweep_summary
 
 setup_job_logging(snakemake.log[0])
 sweep_summary(

@@ -1,0 +1,567 @@
+"""Point clouds of spatial activation vectors for the mapper experiments (paper §1.5).
+
+A mapper layer of :class:`cnntopo.nets.resnet_option_b.MapperResNet18` gives, per image, a
+``(c, h, w)`` activation tensor; a *spatial activation vector* is the length-``c``
+vector at one position ``(row, col)``. :func:`build_cloud` turns ``N`` images into a
+point cloud of such vectors by one of the constructions of the official
+``AAAI-code-mapper`` scripts (Purvine et al. 2023):
+
+``"random"`` (P2, ``cifar_extract_sampled_activations.py``)
+    One position per image, row and column each uniform in ``{low, ..., n-1}``
+    (``np.random.randint(1, n)``: only index 0 is excluded although the official
+    comment says "avoid boundary"), after ReLU. ``N`` points.
+``"full"`` (P3, ``get_mapper_full_batches.py``)
+    Every spatial vector of every image after ReLU, rows ordered class -> position
+    (row-major) -> image; more than ``cap`` (800,000) rows are subsampled uniformly
+    with replacement (``np.random.choice`` default). ``min(N*h*w, cap)`` points.
+``"foreground"`` / ``"background"`` (P4/P5, ``cifar_extract_full_activations_*.py``)
+    Per image the ``topk`` positions (1 or 5 in the paper) whose receptive field
+    responds most strongly to the GrabCut foreground (background) pixels, **without**
+    ReLU. ``N * topk`` points.
+
+``sigma > 0`` adds Gaussian noise ``N(0, sigma^2)`` to the *normalised* input (P6,
+``cifar_extract_full_activations_noises.py``), with any method.
+
+Activations are the official ones: forward hooks storing references
+(:func:`cnntopo.nets.activations.capture` with ``clone=False``), so ``*.bn2`` layers give the
+BN2 output plus the shortcut (the pre-ReLU block output); see :mod:`cnntopo.nets.resnet_option_b`.
+The network runs batch by batch and only the selected rows are kept, so memory is
+bounded by one batch plus the output.
+
+Unlike the official scripts (which set no seed) every random choice comes from
+``seed``: ``np.random.default_rng(seed)`` for positions, row subsampling and ties, and a
+CPU ``torch.Generator`` seeded with ``seed`` for the noise.
+
+References
+----------
+.. [1] Purvine, E., et al. 2023. Experimental Observations of the Topology of
+   Convolutional Neural Network Activations. AAAI. arXiv:2212.00222.
+.. [2] Rother, C., Kolmogorov, V., and Blake, A. 2004. "GrabCut". ACM SIGGRAPH.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from cnntopo.mapper.grabcut import GRABCUT_MODES, GrabCutMasks, grabcut_masks
+from cnntopo.mapper.receptive_field import receptive_field_table
+from cnntopo.nets.devices import select_device
+from cnntopo.nets.layers_option_b import mapper_layer_names, mapper_layer_shapes
+
+__all__ = [
+    "METHODS",
+    "TIE_RTOL",
+    "build_cloud",
+    "class_blocks",
+    "region_weights",
+    "select_topk",
+]
+
+#: Point-cloud constructions of :func:`build_cloud`.
+METHODS: tuple[str, ...] = ("random", "full", "foreground", "background")
+
+#: Relative tolerance (of the largest weight of an image) within which two receptive-
+#: field weights count as tied. Mathematically equal weights (symmetric positions) can
+#: differ in the last bits; the official code compares exact float32 values.
+TIE_RTOL: float = 1e-9
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def class_blocks(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contiguous class blocks of class-major labels.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray, shape (N,), integer
+        Non-decreasing (all images of the first class, then the next, ...).
+
+    Returns
+    -------
+    classes, starts, counts : numpy.ndarray, each shape (K,), int64
+        The classes present, the index of their first image and their image counts.
+
+    Raises
+    ------
+    ValueError
+        ``labels`` is not class-major.
+    """
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"labels must be 1-D, got shape {labels.shape}")
+    if labels.size and np.any(np.diff(labels) < 0):
+        raise ValueError(
+            "images must be in class-major order (all images of class 0, then class 1, ...): "
+            "sort them first, e.g. order = np.argsort(labels, kind='stable'); "
+            "images, labels = images[order], labels[order]"
+        )
+    classes, starts, counts = np.unique(labels, return_index=True, return_counts=True)
+    return classes.astype(np.int64), starts.astype(np.int64), counts.astype(np.int64)
+
+
+def region_weights(masks: np.ndarray, table: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Receptive-field weight of every position for every image's region mask.
+
+    The official ``get_activation_weights``: ``w[n, q] = || T[q, pixels in mask n] ||_2``.
+
+    Parameters
+    ----------
+    masks : numpy.ndarray, shape (N, S, S) or (N, S*S), bool
+        Region (foreground or background) per image, indexed like the table's pixels.
+    table : numpy.ndarray, shape (h*w, S*S)
+        :func:`cnntopo.mapper.receptive_field.receptive_field_table`.
+    chunk : int, default 4096
+        Images per matrix product.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, h*w), float64
+    """
+    n = masks.shape[0]
+    flat = masks.reshape(n, -1)
+    if flat.shape[1] != table.shape[1]:
+        raise ValueError(
+            f"masks have {flat.shape[1]} pixels but the receptive-field table {table.shape[1]}"
+        )
+    squared = np.square(table).T  # (S*S, h*w)
+    out = np.empty((n, table.shape[0]), dtype=np.float64)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        out[start:stop] = flat[start:stop].astype(np.float64) @ squared
+    np.sqrt(out, out=out)
+    return out
+
+
+def select_topk(weights: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """The ``k`` highest-weighted positions of every row, random among ties.
+
+    Positions weighted strictly above the ``k``-th largest weight are always kept; the
+    remaining places are filled by drawing uniformly without replacement among the
+    positions tied with the ``k``-th largest weight. Weights within
+    ``TIE_RTOL * max`` of it count as tied (mathematically equal weights of symmetric
+    positions can differ in the last bits). Random numbers are drawn only for rows with
+    more tied positions than places, in row order.
+
+    The official code instead draws ``k`` among *all* positions weighted at least the
+    ``k``-th largest, so with ties at the threshold it can drop a strictly larger one;
+    for ``k = 1``, and when all weights tie (empty mask), both rules agree.
+
+    Parameters
+    ----------
+    weights : numpy.ndarray, shape (N, Q)
+    k : int
+        ``1 <= k <= Q``.
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    positions : numpy.ndarray, shape (N, k), int64
+        Selected position indices of each row, ascending.
+    n_tied : int
+        Rows where ties were broken at random.
+    """
+    n, _ = weights.shape
+    kth = -np.partition(-weights, k - 1, axis=1)[:, k - 1]
+    tol = (TIE_RTOL * np.abs(weights).max(axis=1))[:, None]
+    above = weights > kth[:, None] + tol
+    tied = ~above & (weights >= kth[:, None] - tol)
+    candidates = above | tied
+    out = np.empty((n, k), dtype=np.int64)
+    exact = candidates.sum(axis=1) == k
+    if exact.any():
+        out[exact] = np.nonzero(candidates[exact])[1].reshape(-1, k)
+    random_rows = np.flatnonzero(~exact)
+    for row in random_rows:
+        keep = np.flatnonzero(above[row])
+        pool = np.flatnonzero(tied[row])
+        extra = rng.choice(pool, size=k - keep.size, replace=False)
+        out[row] = np.sort(np.concatenate([keep, extra]))
+    return out, int(random_rows.size)
+
+
+def _check_int(value: Any, what: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _plan_random(
+    n_images: int, h: int, w: int, low: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    if not 0 <= low < min(h, w):
+        raise ValueError(f"low must be in [0, {min(h, w) - 1}] for a {h}x{w} layer, got {low}")
+    draws = rng.integers(low, [h, w], size=(n_images, 2))
+    return np.arange(n_images, dtype=np.int64), (draws[:, 0] * w + draws[:, 1]).astype(np.int64)
+
+
+def _plan_full(
+    labels: np.ndarray, n_pos: int, cap: int, replace: bool, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, int, bool]:
+    """Rows (image, position) of the full cloud in class -> position -> image order."""
+    _, starts, counts = class_blocks(labels)
+    total = int(labels.size) * n_pos
+    if total <= cap:
+        img = np.concatenate(
+            [np.tile(np.arange(s, s + c), n_pos) for s, c in zip(starts, counts, strict=True)]
+        )
+        pos = np.concatenate([np.repeat(np.arange(n_pos), c) for c in counts])
+        return img.astype(np.int64), pos.astype(np.int64), total, False
+    rows = rng.choice(total, size=cap, replace=replace).astype(np.int64)
+    block_start = starts * n_pos  # first row of every class block (class-major images)
+    block = np.searchsorted(block_start, rows, side="right") - 1
+    within = rows - block_start[block]
+    pos = within // counts[block]
+    img = starts[block] + within % counts[block]
+    return img, pos, total, True
+
+
+def _check_masks(
+    masks: GrabCutMasks, mode: str, iters: int, n_images: int, image_size: int
+) -> None:
+    shape = (n_images, image_size, image_size)
+    if (masks.mode, masks.iters) != (mode, iters) or masks.foreground.shape != shape:
+        raise ValueError(
+            f"masks (mode {masks.mode!r}, {masks.iters} iterations, shape "
+            f"{masks.foreground.shape}) do not match grabcut={mode!r}, grabcut_iters={iters}, "
+            f"{n_images} images of {image_size}x{image_size}"
+        )
+
+
+def _plan_region(
+    region: np.ndarray, table: np.ndarray, topk: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
+    """Top-``topk`` receptive-field positions of every image for its region mask.
+
+    An empty region (GrabCut found no foreground / background, or failed) falls back to
+    all pixels, so the image still gives ``topk`` points.
+    """
+    n_images = region.shape[0]
+    region = region.reshape(n_images, -1).copy()
+    empty = ~region.any(axis=1)
+    region[empty] = True
+    chosen, n_ties = select_topk(region_weights(region, table), topk, rng)
+    img_idx = np.repeat(np.arange(n_images, dtype=np.int64), topk)
+    return img_idx, chosen.reshape(-1), {"n_ties": n_ties, "mask_fallbacks": int(empty.sum())}
+
+
+# --------------------------------------------------------------------------- main entry
+
+
+def build_cloud(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    layer: str,
+    method: str,
+    *,
+    seed: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int = 500,
+    device: str | torch.device | None = None,
+    cap: int = 800_000,
+    replace: bool = True,
+    topk: int = 1,
+    grabcut: str = "paper",
+    grabcut_iters: int = 5,
+    sigma: float = 0.0,
+    image_size: int = 32,
+    low: int = 1,
+    rf_width: int = 64,
+    masks: GrabCutMasks | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Build one mapper point cloud (paper-methods §1.5 P2-P6).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A :class:`cnntopo.nets.resnet_option_b.MapperResNet18` (trained). Moved to ``device`` in
+        place and run in eval mode; its train/eval mode is restored afterwards.
+    images : numpy.ndarray, shape (N, H, W, C), dtype uint8
+        Raw images in **class-major order** (all images of the first class, then the
+        next, ...), prepared to ``image_size`` RGB by :func:`cnntopo.nets.transforms.prepare`.
+    labels : numpy.ndarray, shape (N,), integer
+        Class of every image, non-decreasing.
+    layer : str
+        A mapper layer (:func:`cnntopo.nets.layers_option_b.mapper_layer_names`).
+    method : {"random", "full", "foreground", "background"}
+        P2, P3, P4, P5 (see the module docstring).
+    seed : int
+        Seeds ``np.random.default_rng`` (positions, subsampling, ties) and the noise
+        generator.
+    mean, std : sequence of 3 floats
+        Input normalisation on the [0, 1] scale.
+    batch_size : int, default 500
+        Images per forward pass.
+    device : str or torch.device, optional
+        ``None`` = CUDA when available, else CPU.
+    cap : int, default 800_000
+        ``"full"``: maximum number of rows; more are subsampled.
+    replace : bool, default True
+        ``"full"``: subsample with replacement (as the official ``np.random.choice``).
+    topk : int, default 1
+        ``"foreground"``/``"background"``: positions kept per image (1 or 5 in the paper).
+    grabcut : {"paper", "corrected"}, default "paper"
+        GrabCut input convention (:mod:`cnntopo.mapper.grabcut`). ``"paper"`` reproduces the
+        official input: the normalised float image with H and W swapped and cast to
+        uint8 (truncation with wrap-around), so the mask is transposed and only pixels
+        with a non-zero grey value in that cast image (roughly ``|normalised value| >= 1``)
+        can count. ``"corrected"`` runs GrabCut on the prepared uint8 RGB image in its
+        own orientation. Images whose region is empty use all pixels (counted in
+        ``meta["mask_fallbacks"]``; the official code would then pick a random position).
+    grabcut_iters : int, default 5
+        GrabCut iterations (official: 5).
+    sigma : float, default 0.0
+        Standard deviation of the Gaussian noise added to the normalised input (P6);
+        0 = none. Noise for image ``i`` is the ``i``-th ``(3, S, S)`` draw of a CPU
+        ``torch.Generator`` seeded with ``seed``, so it does not depend on
+        ``batch_size`` or the device. GrabCut always sees the clean image (as the
+        official ``*_foreground_noises.py``).
+    image_size : int, default 32
+        Side of the model input.
+    low : int, default 1
+        ``"random"``: smallest row / column index drawn (the official 1).
+    rf_width : int, default 64
+        Width of the fake network behind the receptive-field weights (64 = the
+        paper's, whatever the model width; see :mod:`cnntopo.mapper.receptive_field`).
+    masks : GrabCutMasks, optional
+        Precomputed :func:`cnntopo.mapper.grabcut.grabcut_masks` for ``images`` (same mode
+        and iterations), to share GrabCut work between layers.
+    log : callable, optional
+        Receives progress lines.
+
+    Returns
+    -------
+    dict
+        ``points`` : (P, c) float32 -- the spatial activation vectors.
+        ``labels`` : (P,) int64 -- class of each point's image.
+        ``image_index`` : (P,) int64 -- row of the point's image in ``images``.
+        ``position`` : (P,) int64 -- flattened position ``row * w + col``.
+        ``correct`` : (N,) bool -- whether the model classifies each (noisy) image
+        correctly (the official ``predictions`` column).
+        ``meta`` : dict -- ``method``, ``layer``, ``seed``, ``cap``, ``replace``,
+        ``topk``, ``grabcut``, ``grabcut_iters``, ``sigma``, ``low``, ``rf_width``,
+        ``image_size``, ``shape`` ([c, h, w]), ``n_images``, ``n_rows_total``
+        (``N * h * w`` spatial vectors), ``n_points``, ``subsampled``, ``relu``,
+        ``accuracy``, ``per_class_accuracy`` (class -> accuracy, keys as str),
+        ``n_ties`` (images whose selection broke ties at random), ``grabcut_errors``,
+        ``mask_fallbacks`` (images whose region was empty, so all pixels were used),
+        ``device``, ``seconds``.
+        Row order: ``"random"``, ``"foreground"``, ``"background"``: image order
+        (class-major), positions of an image ascending; ``"full"``: class -> position
+        -> image, or the drawn order when subsampled.
+
+    Raises
+    ------
+    ValueError
+        Unknown method, layer or GrabCut mode; ``topk``, ``cap``, ``batch_size`` or
+        ``grabcut_iters`` below 1; ``topk`` above ``h * w``; negative ``sigma``; images
+        not uint8 ``(N, H, W, C)``, labels of the wrong length or not class-major;
+        ``masks`` not matching.
+    """
+    t_start = time.perf_counter()
+    if method not in METHODS:
+        raise ValueError(f"unknown point-cloud method {method!r}; known: {', '.join(METHODS)}")
+    valid_layers = mapper_layer_names()
+    if layer not in valid_layers:
+        raise ValueError(f"unknown mapper layer {layer!r}; valid names: {', '.join(valid_layers)}")
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        raise ValueError(
+            f"the model has no module {layer!r}: build_cloud needs the mapper network "
+            "(arch 'resnet18_mapper', cnntopo.nets.resnet_option_b.MapperResNet18)"
+        )
+    topk = _check_int(topk, "topk", 1)
+    cap = _check_int(cap, "cap", 1)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    grabcut_iters = _check_int(grabcut_iters, "grabcut_iters", 1)
+    image_size = _check_int(image_size, "image_size", 1)
+    low = _check_int(low, "low", 0)
+    seed = _check_int(seed, "seed", 0)
+    if grabcut not in GRABCUT_MODES:
+        raise ValueError(f"grabcut must be one of {GRABCUT_MODES}, got {grabcut!r}")
+    if not (float(sigma) >= 0.0):
+        raise ValueError(f"sigma must be >= 0, got {sigma!r}")
+    sigma = float(sigma)
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] not in (1, 3):
+        raise ValueError(
+            f"images must be uint8 (N, H, W, C) with C in {{1, 3}}, got {images.dtype} "
+            f"{images.shape}"
+        )
+    labels = np.asarray(labels).astype(np.int64, copy=False)
+    n_images = int(images.shape[0])
+    if labels.shape != (n_images,):
+        raise ValueError(f"labels shape {labels.shape} does not match {n_images} images")
+    if n_images == 0:
+        raise ValueError("no images")
+    classes, _, _ = class_blocks(labels)
+
+    width = int(modules["conv1"].out_channels) if "conv1" in modules else 64
+    c, h, w = mapper_layer_shapes(width, image_size)[layer]
+    rng = np.random.default_rng(seed)
+    info: dict[str, Any] = {"subsampled": False, "n_ties": 0, "grabcut_errors": 0}
+    info["mask_fallbacks"] = 0
+
+    # which (image, position) rows to keep is decided before running the network
+    if method == "random":
+        img_idx, pos_idx = _plan_random(n_images, h, w, low, rng)
+    elif method == "full":
+        img_idx, pos_idx, _, info["subsampled"] = _plan_full(labels, h * w, cap, replace, rng)
+    else:
+        if topk > h * w:
+            raise ValueError(f"topk={topk} exceeds the {h * w} positions of {layer} ({h}x{w})")
+        if masks is None:
+            masks = grabcut_masks(
+                images,
+                mode=grabcut,
+                mean=mean,
+                std=std,
+                iters=grabcut_iters,
+                size=image_size,
+                log=log,
+            )
+        _check_masks(masks, grabcut, grabcut_iters, n_images, image_size)
+        region = masks.foreground if method == "foreground" else masks.background
+        img_idx, pos_idx, plan_info = _plan_region(
+            region, receptive_field_table(layer, image_size, rf_width), topk, rng
+        )
+        info.update(plan_info, grabcut_errors=int(masks.errors))
+
+    dev = select_device(device)
+    points, correct = _gather(
+        model,
+        images,
+        labels,
+        layer,
+        img_idx,
+        pos_idx,
+        relu=method in ("random", "full"),
+        c=c,
+        w=w,
+        seed=seed,
+        sigma=sigma,
+        mean=mean,
+        std=std,
+        batch_size=batch_size,
+        device=dev,
+        image_size=image_size,
+        log=log,
+    )
+    per_class = {str(int(k)): float(correct[labels == k].mean()) for k in classes}
+    meta = {
+        "method": method,
+        "layer": layer,
+        "seed": seed,
+        "cap": cap,
+        "replace": bool(replace),
+        "topk": topk,
+        "grabcut": grabcut,
+        "grabcut_iters": grabcut_iters,
+        "sigma": sigma,
+        "low": low,
+        "rf_width": int(rf_width),
+        "image_size": image_size,
+        "shape": [int(c), int(h), int(w)],
+        "n_images": n_images,
+        "n_rows_total": n_images * h * w,
+        "n_points": int(points.shape[0]),
+        "relu": method in ("random", "full"),
+        "accuracy": float(correct.mean()),
+        "per_class_accuracy": per_class,
+        **info,
+        "device": str(dev),
+        "seconds": time.perf_counter() - t_start,
+    }
+    if log is not None:
+        log(
+            f"{method} cloud of {layer}: {points.shape[0]} x {points.shape[1]} points from "
+            f"{n_images} images, accuracy {meta['accuracy']:.3f}, {meta['seconds']:.1f}s"
+        )
+    return {
+        "points": points,
+        "labels": labels[img_idx],
+        "image_index": img_idx,
+        "position": pos_idx,
+        "correct": correct,
+        "meta": meta,
+    }
+
+
+def _gather(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    layer: str,
+    img_idx: np.ndarray,
+    pos_idx: np.ndarray,
+    *,
+    relu: bool,
+    c: int,
+    w: int,
+    seed: int,
+    sigma: float,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int,
+    device: torch.device,
+    image_size: int,
+    log: Callable[[str], None] | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run the network batch by batch; keep the rows ``(img_idx[k], pos_idx[k])``.
+
+    Returns the ``(P, c)`` float32 rows (in the order of ``img_idx``) and the ``(N,)``
+    correctness of the model's predictions.
+    """
+    from cnntopo.nets.activations import capture
+    from cnntopo.nets.transforms import to_model_input
+
+    n_images = images.shape[0]
+    out = np.empty((img_idx.size, c), dtype=np.float32)
+    order = np.argsort(img_idx, kind="stable")
+    sorted_img = img_idx[order]
+    correct = np.zeros(n_images, dtype=bool)
+    noise_gen = torch.Generator(device="cpu").manual_seed(seed) if sigma > 0 else None
+    n_batches = -(-n_images // batch_size)
+    was_training = model.training
+    model.to(device).eval()
+    try:
+        with torch.inference_mode(), capture(model, [layer], clone=False) as store:
+            for b, start in enumerate(range(0, n_images, batch_size)):
+                stop = min(start + batch_size, n_images)
+                x = to_model_input(images[start:stop], mean, std, size=image_size, device=device)
+                if noise_gen is not None:
+                    noise = torch.stack(
+                        [
+                            torch.randn(x.shape[1:], generator=noise_gen, dtype=torch.float32)
+                            for _ in range(stop - start)
+                        ]
+                    )
+                    x = x + sigma * noise.to(device)
+                logits = model(x)
+                y = torch.from_numpy(labels[start:stop]).to(device)
+                correct[start:stop] = (logits.argmax(dim=1) == y).cpu().numpy()
+                act = store[layer]  # (B, c, h, w); bn2: BN2 + shortcut (in-place add)
+                lo, hi = np.searchsorted(sorted_img, [start, stop])
+                if hi > lo:
+                    slots = order[lo:hi]
+                    local = torch.from_numpy(img_idx[slots] - start).to(device)
+                    pos = torch.from_numpy(pos_idx[slots]).to(device)
+                    rows = act[local, :, pos // w, pos % w]  # (m, c)
+                    if relu:
+                        rows = torch.relu(rows)
+                    out[slots] = rows.float().cpu().numpy()
+                store.clear()
+                if log is not None and (b + 1) % 20 == 0:
+                    log(f"{layer}: batch {b + 1}/{n_batches}")
+    finally:
+        model.train(was_training)
+    return out, correct

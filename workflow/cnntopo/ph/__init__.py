@@ -1,0 +1,11 @@
+"""The persistent-homology branch.
+
+- :mod:`~cnntopo.ph.pointclouds`: point clouds of activations (top-l2 norm).
+- :mod:`~cnntopo.ph.persistence`: Vietoris-Rips persistence diagrams.
+- :mod:`~cnntopo.ph.distances` (with the all-pairs kernel :mod:`~cnntopo.ph.sw_kernel`):
+  sliced Wasserstein, Wasserstein and bottleneck distances between diagrams.
+- :mod:`~cnntopo.ph.similarity`: linear CKA and Procrustes baselines.
+- :mod:`~cnntopo.ph.specificity`, :mod:`~cnntopo.ph.sensitivity`: the cross-seed and
+  PC-removal tests.
+- :mod:`~cnntopo.ph.figures`, :mod:`~cnntopo.ph.cross_figures`: the branch's figures.
+"""

@@ -1,0 +1,266 @@
+"""Vietoris--Rips persistence diagrams of point clouds, with two interchangeable backends.
+
+The paper calls ``ripser.ripser(pointcloud)`` with all defaults on a float32 point
+cloud: Euclidean metric, ``maxdim=1``, ``thresh=inf``, coefficients in Z/2, no
+greedy subsampling. :func:`diagrams` makes every one of those choices explicit and
+can run either Ripser.py [1]_ (an interface to Bauer's Ripser [2]_) or giotto-ph
+[3]_, which gives the same diagrams on float32 points and is 2--2.5x faster on one
+thread (``performance-notes.md`` section 2).
+
+Library defaults that differ and are therefore always passed explicitly:
+
+- coefficient field: Ripser.py and giotto-ph use Z/2, GUDHI uses Z/11;
+- ``thresh=inf`` (full filtration, so H1 has no infinite bars and H0 has exactly
+  one essential bar ``[0, inf)``, which is kept, as Ripser.py does);
+- ``n_perm=None`` (Ripser.py only): no greedy subsampling, which changes diagrams;
+- ``collapse_edges=False`` (giotto-ph only): slower for ``maxdim=1`` on dense clouds.
+
+References
+----------
+.. [1] Tralie, C.; Saul, N.; Bar-On, R. 2018. Ripser.py: A Lean Persistent
+   Homology Library for Python. Journal of Open Source Software 3(29): 925.
+.. [2] Bauer, U. 2021. Ripser: efficient computation of Vietoris--Rips persistence
+   barcodes. Journal of Applied and Computational Topology 5: 391--423.
+.. [3] Pérez, J. B.; Hauke, S.; Lupo, U.; Caorsi, M.; Dassatti, A. 2021. giotto-ph:
+   A Python Library for High-Performance Computation of Persistent Homology of
+   Vietoris--Rips Filtrations. arXiv:2107.05412.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+from typing import Any
+
+import numpy as np
+
+from cnntopo.artifacts import write_npz
+
+__all__ = ["BACKENDS", "diagrams", "save_diagrams", "load_diagrams"]
+
+BACKENDS: tuple[str, ...] = ("ripser", "giotto")
+
+_DGM_KEY = re.compile(r"^H(\d+)$")
+
+
+def _is_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    return all(n % k for k in range(2, int(n**0.5) + 1))
+
+
+def _as_point_cloud(points: Any) -> np.ndarray:
+    """Validate a point cloud and return it as a C-contiguous float32 array.
+
+    float32 is what the paper fed to Ripser (a float32 torch tensor); both backends
+    then build the same float32 distance matrix and return identical diagrams.
+    """
+    X = np.asarray(points)
+    if X.ndim != 2:
+        raise ValueError(
+            f"points must be a 2-D array of shape (n_points, n_features), got shape {X.shape}; "
+            "reshape a single point cloud to (n, d)"
+        )
+    if X.shape[0] < 2:
+        raise ValueError(
+            f"points has {X.shape[0]} point(s); Vietoris-Rips persistence needs at least 2"
+        )
+    if X.shape[1] < 1:
+        raise ValueError("points has zero features (shape (n, 0)); pass at least one coordinate")
+    if not np.issubdtype(X.dtype, np.number) or np.iscomplexobj(X):
+        raise ValueError(f"points must be real numbers, got dtype {X.dtype}")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.all(np.isfinite(X)):
+        n_bad = int(np.count_nonzero(~np.all(np.isfinite(X), axis=1)))
+        raise ValueError(
+            f"points contains {n_bad} row(s) with NaN or infinite values (after conversion "
+            "to float32, so values beyond ~3.4e38 overflow); remove or repair them first"
+        )
+    return X
+
+
+def _validate_options(maxdim: int, backend: str, coeff: int, n_threads: int) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+    if isinstance(maxdim, bool) or not isinstance(maxdim, int | np.integer) or maxdim < 0:
+        raise ValueError(f"maxdim must be an integer >= 0, got {maxdim!r} (the paper uses 1)")
+    if isinstance(coeff, bool) or not isinstance(coeff, int | np.integer) or not _is_prime(coeff):
+        raise ValueError(
+            f"coeff must be a prime number (homology over Z/p), got {coeff!r}; "
+            "the paper uses coeff=2"
+        )
+    if (
+        isinstance(n_threads, bool)
+        or not isinstance(n_threads, int | np.integer)
+        or (n_threads < 1 and n_threads != -1)
+    ):
+        raise ValueError(
+            f"n_threads must be a positive integer or -1 (all cores), got {n_threads!r}"
+        )
+
+
+def diagrams(
+    points: np.ndarray,
+    maxdim: int = 1,
+    backend: str = "ripser",
+    coeff: int = 2,
+    n_threads: int = 1,
+) -> list[np.ndarray]:
+    """Vietoris--Rips persistence diagrams of a Euclidean point cloud.
+
+    Parameters
+    ----------
+    points : array_like, shape (n_points, n_features)
+        The point cloud, e.g. the ``(1000, c)`` top-l2 cloud of one layer. It is
+        converted to float32, as in the paper (see Notes).
+    maxdim : int, default 1
+        Largest homology dimension computed; dimensions ``0..maxdim`` are returned.
+    backend : {"ripser", "giotto"}, default "ripser"
+        ``"ripser"`` calls ``ripser.ripser(X, maxdim=maxdim, thresh=inf, coeff=coeff,
+        distance_matrix=False, do_cocycles=False, metric="euclidean", n_perm=None)``; ``"giotto"`` calls
+        ``gph.ripser_parallel(X, maxdim=maxdim, thresh=inf, coeff=coeff,
+        metric="euclidean", collapse_edges=False, n_threads=n_threads)``.
+    coeff : int, default 2
+        Prime p of the coefficient field Z/p (GUDHI would default to 11).
+    n_threads : int, default 1
+        Threads for the giotto backend (-1: all cores); ignored by ``"ripser"``.
+        Two single-threaded jobs use two cores better than one two-threaded job.
+
+    Returns
+    -------
+    list of np.ndarray
+        ``maxdim + 1`` arrays, entry ``k`` of shape ``(n_k, 2)`` and dtype float64
+        holding the (birth, death) pairs of H_k, in the order the backend returns
+        them. As in ``ripser.ripser(...)["dgms"]``, H0 contains the essential bar
+        ``[0, inf)``; strip it (:func:`cnntopo.ph.distances.finite_part`) before
+        computing diagram distances.
+
+    Raises
+    ------
+    ValueError
+        If ``points`` is not a 2-D finite real array with at least 2 points, the
+        backend is unknown, ``maxdim < 0``, ``coeff`` is not prime, or ``n_threads``
+        is neither positive nor -1.
+
+    Notes
+    -----
+    Both backends compute Euclidean distances from float32 points and reduce in
+    float32, so on float32 input they return the same multiset of pairs (verified
+    in the tests). Feeding float64 points would make Ripser.py compute float64
+    distances and round them, which moves bars by ~1e-7 relative; the cast keeps
+    the paper's behaviour and the backends interchangeable.
+
+    References
+    ----------
+    .. [1] Bauer, U. 2021. Ripser: efficient computation of Vietoris--Rips
+       persistence barcodes. J. Appl. Comput. Topol. 5: 391--423.
+    .. [2] Pérez, J. B. et al. 2021. giotto-ph: A Python Library for
+       High-Performance Computation of Persistent Homology of Vietoris--Rips
+       Filtrations. arXiv:2107.05412.
+    """
+    _validate_options(maxdim, backend, coeff, n_threads)
+    X = _as_point_cloud(points)
+    if backend == "ripser":
+        from ripser import ripser
+
+        with warnings.catch_warnings():
+            # ripser warns whenever n_points == n_features; our input is always points
+            warnings.filterwarnings("ignore", message="The input matrix is square")
+            result = ripser(
+                X,
+                maxdim=int(maxdim),
+                thresh=np.inf,
+                coeff=int(coeff),
+                distance_matrix=False,
+                do_cocycles=False,
+                metric="euclidean",
+                n_perm=None,
+            )
+    else:
+        from gph import ripser_parallel
+
+        result = ripser_parallel(
+            X,
+            maxdim=int(maxdim),
+            thresh=np.inf,
+            coeff=int(coeff),
+            metric="euclidean",
+            collapse_edges=False,
+            n_threads=int(n_threads),
+        )
+    return [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in result["dgms"]]
+
+
+def save_diagrams(path: str | os.PathLike, dgms: list[np.ndarray], meta: dict) -> None:
+    """Write persistence diagrams and their metadata to one ``.npz`` file, atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination, conventionally ending in ``.npz``.
+    dgms : list of np.ndarray
+        Diagram ``k`` (shape ``(n_k, 2)``) is stored under the key ``"H{k}"``.
+    meta : dict
+        JSON-serialisable metadata (layer, backend, coeff, ...), stored as a JSON
+        string under the key ``"meta"``.
+
+    Raises
+    ------
+    ValueError
+        If a diagram is not of shape ``(n, 2)``.
+    TypeError
+        If ``meta`` is not a dict or not JSON-serialisable.
+    """
+    if not isinstance(meta, dict):
+        raise TypeError(f"meta must be a dict, got {type(meta).__name__}")
+    arrays: dict[str, np.ndarray] = {}
+    for k, dgm in enumerate(dgms):
+        arr = np.asarray(dgm, dtype=np.float64)
+        if arr.size == 0:
+            arr = arr.reshape(0, 2)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise ValueError(
+                f"diagram H{k} must have shape (n, 2) of (birth, death) pairs, got {arr.shape}"
+            )
+        arrays[f"H{k}"] = arr
+    meta_json = json.dumps(meta, sort_keys=False)
+    write_npz(path, meta=np.array(meta_json), **arrays)
+
+
+def load_diagrams(path: str | os.PathLike) -> tuple[list[np.ndarray], dict]:
+    """Read diagrams written by :func:`save_diagrams`.
+
+    Parameters
+    ----------
+    path : path-like
+        An ``.npz`` file with keys ``H0``, ``H1``, ... and ``meta``.
+
+    Returns
+    -------
+    dgms : list of np.ndarray
+        Diagrams ordered by homology dimension, each of shape ``(n_k, 2)``, float64.
+    meta : dict
+        The decoded metadata.
+
+    Raises
+    ------
+    ValueError
+        If the file lacks ``meta`` or its ``H{k}`` keys are not ``H0..H{maxdim}``.
+    """
+    with np.load(path, allow_pickle=False) as data:
+        keys = list(data.keys())
+        if "meta" not in keys:
+            raise ValueError(
+                f"{os.fspath(path)!r} has no 'meta' entry; was it written by save_diagrams?"
+            )
+        meta = json.loads(str(data["meta"]))
+        dims = sorted(int(m.group(1)) for key in keys if (m := _DGM_KEY.match(key)))
+        if dims != list(range(len(dims))):
+            raise ValueError(
+                f"{os.fspath(path)!r} holds diagrams {[f'H{d}' for d in dims]}, expected "
+                "consecutive H0, H1, ...; rewrite it with save_diagrams"
+            )
+        dgms = [np.array(data[f"H{d}"], dtype=np.float64) for d in dims]
+    return dgms, meta

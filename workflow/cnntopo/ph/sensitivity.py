@@ -1,0 +1,397 @@
+"""Sensitivity of layer comparisons to removing low-variance directions.
+
+Ding, Denain and Steinhardt 2021 ask whether a representational similarity
+measure notices when the directions of smallest variance are deleted; they found
+that CKA barely does. The paper applies this "intuitive sensitivity test" to its
+PH distance (official ``AAAI-code-PH/sensitivity_testing.py``; paper-methods
+section 2.5), reproduced here exactly:
+
+1. ``A = points.T``, the ``c x N`` top-l2 cloud of one layer, **not** mean-centred;
+2. full SVD ``A = U S V^T`` (singular values in decreasing order);
+3. for each ``k`` in :func:`pc_removal_counts` (``step = 4``), the reduced cloud is
+   ``(U[:, :c-k]^T A)^T = points @ U[:, :c-k]``, the ``N x (c-k)`` coordinates in
+   the top ``c - k`` left-singular directions: the ``k`` directions of smallest
+   singular value are removed, and "fraction removed" is ``k / c``;
+4. Rips persistence of the reduced cloud, and the sliced Wasserstein distance
+   between its H1 diagram and the original cloud's.
+
+:func:`cka_sensitivity_curve` runs the same removal with linear CKA as the
+comparison (Ding et al.'s baseline), for the figure that contrasts the two.
+
+References
+----------
+.. [1] Ding, F.; Denain, J.-S.; Steinhardt, J. 2021. Grounding Representation
+   Similarity Through Statistical Testing. NeurIPS 2021, 34: 1556--1568.
+   arXiv:2108.01661.
+.. [2] Purvine, E. et al. 2023. Experimental Observations of the Topology of
+   Convolutional Neural Network Activations. AAAI 2023. arXiv:2212.00222.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cnntopo.ph.distances import finite_part, sliced_wasserstein
+from cnntopo.ph.persistence import diagrams
+from cnntopo.ph.similarity import linear_cka
+
+__all__ = [
+    "pc_removal_counts",
+    "left_singular_vectors",
+    "remove_low_variance_directions",
+    "sensitivity_curve",
+    "cka_sensitivity_curve",
+    "to_paper_array",
+]
+
+
+# ---------------------------------------------------------------------------
+# validation helpers
+# ---------------------------------------------------------------------------
+
+
+def _int_at_least(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _as_points(points: Any) -> np.ndarray:
+    """Return the cloud as a finite float64 (N, c) array with N >= 2, c >= 1."""
+    arr = np.asarray(points)
+    if arr.ndim != 2 or arr.shape[0] < 2 or arr.shape[1] < 1:
+        raise ValueError(
+            f"points must be a 2-D (n_points, n_channels) array with at least 2 points, "
+            f"got shape {arr.shape}"
+        )
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"points must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("points contains NaN or infinite values")
+    return arr
+
+
+def _check_counts(counts: Any, c: int) -> np.ndarray:
+    arr = np.asarray(counts)
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"counts must be a non-empty 1-D sequence of integers, got {counts!r}")
+    if arr.min() < 0 or arr.max() >= c:
+        raise ValueError(
+            f"counts must lie in [0, c) = [0, {c}) (at least one direction must remain), "
+            f"got values from {arr.min()} to {arr.max()}"
+        )
+    return arr.astype(np.int64)
+
+
+# ---------------------------------------------------------------------------
+# the removal
+# ---------------------------------------------------------------------------
+
+
+def pc_removal_counts(c: int, step: int = 4) -> np.ndarray:
+    """Numbers of directions removed in the sensitivity test.
+
+    ``np.linspace(step, c, c // step, endpoint=False).astype(int)``, as the official
+    ``sensitivity_testing.py`` (which passes ``dtype=int``; identical for these
+    positive values). ``c = 64`` gives the 16 values 4, 7, 11, 15, ..., 60;
+    ``c = 512`` gives 127 values from 4 to 508.
+
+    Parameters
+    ----------
+    c : int
+        Number of channels of the layer (dimension of the cloud); ``c > step``.
+    step : int, default 4
+        Spacing parameter (the script's ``-s``).
+
+    Returns
+    -------
+    np.ndarray, shape (c // step,), int64
+        Increasing counts, all in ``[step, c)``.
+
+    Raises
+    ------
+    ValueError
+        If ``step < 1`` or ``c <= step`` (the only count would remove every direction).
+
+    Notes
+    -----
+    The expression always yields ``c // step`` values: 16, 32, 64 and 128 for the
+    64-, 128-, 256- and 512-channel layers (976 reduced clouds per model with
+    ``step = 4``). paper-methods section 2.5 says "127 values" for ``c = 512`` and
+    counts 15/31/63/127 per width; that is an off-by-one in the spec, not in the
+    official code.
+    """
+    step = _int_at_least(step, "step", 1)
+    c = _int_at_least(c, "c", 1)
+    if c <= step:
+        raise ValueError(
+            f"c = {c} channels with step = {step}: there must be more channels than the step, "
+            "otherwise every direction would be removed"
+        )
+    return np.linspace(step, c, c // step, endpoint=False).astype(np.int64)
+
+
+def left_singular_vectors(points: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Left-singular vectors and values of the uncentred, transposed cloud.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, c)
+        The point cloud (e.g. the top-l2 cloud of one layer).
+
+    Returns
+    -------
+    U : np.ndarray, shape (c, c), float64
+        Orthogonal; column ``j`` is the ``j``-th left-singular vector of
+        ``A = points.T`` (not mean-centred), in decreasing order of singular value.
+        Columns are defined up to sign (and up to rotation within repeated
+        singular values), which does not change any pairwise distance. When
+        ``c > N`` the last ``c - N`` columns span the null space of ``A^T``.
+    s : np.ndarray, shape (min(c, N),), float64
+        Singular values in decreasing order.
+
+    Raises
+    ------
+    ValueError
+        If ``points`` is not a finite real 2-D array with at least 2 points.
+
+    Notes
+    -----
+    Computed in float64 with LAPACK (``np.linalg.svd``); the official code used
+    ``torch.linalg.svd`` on the float32 cloud, so individual vectors can differ in
+    sign and by float32 rounding.
+    """
+    X = _as_points(points)
+    N, c = X.shape
+    U, s, _ = np.linalg.svd(X.T, full_matrices=c > N)
+    return U, s
+
+
+def remove_low_variance_directions(
+    points: Any, k: int, *, basis: np.ndarray | None = None
+) -> np.ndarray:
+    """Drop the ``k`` smallest-singular-value directions of a point cloud.
+
+    With ``A = points.T`` (``c x N``, not mean-centred) and its SVD
+    ``A = U S V^T``, the result is ``points @ U[:, :c-k]``: each point's
+    coordinates in the top ``c - k`` left-singular directions (the paper's
+    ``torch.mm(U.T[:r], A).T`` with ``r = c - k``). For ``k = 0`` this is an
+    orthogonal change of basis, so all pairwise distances are kept.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, c)
+        The point cloud.
+    k : int
+        Number of directions to remove, ``0 <= k < c``.
+    basis : np.ndarray, shape (c, c), optional
+        ``U`` from :func:`left_singular_vectors` of the same ``points``, to avoid
+        recomputing the SVD for several ``k``.
+
+    Returns
+    -------
+    np.ndarray, shape (N, c - k), float32
+        The reduced cloud (float32, like the paper's torch tensors; the product is
+        computed in float64 and rounded once).
+
+    Raises
+    ------
+    ValueError
+        If ``points`` is invalid, ``k`` is not in ``[0, c)``, or ``basis`` does not
+        have shape ``(c, c)``.
+    """
+    X = _as_points(points)
+    c = X.shape[1]
+    k = _int_at_least(k, "k", 0)
+    if k >= c:
+        raise ValueError(f"k must be < c = {c} (at least one direction must remain), got {k}")
+    if basis is None:
+        U, _ = left_singular_vectors(X)
+    else:
+        U = np.asarray(basis, dtype=np.float64)
+        if U.shape != (c, c):
+            raise ValueError(f"basis must have shape (c, c) = ({c}, {c}), got {U.shape}")
+    return (X @ U[:, : c - k]).astype(np.float32)
+
+
+# ---------------------------------------------------------------------------
+# curves
+# ---------------------------------------------------------------------------
+
+
+def _finite_diagram(dgm: np.ndarray) -> np.ndarray:
+    """Drop essential bars (H0's ``[0, inf)``) without the per-call warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="finite_part: dropped", category=UserWarning)
+        return finite_part(dgm, infinite="strip")
+
+
+def _resolve_counts(counts: Sequence[int] | None, c: int, step: int) -> np.ndarray:
+    if counts is None:
+        return pc_removal_counts(c, step)
+    return _check_counts(counts, c)
+
+
+def _check_dims(maxdim: int, dim: int) -> tuple[int, int]:
+    maxdim = _int_at_least(maxdim, "maxdim", 0)
+    dim = _int_at_least(dim, "dim", 0)
+    if dim > maxdim:
+        raise ValueError(f"dim = {dim} exceeds maxdim = {maxdim}; diagrams stop at H{maxdim}")
+    return maxdim, dim
+
+
+def sensitivity_curve(
+    points: Any,
+    *,
+    step: int = 4,
+    counts: Sequence[int] | None = None,
+    maxdim: int = 1,
+    backend: str = "giotto",
+    dim: int = 1,
+    M: int = 50,
+    coeff: int = 2,
+    n_threads: int = 1,
+    reference: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """PH distance between a cloud and its low-variance-removed versions.
+
+    For each ``k``: SW(H_dim of ``points``, H_dim of
+    :func:`remove_low_variance_directions` ``(points, k)``), with the SVD computed
+    once. The paper's test is ``dim=1``, ``M=50``, ``coeff=2``, ``step=4`` on the
+    1000-point top-l2 cloud of each layer of model 0.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, c)
+        The original cloud (e.g. ``(1000, c)`` top-l2 activations).
+    step : int, default 4
+        Spacing of the removal counts (:func:`pc_removal_counts`).
+    counts : sequence of int, optional
+        Explicit removal counts in ``[0, c)``, overriding ``step`` (e.g. ``[0]`` for
+        a sanity check, or a coarser grid).
+    maxdim : int, default 1
+        Highest homology dimension computed (:func:`cnntopo.ph.persistence.diagrams`).
+    backend : {"giotto", "ripser"}, default "giotto"
+        Persistence backend; both give the same diagrams on float32 input.
+    dim : int, default 1
+        Homology dimension compared (the paper: H1). Non-finite bars (H0's
+        essential ``[0, inf)``) are stripped before the distance.
+    M : int, default 50
+        Directions of the sliced Wasserstein distance.
+    coeff : int, default 2
+        Prime coefficient field of the homology.
+    n_threads : int, default 1
+        Threads for the giotto backend.
+    reference : array_like, shape (n, 2), optional
+        The H_dim diagram of the original cloud if already computed (the paper
+        reuses its stored diagrams); must come from the same cloud, backend and
+        ``coeff``. Computed here when omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per count, in the given order, with columns ``k`` (int),
+        ``fraction_removed`` (``k / c``) and ``sw`` (float).
+
+    Raises
+    ------
+    ValueError
+        If ``points`` is invalid, the counts are out of range, ``dim > maxdim``,
+        or a persistence/distance parameter is invalid.
+
+    Notes
+    -----
+    Cost: ``len(counts) + 1`` Rips computations (17 for ``c = 64``, 128 for
+    ``c = 512``); each is seconds for 1000 points, so one 512-channel layer takes
+    minutes. The distance itself is milliseconds.
+    """
+    X = _as_points(points)
+    c = X.shape[1]
+    ks = _resolve_counts(counts, c, step)
+    maxdim, dim = _check_dims(maxdim, dim)
+
+    def diagram(cloud: np.ndarray) -> np.ndarray:
+        dgms = diagrams(cloud, maxdim=maxdim, backend=backend, coeff=coeff, n_threads=n_threads)
+        return _finite_diagram(dgms[dim])
+
+    if reference is None:
+        original = diagram(X.astype(np.float32))
+    else:
+        original = _finite_diagram(reference)
+    U, _ = left_singular_vectors(X)
+    sw = [
+        sliced_wasserstein(original, diagram(remove_low_variance_directions(X, k, basis=U)), M=M)
+        for k in ks
+    ]
+    return pd.DataFrame({"k": ks, "fraction_removed": ks / c, "sw": np.asarray(sw)})
+
+
+def cka_sensitivity_curve(
+    points: Any, *, step: int = 4, counts: Sequence[int] | None = None
+) -> pd.DataFrame:
+    """Linear CKA between a cloud and its low-variance-removed versions.
+
+    The CKA counterpart of :func:`sensitivity_curve`, on the same reduced clouds
+    (float32, uncentred projection; CKA centres them itself). Ding et al. 2021
+    report that CKA stays close to 1 while low-variance directions are removed.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, c)
+        The original cloud.
+    step : int, default 4
+        Spacing of the removal counts (:func:`pc_removal_counts`).
+    counts : sequence of int, optional
+        Explicit removal counts in ``[0, c)``, overriding ``step``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``k`` (int), ``fraction_removed`` (``k / c``) and ``cka`` (in [0, 1]).
+
+    Raises
+    ------
+    ValueError
+        If ``points`` is invalid or constant, or the counts are out of range.
+    """
+    X = _as_points(points)
+    c = X.shape[1]
+    ks = _resolve_counts(counts, c, step)
+    U, _ = left_singular_vectors(X)
+    values = [linear_cka(X, remove_low_variance_directions(X, k, basis=U)) for k in ks]
+    return pd.DataFrame({"k": ks, "fraction_removed": ks / c, "cka": np.asarray(values)})
+
+
+def to_paper_array(curve: pd.DataFrame, value: str = "sw") -> np.ndarray:
+    """The official script's saved layout of a sensitivity curve.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        Output of :func:`sensitivity_curve` or :func:`cka_sensitivity_curve`.
+    value : str, default "sw"
+        Column holding the comparison values.
+
+    Returns
+    -------
+    np.ndarray, shape (2, n), float64
+        Row 0 the values, row 1 the fractions ``k / c`` (as in
+        ``sliced_wasserstein_lowrank_layer{l}_batch0_1000.npy``).
+
+    Raises
+    ------
+    ValueError
+        If a needed column is missing.
+    """
+    missing = [col for col in (value, "fraction_removed") if col not in curve.columns]
+    if missing:
+        raise ValueError(f"curve lacks column(s) {missing}; it has {list(curve.columns)}")
+    return np.vstack(
+        [curve[value].to_numpy(np.float64), curve["fraction_removed"].to_numpy(np.float64)]
+    )

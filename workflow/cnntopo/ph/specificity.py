@@ -1,0 +1,314 @@
+"""Cross-seed layer identification ("specificity" of a layer comparison).
+
+A good representational comparison should find that layer ``l`` of one trained
+network is closest to the *same* layer ``l`` of another network trained from a
+different random initialisation. Kornblith et al. 2019 use this as a sanity
+check for CKA; Ding, Denain and Steinhardt 2021 call it specificity. The paper's
+``SW_distances.py -m cross`` output supplies the data (paper-methods section 2.4).
+
+**Cross matrix layout.** All functions take one square matrix ``D`` of shape
+``(S*L, S*L)`` over ``S`` models (seeds) times ``L`` layers, *model-major*: row
+and column index ``s*L + l`` is layer ``l`` of model ``s``, layers in network
+order. Row ``s*L + l`` holds the comparisons of that *query* layer with every
+layer of every model; the block ``D[s*L:(s+1)*L, t*L:(t+1)*L]`` ("block (s, t)")
+compares model ``s``'s layers (rows) with model ``t``'s (columns). The paper's
+per-model ``*_cross.npy`` files (``L x S*L``) are the row blocks of ``D``, stacked
+in model order by :func:`assemble_cross_matrix`. ``D`` may hold a *distance*
+(smaller = closer, e.g. sliced Wasserstein) or a *similarity* (larger = closer,
+e.g. linear CKA); say which with ``kind``. Only blocks with ``s != t`` enter the
+identification statistics, so ``D`` need not be symmetric.
+
+References
+----------
+.. [1] Kornblith, S.; Norouzi, M.; Lee, H.; Hinton, G. 2019. Similarity of Neural
+   Network Representations Revisited. ICML 2019, section 6.1. arXiv:1905.00414.
+.. [2] Ding, F.; Denain, J.-S.; Steinhardt, J. 2021. Grounding Representation
+   Similarity Through Statistical Testing. NeurIPS 2021. arXiv:2108.01661.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "KINDS",
+    "assemble_cross_matrix",
+    "nearest_layers",
+    "identification_rates",
+    "specificity_table",
+    "mean_cross_block",
+]
+
+#: Accepted values of ``kind``: what "closer" means for the entries of ``D``.
+KINDS = ("distance", "similarity")
+
+#: Row label of the all-layers summary in :func:`identification_rates` tables.
+OVERALL = "overall"
+
+
+# ---------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------
+
+
+def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(
+            f"kind must be one of {KINDS} ('distance': smaller is closer, e.g. sliced "
+            f"Wasserstein; 'similarity': larger is closer, e.g. CKA), got {kind!r}"
+        )
+    return kind
+
+
+def _as_blocks(
+    D: Any, n_models: int, n_layers: int, min_models: int = 2, exclude_self: bool = True
+) -> np.ndarray:
+    """Validate ``D`` and return it as a (S, L, S, L) float64 view: [s, l, t, m].
+
+    Only the blocks that are used must be finite: with ``exclude_self`` the
+    within-model blocks ``(s, s)`` may hold anything (e.g. NaN if never computed).
+    """
+    S = _positive_int(n_models, "n_models", min_models)
+    L = _positive_int(n_layers, "n_layers")
+    arr = np.asarray(D, dtype=np.float64)
+    if arr.shape != (S * L, S * L):
+        raise ValueError(
+            f"D must have shape (n_models*n_layers, n_models*n_layers) = ({S * L}, {S * L}) "
+            f"for {S} models x {L} layers (model-major order), got {arr.shape}"
+        )
+    blocks = arr.reshape(S, L, S, L)
+    used = blocks.transpose(0, 2, 1, 3)[~np.eye(S, dtype=bool)] if exclude_self else blocks
+    if not np.all(np.isfinite(used)):
+        where = "the cross-model blocks (s != t) of D" if exclude_self else "D"
+        raise ValueError(f"{where} contain NaN or infinite entries")
+    return blocks
+
+
+# ---------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------
+
+
+def assemble_cross_matrix(row_blocks: Sequence[Any]) -> np.ndarray:
+    """Stack per-model cross rows into the full model-major cross matrix.
+
+    Parameters
+    ----------
+    row_blocks : sequence of array_like, each shape (L, S*L)
+        Block ``s`` compares the ``L`` layers of model ``s`` with all layers of all
+        ``S`` models, e.g. the paper's ``sliced_wasserstein_batch0_1000_cross.npy``
+        of model ``s`` (17 x 1700 for 100 models).
+
+    Returns
+    -------
+    np.ndarray, shape (S*L, S*L), float64
+
+    Raises
+    ------
+    ValueError
+        If there are no blocks, the blocks differ in shape, or a block's width is
+        not ``S`` times its height.
+    """
+    blocks = [np.asarray(b, dtype=np.float64) for b in row_blocks]
+    if not blocks:
+        raise ValueError("row_blocks is empty; pass one (L, S*L) block per model")
+    S = len(blocks)
+    for s, b in enumerate(blocks):
+        if b.ndim != 2 or b.shape != blocks[0].shape or b.shape[1] != S * b.shape[0]:
+            raise ValueError(
+                f"row block {s} has shape {b.shape}; every block must be (L, S*L) with "
+                f"S = {S} blocks and the same L (first block: {blocks[0].shape})"
+            )
+    return np.vstack(blocks)
+
+
+def nearest_layers(D: Any, n_models: int, n_layers: int, kind: str = "distance") -> np.ndarray:
+    """Closest layer of every other model, for every layer of every model.
+
+    Parameters
+    ----------
+    D : array_like, shape (S*L, S*L)
+        Cross matrix in model-major order (see the module docstring). Only the
+        blocks with ``s != t`` are read; they must be finite.
+    n_models : int
+        ``S >= 2``.
+    n_layers : int
+        ``L >= 1``.
+    kind : {"distance", "similarity"}, default "distance"
+        ``"distance"`` takes the argmin of each row block, ``"similarity"`` the argmax.
+
+    Returns
+    -------
+    np.ndarray, shape (S, L, S), int64
+        ``nearest[s, l, t]`` is the layer ``m`` of model ``t`` closest to layer ``l``
+        of model ``s``, i.e. the arg-best of ``D[s*L + l, t*L:(t+1)*L]``. Ties go to
+        the lowest layer index (``np.argmin``/``np.argmax`` semantics). Entries
+        with ``t == s`` are ``-1`` (a model is not compared with itself).
+
+    Raises
+    ------
+    ValueError
+        If ``D`` has the wrong shape or non-finite cross-model entries, ``n_models < 2``,
+        ``n_layers < 1``, or ``kind`` is unknown.
+    """
+    kind = _check_kind(kind)
+    blocks = _as_blocks(D, n_models, n_layers)
+    pick = np.argmin if kind == "distance" else np.argmax
+    nearest = pick(blocks, axis=3).astype(np.int64)  # (S, L, S)
+    S = blocks.shape[0]
+    nearest[np.arange(S), :, np.arange(S)] = -1
+    return nearest
+
+
+def identification_rates(
+    nearest: Any,
+    tolerance: int = 0,
+    *,
+    layer_names: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Fraction of cross-model comparisons that identify the same layer.
+
+    Parameters
+    ----------
+    nearest : array_like of int, shape (S, L, S)
+        Output of :func:`nearest_layers` (entries with ``t == s`` are ignored).
+    tolerance : int, default 0
+        A match counts as correct when ``|nearest[s, l, t] - l| <= tolerance``:
+        0 = exactly the same layer, 1 = the same layer or a neighbour in network
+        order.
+    layer_names : sequence of str, length L, optional
+        Row labels; default ``"0" ... "L-1"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``layer`` (str), ``rate`` (float in [0, 1]) and ``n_pairs`` (int):
+        one row per layer in network order, over its ``S*(S-1)`` ordered model
+        pairs ``(s, t != s)``, then a row ``layer == "overall"`` over all
+        ``L*S*(S-1)`` comparisons (the mean of the per-layer rates).
+
+    Raises
+    ------
+    ValueError
+        If ``nearest`` is not an integer array of shape (S, L, S) with ``S >= 2``,
+        holds indices outside ``[0, L)`` off the model diagonal, ``tolerance`` is
+        negative, or ``layer_names`` has the wrong length.
+    """
+    arr = np.asarray(nearest)
+    if arr.ndim != 3 or arr.shape[0] != arr.shape[2] or arr.shape[0] < 2:
+        raise ValueError(
+            f"nearest must have shape (S, L, S) with S >= 2 models, got {arr.shape}; "
+            "compute it with nearest_layers"
+        )
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"nearest must hold integer layer indices, got dtype {arr.dtype}")
+    tol = _positive_int(tolerance, "tolerance", 0)
+    S, L, _ = arr.shape
+    names = [str(i) for i in range(L)] if layer_names is None else [str(n) for n in layer_names]
+    if len(names) != L:
+        raise ValueError(f"layer_names has {len(names)} entries but nearest has {L} layers")
+    off = ~np.eye(S, dtype=bool)  # (s, t) pairs with t != s
+    picks = np.moveaxis(arr, 1, 0)[:, off]  # (L, S*(S-1))
+    if picks.size and (picks.min() < 0 or picks.max() >= L):
+        raise ValueError(f"nearest holds layer indices outside [0, {L}) for t != s")
+    hits = np.abs(picks - np.arange(L)[:, None]) <= tol
+    n_pairs = S * (S - 1)
+    table = pd.DataFrame(
+        {"layer": names, "rate": hits.mean(axis=1), "n_pairs": np.full(L, n_pairs)}
+    )
+    overall = pd.DataFrame(
+        {"layer": [OVERALL], "rate": [float(hits.mean())], "n_pairs": [L * n_pairs]}
+    )
+    return pd.concat([table, overall], ignore_index=True)
+
+
+def specificity_table(
+    D: Any,
+    layer_names: Sequence[str],
+    n_models: int,
+    kind: str = "distance",
+) -> pd.DataFrame:
+    """Per-layer exact and within-one identification rates across seeds.
+
+    Parameters
+    ----------
+    D : array_like, shape (S*L, S*L)
+        Cross matrix in model-major order (see the module docstring).
+    layer_names : sequence of str, length L
+        Layer names in network order (e.g. :func:`cnntopo.nets.layers.paper_layer_names`).
+    n_models : int
+        ``S >= 2``.
+    kind : {"distance", "similarity"}, default "distance"
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``layer``, ``exact`` (rate with tolerance 0), ``within_1``
+        (tolerance 1) and ``n_pairs``; one row per layer, then the ``"overall"`` row.
+        Chance level for ``exact`` is ``1/L``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`nearest_layers`.
+    """
+    names = [str(n) for n in layer_names]
+    nearest = nearest_layers(D, n_models, len(names), kind)
+    exact = identification_rates(nearest, 0, layer_names=names)
+    within = identification_rates(nearest, 1, layer_names=names)
+    return pd.DataFrame(
+        {
+            "layer": exact["layer"],
+            "exact": exact["rate"],
+            "within_1": within["rate"],
+            "n_pairs": exact["n_pairs"],
+        }
+    )
+
+
+def mean_cross_block(D: Any, n_models: int, n_layers: int, exclude_self: bool = True) -> np.ndarray:
+    """Layer-by-layer matrix averaged over model pairs.
+
+    Parameters
+    ----------
+    D : array_like, shape (S*L, S*L)
+        Cross matrix in model-major order (see the module docstring).
+    n_models : int
+        ``S``; at least 2 when ``exclude_self`` is True.
+    n_layers : int
+        ``L``.
+    exclude_self : bool, default True
+        Average only the ``S*(S-1)`` blocks with ``s != t`` (cross-seed
+        comparisons); False averages all ``S^2`` blocks, including the
+        within-model matrices on the block diagonal.
+
+    Returns
+    -------
+    np.ndarray, shape (L, L), float64
+        ``M[l, m]`` = mean over the pairs of ``D[s*L + l, t*L + m]``. For a
+        symmetric ``D`` the result is symmetric.
+
+    Raises
+    ------
+    ValueError
+        If ``D`` has the wrong shape or non-finite entries, or there are too few
+        models.
+    """
+    blocks = _as_blocks(
+        D, n_models, n_layers, min_models=2 if exclude_self else 1, exclude_self=exclude_self
+    )
+    S = blocks.shape[0]
+    per_pair = blocks.transpose(0, 2, 1, 3)  # (s, t, l, m)
+    if exclude_self:
+        return per_pair[~np.eye(S, dtype=bool)].mean(axis=0)
+    return per_pair.reshape(S * S, n_layers, n_layers).mean(axis=0)

@@ -1,0 +1,147 @@
+"""Stages of ``rules/ph/figures.smk``: the PH branch's figures."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cnntopo import artifacts
+from cnntopo.names import metric_label
+from cnntopo.stages.common import load_cross
+
+__all__ = [
+    "figure_layer_heatmap",
+    "figure_mean_heatmap",
+    "figure_diagram_grid",
+    "figure_training",
+    "figure_sensitivity",
+    "figure_sw_vs_cka",
+]
+
+log = logging.getLogger("cnntopo")
+
+
+def _load_matrix(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
+    """A within-model matrix file of :func:`layer_distances`: matrix, layer names, metadata."""
+    with np.load(path) as z:
+        return z["matrix"], [str(x) for x in z["layers"]], json.loads(str(z["meta"]))
+
+
+def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], title: str) -> None:
+    """Heatmap of one model's layer-distance matrix (paper-methods section 4, figure 2)."""
+    from cnntopo.ph import figures as plotting
+
+    D, layers, meta = _load_matrix(matrix_npz)
+    with plotting.paper_style():
+        fig = plotting.heatmap_figure(
+            D, layers, title=title, cbar_label=metric_label(meta["metric"], meta["dim"])
+        )
+        plotting.save_figure(fig, outputs)
+
+
+def figure_mean_heatmap(
+    matrix_files: Sequence[str | Path], outputs: Sequence[str], out_npz: str | Path
+) -> None:
+    """Mean and standard deviation of the layer-distance matrices over all seeds."""
+    from cnntopo.ph import figures as plotting
+
+    mats, layers, metas = zip(*(_load_matrix(f) for f in matrix_files), strict=True)
+    if any(lay != layers[0] for lay in layers):
+        raise ValueError("the distance matrices have different layer lists; rerun with one config")
+    stack = np.stack(mats)
+    mean, std = stack.mean(axis=0), stack.std(axis=0, ddof=1 if len(stack) > 1 else 0)
+    artifacts.write_npz(
+        out_npz, mean=mean, std=std, layers=np.array(layers[0]), n_models=np.array(len(stack))
+    )
+    label = metric_label(metas[0]["metric"], metas[0]["dim"])
+    with plotting.paper_style():
+        fig = plotting.heatmap_grid(
+            {f"mean over {len(stack)} models": mean, "standard deviation": std},
+            layers[0],
+            ncols=2,
+            shared_scale=False,
+            suptitle=label + " between layers",
+            cbar_label=label,
+        )
+        plotting.save_figure(fig, outputs)
+
+
+def figure_diagram_grid(
+    diagram_files: Sequence[str | Path],
+    layers: Sequence[str],
+    outputs: Sequence[str],
+    title: str,
+    maxdim: int,
+) -> None:
+    """Grid of per-layer persistence diagrams of one model."""
+    from cnntopo.ph import figures as plotting
+    from cnntopo.ph.persistence import load_diagrams
+
+    by_layer = {layer: load_diagrams(f)[0] for layer, f in zip(layers, diagram_files, strict=True)}
+    with plotting.paper_style():
+        fig = plotting.diagram_grid(by_layer, dims=tuple(range(min(maxdim, 1) + 1)), title=title)
+        plotting.save_figure(fig, outputs)
+
+
+def figure_training(metric_files: Sequence[str | Path], outputs: Sequence[str]) -> None:
+    """Test accuracy and training loss per epoch, one line per seed."""
+    from cnntopo.ph import figures as plotting
+
+    records = [artifacts.read_json(f) for f in metric_files]
+    with plotting.paper_style():
+        fig = plotting.training_curves(records)
+        plotting.save_figure(fig, outputs)
+
+
+def figure_sensitivity(
+    csv_files: Sequence[str | Path],
+    layers: Sequence[str],
+    sw_outputs: Sequence[str],
+    cka_outputs: Sequence[str],
+    dcfg: dict,
+) -> None:
+    """One line per layer: SW (and CKA) to the original cloud vs fraction of directions removed."""
+    import pandas as pd
+
+    from cnntopo.ph import figures as plotting
+    from cnntopo.ph.cross_figures import sensitivity_figure
+
+    curves = {layer: pd.read_csv(f) for layer, f in zip(layers, csv_files, strict=True)}
+    with plotting.paper_style():
+        fig = sensitivity_figure(curves, value="sw", ylabel=f"SW (H{dcfg['dim']}) to original")
+        plotting.save_figure(fig, sw_outputs)
+        fig = sensitivity_figure(curves, value="cka", ylabel="linear CKA to original")
+        plotting.save_figure(fig, cka_outputs)
+
+
+def figure_sw_vs_cka(
+    dist_cross_npz: str | Path, cka_cross_npz: str | Path, outputs: Sequence[str]
+) -> None:
+    """Within-model layer similarity by the PH distance and by CKA, averaged over models."""
+    from cnntopo.ph import figures as plotting
+    from cnntopo.ph.cross_figures import comparison_figure
+
+    D, seeds, layers, meta = load_cross(dist_cross_npz)
+    C, cseeds, clayers, _ = load_cross(cka_cross_npz)
+    if (seeds, layers) != (cseeds, clayers):
+        raise ValueError("the distance and CKA matrices cover different models or layers")
+    L = len(layers)
+    blocks = range(len(seeds))
+    d_mean = np.mean([D[s * L : (s + 1) * L, s * L : (s + 1) * L] for s in blocks], axis=0)
+    c_mean = np.mean([C[s * L : (s + 1) * L, s * L : (s + 1) * L] for s in blocks], axis=0)
+    name = metric_label(meta["metric"], meta["dim"])
+    with plotting.paper_style():
+        fig = comparison_figure(
+            d_mean,
+            c_mean,
+            layers,
+            left_title=f"{name}, mean over {len(seeds)} models",
+            right_title=f"linear CKA, mean over {len(seeds)} models",
+            left_label=name,
+            right_label="linear CKA",
+        )
+        plotting.save_figure(fig, outputs)

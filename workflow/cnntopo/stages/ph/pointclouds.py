@@ -1,0 +1,41 @@
+"""Stage of ``rules/ph/pointclouds.smk``: top-l2 point clouds of one network's layers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from cnntopo import artifacts
+
+__all__ = ["topl2_pointclouds"]
+
+log = logging.getLogger("cnntopo")
+
+
+def topl2_pointclouds(
+    shards: Sequence[str | Path], outputs: Sequence[str | Path], seed: int, layers: Sequence[str]
+) -> None:
+    """Top l2-norm point clouds (paper-methods P1) of one model's layers, one file per layer.
+
+    Each shard is read memory-mapped in chunks of images, so memory stays bounded by
+    a chunk whatever the number of images.
+    """
+    from cnntopo.ph.pointclouds import top_l2
+
+    for shard, out_npz, layer in zip(shards, outputs, layers, strict=True):
+        acts = np.load(shard, mmap_mode="r")
+        points, positions = top_l2(acts)
+        meta = {
+            "construction": "topl2",
+            "seed": int(seed),
+            "layer": layer,
+            "shape": list(acts.shape),
+            "source": str(shard),
+        }
+        artifacts.write_npz(
+            out_npz, points=points, positions=positions, meta=np.array(artifacts.json_dumps(meta))
+        )
+        log.info("%s seed %d: top-l2 cloud %s", layer, seed, points.shape)

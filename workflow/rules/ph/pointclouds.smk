@@ -1,0 +1,21 @@
+# Stage 4: point clouds from activation shards (paper-methods P1: top l2-norm spatial vector per image).
+# One job per model: the work is a cheap pass over memory-mapped shards.
+
+
+rule topl2_pointclouds:
+    input:
+        shards=get_shards_of_seed,
+    output:
+        clouds=get_pointclouds(),
+    log:
+        f"{OUT}/logs/pointclouds/topl2/seed{{seed}}.log",
+    conda:
+        get_env("tda")
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=15,
+    params:
+        layers=LAYERS,
+    script:
+        "../../scripts/ph/topl2_pointclouds.py"

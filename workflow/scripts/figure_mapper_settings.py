@@ -1,8 +1,0 @@
-"""Rule figure_mapper_settings: graph size and purity across Mapper settings."""
-
-import _cnntopo_path  # noqa: F401
-from cnntopo.logs import setup_job_logging
-from cnntopo.stages_mapper import figure_mapper_settings
-
-setup_job_logging(snakemake.log[0])
-figure_mapper_settings(snakemake.input.stats, [snakemake.output.png])

@@ -1,8 +1,0 @@
-"""Rule figure_sw_vs_cka: PH distance vs linear CKA between layers."""
-
-import _cnntopo_path  # noqa: F401
-from cnntopo.logs import setup_job_logging
-from cnntopo.stages_ph import figure_sw_vs_cka
-
-setup_job_logging(snakemake.log[0])
-figure_sw_vs_cka(snakemake.input.distances, snakemake.input.cka, snakemake.output)

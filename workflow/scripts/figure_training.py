@@ -1,8 +1,0 @@
-"""Rule figure_training: training curves of all models."""
-
-import _cnntopo_path  # noqa: F401
-from cnntopo.logs import setup_job_logging
-from cnntopo.stages import figure_training
-
-setup_job_logging(snakemake.log[0])
-figure_training(snakemake.input.metrics, snakemake.output)

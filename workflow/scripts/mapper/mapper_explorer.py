@@ -1,0 +1,14 @@
+"""Rule mapper_explorer: a self-contained interactive HTML page of one cloud's graphs."""
+
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages.mapper.figures import mapper_explorer
+
+setup_job_logging(snakemake.log[0])
+mapper_explorer(
+    snakemake.config,
+    snakemake.input.graphs,
+    snakemake.params.titles,
+    snakemake.input.clouds,
+    snakemake.input.images,
+    snakemake.output.html,
+)

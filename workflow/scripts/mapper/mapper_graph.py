@@ -1,0 +1,13 @@
+"""Rule mapper_graph: the Mapper graph of one cloud with one setting (Mapper Interactive JSON)."""
+
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages.mapper.graphs import mapper_graph
+
+setup_job_logging(snakemake.log[0])
+mapper_graph(
+    snakemake.config,
+    snakemake.input.cloud,
+    snakemake.wildcards.setting,
+    snakemake.output.graph,
+    threads=snakemake.threads,
+)

@@ -1,0 +1,9 @@
+"""Rule train_mapper_model: train the Mapper network (option-B ResNet-18, Catalyst recipe)."""
+
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages.mapper.model import train_mapper_model
+
+setup_job_logging(snakemake.log[0])
+train_mapper_model(
+    snakemake.config, snakemake.output.weights, snakemake.output.metrics, threads=snakemake.threads
+)

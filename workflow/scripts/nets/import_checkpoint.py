@@ -1,0 +1,14 @@
+"""Rule import_checkpoint: use existing weights instead of training."""
+
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages.nets.models import import_checkpoint
+
+setup_job_logging(snakemake.log[0])
+import_checkpoint(
+    snakemake.config,
+    int(snakemake.wildcards.seed),
+    snakemake.input.checkpoint,
+    snakemake.output.weights,
+    snakemake.output.metrics,
+    threads=snakemake.threads,
+)

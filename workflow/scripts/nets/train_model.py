@@ -1,0 +1,13 @@
+"""Rule train_model: train one network with the paper's recipe."""
+
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages.nets.models import train_model
+
+setup_job_logging(snakemake.log[0])
+train_model(
+    snakemake.config,
+    int(snakemake.wildcards.seed),
+    snakemake.output.weights,
+    snakemake.output.metrics,
+    threads=snakemake.threads,
+)

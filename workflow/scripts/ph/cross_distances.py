@@ -1,0 +1,14 @@
+"""Rule cross_distances: diagram distances across all models x layers."""
+
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages.ph.distances import cross_distances
+
+setup_job_logging(snakemake.log[0])
+cross_distances(
+    snakemake.input.diagrams,
+    snakemake.params.seeds,
+    snakemake.params.layers,
+    snakemake.params.distances,
+    snakemake.output.matrix,
+    threads=snakemake.threads,
+)

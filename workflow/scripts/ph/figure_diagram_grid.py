@@ -1,0 +1,13 @@
+"""Rule figure_diagram_grid: per-layer persistence diagrams of one model."""
+
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages.ph.figures import figure_diagram_grid
+
+setup_job_logging(snakemake.log[0])
+figure_diagram_grid(
+    snakemake.input.diagrams,
+    snakemake.params.layers,
+    snakemake.output,
+    title=snakemake.params.title,
+    maxdim=snakemake.params.maxdim,
+)

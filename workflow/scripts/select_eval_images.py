@@ -1,8 +1,0 @@
-"""Rule select_eval_images: fix and record the analysed image set."""
-
-import _cnntopo_path  # noqa: F401
-from cnntopo.logs import setup_job_logging
-from cnntopo.stages import select_eval_images
-
-setup_job_logging(snakemake.log[0])
-select_eval_images(snakemake.config, snakemake.output.eval_set)

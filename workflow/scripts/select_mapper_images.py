@@ -1,8 +1,0 @@
-"""Rule select_mapper_images: the Mapper images, class-major."""
-
-import _cnntopo_path  # noqa: F401
-from cnntopo.logs import setup_job_logging
-from cnntopo.stages_mapper import select_mapper_images
-
-setup_job_logging(snakemake.log[0])
-select_mapper_images(snakemake.config, snakemake.output.images)
