@@ -7,6 +7,7 @@ import logging
 import platform
 import socket
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -38,20 +39,27 @@ def setup_torch(threads: int):
     return torch
 
 
-def dataset_normalization(cfg: dict) -> tuple[tuple[float, ...], tuple[float, ...]]:
+def dataset_normalization(dataset: Mapping) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel (mean, std) of a dataset: the config's ``normalization`` or the dataset's own.
+
+    Parameters
+    ----------
+    dataset : mapping
+        The config section ``dataset`` (or the keys ``name`` and ``normalization`` of it).
+    """
     from cnntopo.nets.transforms import normalization
 
-    norm = cfg["dataset"]["normalization"]
+    norm = dataset["normalization"]
     if norm is not None:
         return tuple(norm["mean"]), tuple(norm["std"])
-    return normalization(cfg["dataset"]["name"])
+    return normalization(dataset["name"])
 
 
-def load_split(cfg: dict, split: str):
+def load_split(dataset: Mapping, split: str):
+    """One split of the configured dataset (keys ``name``, ``root``, ``download``)."""
     from cnntopo.nets.datasets import load_dataset
 
-    ds = cfg["dataset"]
-    return load_dataset(ds["name"], split, root=ds["root"], download=ds["download"])
+    return load_dataset(dataset["name"], split, root=dataset["root"], download=dataset["download"])
 
 
 def provenance() -> dict:
@@ -66,9 +74,9 @@ def provenance() -> dict:
     }
 
 
-def model_config_hash(cfg: dict) -> str:
-    """Hash of everything that determines a trained model (dataset, model, training)."""
-    return config_hash({k: cfg[k] for k in ("dataset", "model", "training")})
+def model_config_hash(settings: Mapping) -> str:
+    """Hash of the settings that determine a trained model (as passed to its job)."""
+    return config_hash(dict(settings))
 
 
 def save_weights(model, path: str | Path) -> None:
@@ -78,32 +86,36 @@ def save_weights(model, path: str | Path) -> None:
         torch.save(model.state_dict(), tmp)
 
 
-def model_record(cfg, seed, *, source, accuracy, loss, device, t0, **extra) -> dict:
-    """The metrics JSON of one model (trained or imported): accuracy, seed, hashes, provenance."""
+def model_record(
+    *, seed, arch, width, dataset, tta, settings, source, accuracy, loss, device, t0, **extra
+) -> dict:
+    """The metrics JSON of one model (trained or imported): accuracy, seed, hashes, provenance.
+
+    ``settings`` are the settings the job received (its hash is ``config_hash``).
+    """
     return {
         "source": source,
         "seed": int(seed),
-        "arch": cfg["model"]["arch"],
-        "width": cfg["model"]["width"],
-        "dataset": cfg["dataset"]["name"],
+        "arch": arch,
+        "width": width,
+        "dataset": dataset,
         "test_accuracy": accuracy,
         "test_loss": loss,
-        "tta": cfg["training"]["tta"],
+        "tta": tta,
         "wall_seconds": time.perf_counter() - t0,
         "device": str(device),
-        "config_hash": model_config_hash(cfg),
+        "config_hash": model_config_hash(settings),
         **extra,
         "provenance": provenance(),
     }
 
 
-def load_mapper_images(cfg: dict, images_npz: str | Path):
-
+def load_mapper_images(dataset: Mapping, split: str, images_npz: str | Path):
+    """The Mapper images recorded in ``images_npz`` (class-major), and the class names."""
     with np.load(images_npz, allow_pickle=False) as z:
         indices = z["indices"]
         classes = [str(c) for c in z["classes"]]
-    data = load_split(cfg, cfg["mapper"]["images"]["split"])
-    return data.subset(indices), classes
+    return load_split(dataset, split).subset(indices), classes
 
 
 def write_cross(out_npz, matrix, seeds, layers, meta) -> None:
