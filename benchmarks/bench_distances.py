@@ -1,6 +1,6 @@
 """Benchmark cnntopo's diagram-distance matrices against persim, in one run.
 
-Test set (``performance-notes.md`` section 4.4): 17 "layer" H1 diagrams of
+Test set (docs/performance.md §2): 17 "layer" H1 diagrams of
 activation-like clouds (``relu(Z W + b) + noise``, n=1000 points, d in
 {64, 128, 256, 512}, float32, giotto-ph H1 = Ripser's), then K copies that each
 keep a random 80--100 % of one layer's points and get a +-5 % scale and +-3 %
