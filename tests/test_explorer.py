@@ -3,8 +3,8 @@
 Two kinds of checks:
 
 - pure Python: the page is self-contained (no http(s) ``src``/``href``, no external
-  scripts or style sheets), the embedded JSON payload parses and matches the graphs,
-  thumbnails are capped, and hostile class names (quotes, ``</script>``, ``&``,
+  scripts or style sheets) and inlines the package's CSS and JavaScript files, the
+  embedded JSON payload parses and matches the graphs, thumbnails are capped, and hostile class names (quotes, ``</script>``, ``&``,
   U+2028) cannot break out of the ``<script>`` block;
 - a real browser: headless Chromium loads the page from disk
   (``--dump-dom`` with ``--virtual-time-budget`` so the inline JavaScript runs), and the
@@ -28,6 +28,7 @@ import re
 import shutil
 import subprocess
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -116,6 +117,19 @@ def test_page_is_self_contained(pages):
         assert not re.search(r"<script[^>]*\bsrc\s*=", page, re.I)
         assert "@import" not in page and "url(http" not in page
         assert not [q for q in p.parent.iterdir() if q.name.endswith(".tmp")]
+
+
+def test_page_inlines_the_package_assets(pages):
+    page = pages["single"].read_text(encoding="utf-8")
+    assets = resources.files("cnntopo.mapper")
+    for name, tag in [
+        ("explorer.css", "<style>"),
+        ("explorer_errors.js", "<head>"),
+        ("explorer.js", '<script type="application/json" id="cnntopo-data">'),
+    ]:
+        text = (assets / name).read_text(encoding="utf-8").strip()
+        assert len(text.splitlines()) > 5
+        assert page.index(text) > page.index(tag), name
 
 
 def test_payload_embedded_and_consistent(pages):
@@ -333,6 +347,7 @@ def test_browser_probes_catch_errors(tmp_path):
     assert any("Uncaught" in line for line in console)
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_browser_renders_the_workflow_explorer(tiny_run, tmp_path):
     """The page the tiny workflow wrote: first layer drawn, selector, thumbnails on click."""

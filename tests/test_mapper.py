@@ -1,4 +1,4 @@
-"""Tests for cnntopo.mapper.graph: cover formulas, DBSCAN, eps, graph layout, kmapper oracle."""
+"""Tests for cnntopo.mapper.graph and .dbscan: cover formulas, DBSCAN, eps, graph layout, kmapper oracle."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import tadasets
 from sklearn.cluster import DBSCAN
 from sklearn.neighbors import NearestNeighbors
 
+from cnntopo.mapper import dbscan
 from cnntopo.mapper import graph as mapper
 from cnntopo.mapper.graph import (
     cover_intervals,
@@ -36,8 +37,8 @@ def _edge_set(graph_edges):
 @pytest.fixture()
 def small_blocks(monkeypatch):
     """Force many distance blocks on small data."""
-    monkeypatch.setattr(mapper, "_BLOCK_ROWS", 64)
-    monkeypatch.setattr(mapper, "_BLOCK_COLS", 96)
+    monkeypatch.setattr(dbscan, "_BLOCK_ROWS", 64)
+    monkeypatch.setattr(dbscan, "_BLOCK_COLS", 96)
 
 
 # --------------------------------------------------------------------------- lens
@@ -171,7 +172,7 @@ def test_cover_rejects_bad_lens():
 @pytest.mark.parametrize("budget", [None, 50])
 def test_dbscan_labels_equal_sklearn(seed, budget, small_blocks, monkeypatch):
     if budget is not None:
-        monkeypatch.setattr(mapper, "_PAIR_BUDGET", budget)
+        monkeypatch.setattr(dbscan, "_PAIR_BUDGET", budget)
     rng = np.random.default_rng(seed)
     d = [3, 16, 64, 130][seed]
     X = _blobs(rng, 500, d, k=5, spread=3.0)
@@ -479,7 +480,7 @@ def test_mapper_graph_rejects_non_finite_and_bad_shapes():
 
 def test_dbscan_exact_recheck_band(small_blocks, monkeypatch):
     # a huge rounding bound sends most pairs through the float64 re-check: same labels
-    monkeypatch.setattr(mapper, "_U32", 1e-3)
+    monkeypatch.setattr(dbscan, "_U32", 1e-3)
     rng = np.random.default_rng(11)
     X = np.maximum(_blobs(rng, 500, 24, k=3, spread=2.0), 0).astype(np.float32)
     nn = NearestNeighbors(n_neighbors=5).fit(X).kneighbors()[0][:, -1]

@@ -1,4 +1,4 @@
-"""Mapper point clouds (paper §1.5 P2-P6): random, full, foreground/background, noise."""
+"""Mapper point clouds (docs/methods.md §11): random, full, foreground/background, noise."""
 
 from __future__ import annotations
 

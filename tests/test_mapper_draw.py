@@ -28,6 +28,7 @@ from cnntopo.mapper.draw import (
     draw_mapper,
     figure_mapper_panels,
     figure_purity,
+    figure_settings,
     graph_edges,
     graph_layout,
     graph_nodes,
@@ -291,3 +292,25 @@ def test_figure_purity(tmp_path):
     assert np.isnan(ax1.lines[2].get_ydata()[-1])
     with pytest.raises(ValueError, match="classwise_mean"):
         figure_purity(pd.DataFrame(rows).drop(columns="classwise_mean"), tmp_path / "x.png")
+
+
+def test_figure_settings(tmp_path):
+    settings = [f"intervals~{n}_overlap~30_eps~knee" for n in (8, 12, 16)]
+    rows = [
+        {"cloud": c, "layer": "layer4.1.bn2", "setting": s, "n_nodes": 10 * k, "nodewise": 0.5}
+        for c in ("random", "full")
+        for k, s in enumerate(settings)
+    ]
+    out = tmp_path / "settings.svg"
+    fig = figure_settings(pd.DataFrame(rows[1:]), out)  # random lacks the first setting
+    assert isinstance(fig, Figure) and out.stat().st_size > 0 and _no_temp_files(tmp_path)
+    nodes, purity = fig.axes[:2]
+    order = [settings[1], settings[2], settings[0]]  # by first appearance
+    assert [t.get_text() for t in nodes.get_xticklabels()] == [s.replace("_", "\n") for s in order]
+    assert [list(line.get_xdata()) for line in nodes.lines] == [[0, 1], [2, 0, 1]]
+    assert [t.get_text() for t in purity.get_legend().get_texts()] == [
+        "random layer4.1.bn2",
+        "full layer4.1.bn2",
+    ]
+    with pytest.raises(ValueError, match="nodewise"):
+        figure_settings(pd.DataFrame(rows).drop(columns="nodewise"), tmp_path / "x.png")

@@ -1,4 +1,4 @@
-"""Tests for cnntopo.mapper.purity (node-wise and class-wise purity, paper-methods.md 3.6)."""
+"""Tests for cnntopo.mapper.purity (node-wise and class-wise purity, docs/methods.md §13)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from cnntopo.mapper.graph import mapper_graph
-from cnntopo.mapper.purity import classwise_purity, node_label_counts, nodewise_purity, purity_table
+from cnntopo.mapper.purity import (
+    classwise_purity,
+    node_label_counts,
+    nodewise_purity,
+    purity_scores,
+    purity_table,
+)
 
 
 def _node(vertices, labels, names=None):
@@ -95,6 +101,20 @@ def test_purity_table():
     assert t.loc[0, "classwise_mean"] == pytest.approx(cw.mean())
     assert t.loc[0, "nodewise"] == pytest.approx(nodewise_purity(g))
     assert list(purity_table(g, LABELS).columns) == ["nodewise", "0", "1", "2", "classwise_mean"]
+
+
+def test_purity_scores_skip_a_class_without_points():
+    g = _hand_graph()
+    cw = classwise_purity(g, LABELS)
+    scores = purity_scores(g, LABELS, label_names=["cat", "dog", "frog", "yak"])
+    assert scores["nodewise"] == nodewise_purity(g, LABELS)
+    assert list(scores["classwise"]) == ["cat", "dog", "frog", "yak"]
+    assert np.isnan(scores["classwise"]["yak"])
+    # the mean over the classes that have points, exactly as without the empty class
+    assert scores["classwise_mean"] == float(np.mean(cw))
+    assert np.isnan(purity_scores({"nodes": {}, "edges": {}}, [], [])["classwise_mean"])
+    table = purity_table(g, LABELS, label_names=["cat", "dog", "frog", "yak"])
+    assert table.loc[0, "classwise_mean"] == scores["classwise_mean"]
 
 
 def test_purity_on_mapper_graph_and_class_major_equivalence():

@@ -1,4 +1,4 @@
-"""Tests for cnntopo.ph.sensitivity (the PC-removal sensitivity test of paper-methods 2.5)."""
+"""Tests for cnntopo.ph.sensitivity (the PC-removal sensitivity test, docs/methods.md §8)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_counts_spec_examples():
     )
     c512 = pc_removal_counts(512)
     assert (c512[0], c512[-1]) == (4, 508)
-    # the expression yields c // step = 128 values for c = 512 (paper-methods 2.5 says 127)
+    # the expression yields c // step = 128 values for c = 512 (not 127)
     assert c512.size == 128
     np.testing.assert_array_equal(pc_removal_counts(20, step=5), [5, 8, 12, 16])
 

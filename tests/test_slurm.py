@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "profiles" / "slurm-local" / "slurm-local.sh"
@@ -86,8 +87,26 @@ def slurm_run(slurm_cluster, tmp_path_factory):
     # The loopback node has no GPU: with device "auto" the training/extraction rules ask
     # for one (gpu=1 -> sbatch --gpus=1), which sbatch rejects there. device "cpu" gives
     # gpu=0, which the plugin turns into no GPU request at all.
+    # Smaller than the tiny run itself (about 40 jobs instead of 104): every kind of rule
+    # still goes through sbatch, on fewer layers, one Mapper construction and setting.
     cpu_only = base / "cpu_only.yaml"
-    cpu_only.write_text("training: {device: cpu}\nmapper: {training: {device: cpu}}\n")
+    cpu_only.write_text(
+        yaml.safe_dump(
+            {
+                "training": {"device": "cpu"},
+                "activations": {"layers": ["conv1", "block_seq.3.1.*"]},
+                "distances": {"within_metrics": ["sliced_wasserstein"]},
+                "mapper": {
+                    "training": {"device": "cpu"},
+                    "constructions": ["random"],
+                    "layers": ["layer4.1.bn2"],
+                    "noise": {"sigmas": []},
+                    "graph": {"intervals": [8]},
+                    "figures": {"panel_layers": ["layer4.1.bn2"]},
+                },
+            }
+        )
+    )
     env = {k: v for k, v in os.environ.items() if k not in ("SBATCH_ACCOUNT", "SBATCH_PARTITION")}
     cmd = [
         "timeout", "-s", "KILL", str(RUN_TIMEOUT),

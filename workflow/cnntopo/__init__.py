@@ -1,38 +1,76 @@
 """cnntopo: topological data analysis of convolutional-network activations.
 
 Reproduces Purvine et al., "Experimental Observations of the Topology of
-Convolutional Neural Network Activations" (AAAI 2023, arXiv:2212.00222).
+Convolutional Neural Network Activations" (AAAI 2023, arXiv:2212.00222); the
+method is described in docs/methods.md.
 
-Submodules (import them directly; importing :mod:`cnntopo` itself stays cheap and
-does not import torch):
+The torch-free entry points are importable from here and loaded on first use, so
+``import cnntopo`` stays cheap (it imports neither numpy nor torch):
 
-- :mod:`cnntopo.config`       -- config schema validation with defaults
-- :mod:`cnntopo.artifacts`           -- atomic writers
-- :mod:`cnntopo.nets.datasets`     -- CIFAR-10, Fashion-MNIST, digits, image folders
-- :mod:`cnntopo.nets.transforms`   -- normalisation and training augmentation on tensors
-- :mod:`cnntopo.nets.models`       -- the paper's CIFAR ResNet-18 (option-A shortcuts)
-- :mod:`cnntopo.nets.training`     -- the paper's training recipe, evaluation, checkpoints
-- :mod:`cnntopo.nets.activations`  -- streamed capture of conv outputs into shards
-- :mod:`cnntopo.ph.pointclouds`  -- point-cloud constructions (top-l2 norm)
-- :mod:`cnntopo.ph.persistence`  -- Vietoris-Rips persistence diagrams
-- :mod:`cnntopo.ph.distances`    -- distances between persistence diagrams
-- :mod:`cnntopo.ph.similarity`   -- linear CKA and Procrustes baselines
-- :mod:`cnntopo.ph.specificity`  -- cross-seed layer identification
-- :mod:`cnntopo.ph.sensitivity`  -- the PC-removal sensitivity test
-- :mod:`cnntopo.ph.figures`     -- paper-style figures
-- :mod:`cnntopo.nets.resnet_option_b`   -- the Mapper network (option-B ResNet-18, BN capture)
-- :mod:`cnntopo.nets.layers_option_b` -- its layer names and shapes (torch-free)
-- :mod:`cnntopo.mapper.receptive_field` -- receptive-field tables of the foreground/background clouds
-- :mod:`cnntopo.mapper.grabcut`      -- GrabCut foreground masks (the paper's input quirk or corrected)
-- :mod:`cnntopo.mapper.clouds` -- the Mapper point clouds (random, full, fg/bg top-k, noise)
-- :mod:`cnntopo.mapper.graph`       -- Mapper graphs (l2 lens, paper cover, DBSCAN, knee eps)
-- :mod:`cnntopo.mapper.purity`       -- node-wise and class-wise purity
-- :mod:`cnntopo.mapper.draw`  -- static Mapper figures (pie-chart nodes)
-- :mod:`cnntopo.mapper.explorer`     -- self-contained interactive HTML explorer
-- :mod:`cnntopo.sweep`        -- parameter sweeps (variants as Snakemake modules)
-- :mod:`cnntopo.summary`      -- headline numbers per experiment and across a sweep
-- :mod:`cnntopo.stages`, :mod:`cnntopo.stages_ph`, :mod:`cnntopo.stages_mapper`
-                               -- one entry point per workflow rule
+- :func:`diagrams`, :func:`load_diagrams` (:mod:`cnntopo.persistence`): Vietoris-Rips
+  persistence diagrams, and reading the workflow's diagram files;
+- :func:`sliced_wasserstein`, :func:`pairwise` (:mod:`cnntopo.distances`): distances
+  between diagrams;
+- :func:`mapper_graph`, :func:`knee_eps` (:mod:`cnntopo.mapper`): Mapper graphs.
+
+Subpackages and modules, in pipeline order:
+
+- :mod:`cnntopo.nets` (torch) -- the networks shared by both branches:
+  ``datasets``, ``transforms``, ``models`` (the PH network, option-A CIFAR ResNet-18,
+  and the architecture registry), ``resnet_option_b`` (the Mapper network),
+  ``layers`` and ``layers_option_b`` (layer names and shapes, torch-free),
+  ``training``, ``devices``, ``activations`` (streamed capture into shards),
+  ``torchvision_shim``;
+- :mod:`cnntopo.ph` -- the persistent-homology branch: ``pointclouds`` (top-l2),
+  ``persistence``, ``distances`` with ``diagram_ops`` and the compiled all-pairs
+  kernel ``sw_kernel``, ``similarity`` (CKA), ``specificity``, ``sensitivity``,
+  ``figures`` and ``cross_figures``;
+- :mod:`cnntopo.mapper` -- the Mapper branch: ``clouds`` (with ``grabcut`` and
+  ``receptive_field``), ``graph`` (lens, cover, nerve) with ``dbscan``, ``purity``,
+  ``draw`` (static figures) and ``explorer`` (the self-contained HTML explorer);
+- :mod:`cnntopo.stages` -- thin I/O adapters, one module per workflow rule file
+  (``stages.nets``, ``stages.ph``, ``stages.mapper``, ``stages.common``,
+  ``stages.summary``);
+- torch-free helpers: :mod:`cnntopo.config` (schema validation with defaults),
+  :mod:`cnntopo.names` (cloud, setting and metric names), :mod:`cnntopo.paths`
+  (the results layout), :mod:`cnntopo.resources` (job sizing),
+  :mod:`cnntopo.artifacts` (atomic writers), :mod:`cnntopo.logs` (job logging),
+  :mod:`cnntopo.sweep` (parameter sweeps);
+- :mod:`cnntopo.persistence`, :mod:`cnntopo.distances` -- the documented short names
+  of :mod:`cnntopo.ph.persistence` and :mod:`cnntopo.ph.distances`.
 """
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
+
+# public name -> module that defines it (imported on first attribute access)
+_LAZY = {
+    "diagrams": "cnntopo.ph.persistence",
+    "load_diagrams": "cnntopo.ph.persistence",
+    "sliced_wasserstein": "cnntopo.ph.distances",
+    "pairwise": "cnntopo.ph.distances",
+    "mapper_graph": "cnntopo.mapper.graph",
+    "knee_eps": "cnntopo.mapper.graph",
+}
+
+__all__ = [
+    "diagrams",
+    "load_diagrams",
+    "sliced_wasserstein",
+    "pairwise",
+    "mapper_graph",
+    "knee_eps",
+]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'cnntopo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,6 +1,6 @@
 """Configuration: JSON-schema validation with defaults and readable errors.
 
-The schema lives in ``workflow/schemas/config.schema.yaml``. Every object in it has
+The schema is the package data file ``cnntopo/schema.yaml``. Every object in it has
 ``additionalProperties: false``, so a misspelt key is an error, and every key has a
 default, which :func:`validate_config` fills in (recursively) before the workflow
 builds any job.

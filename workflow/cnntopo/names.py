@@ -1,10 +1,37 @@
-"""The naming grammar shared by rules, stages and tests (torch-free): clouds, Mapper settings, metrics."""
+"""The naming grammar shared by rules, stages and tests (torch-free): clouds, Mapper settings, metrics.
+
+Numbers in names (a noise level, an overlap, an eps) are written by :func:`format_number`,
+which is lossless: parsing a name gives back exactly the configured float. The rules'
+wildcard constraints are :data:`WILDCARD_PATTERNS`, built from the same pieces as the
+parsers, so every formatted name matches them.
+
+Examples
+--------
+>>> format_setting(40, 30, None)
+'intervals~40_overlap~30_eps~knee'
+>>> format_setting(40, 25, 5e-05)
+'intervals~40_overlap~25_eps~5e-05'
+>>> parse_setting(format_setting(40, 25, 0.1234567))["eps"]
+0.1234567
+>>> format_cloud("full", 0.5)
+'full-noise0.5'
+"""
 
 from __future__ import annotations
 
+import math
 import re
 
-__all__ = ["metric_label", "parse_cloud", "format_setting", "parse_setting"]
+__all__ = [
+    "CLOUD_BASES",
+    "WILDCARD_PATTERNS",
+    "metric_label",
+    "format_number",
+    "format_cloud",
+    "parse_cloud",
+    "format_setting",
+    "parse_setting",
+]
 
 
 METRIC_NAMES = {
@@ -13,19 +40,88 @@ METRIC_NAMES = {
     "bottleneck": "bottleneck",
 }
 
+#: Point-cloud constructions: random, full, top-1/top-5 foreground and background.
+CLOUD_BASES: tuple[str, ...] = ("random", "full", "fg1", "fg5", "bg1", "bg5")
+
+_METHODS = {"random": "random", "full": "full", "fg": "foreground", "bg": "background"}
+
+# What format_number writes: digits, an optional fraction, an optional exponent.
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?(?:e[+-][0-9]+)?"
+_CLOUD = rf"({'|'.join(CLOUD_BASES)})(?:-noise({_NUMBER}))?"
+_SETTING = rf"intervals~([0-9]+)_overlap~({_NUMBER})_eps~(knee|{_NUMBER})"
+
+
+def _uncaptured(pattern: str) -> str:
+    """``pattern`` with its capturing groups made non-capturing (for Snakemake)."""
+    return re.sub(r"\((?!\?)", "(?:", pattern)
+
+
+#: Regular expressions of the wildcards ``cloud`` and ``setting`` (the rules'
+#: ``wildcard_constraints``); they accept every name this module formats.
+WILDCARD_PATTERNS: dict[str, str] = {
+    "cloud": _uncaptured(_CLOUD),
+    "setting": _uncaptured(_SETTING),
+}
+
 
 def metric_label(metric: str, dim: int) -> str:
     """Readable name of a diagram distance on H_dim, e.g. ``"sliced Wasserstein (H1)"``."""
     return f"{METRIC_NAMES.get(metric, metric)} (H{dim})"
 
 
-_CLOUD = re.compile(r"^(random|full|fg[15]|bg[15])(?:-noise([0-9.eE+-]+))?$")
+def format_number(x: float) -> str:
+    """Lossless text of a finite number >= 0: ``float(format_number(x)) == float(x)``.
+
+    The shortest ``%g`` form with at least 6 significant digits that reads back as
+    ``x``: the short names of ``f"{x:g}"`` where those are exact (``30``, ``8.5``,
+    ``5e-05``), more digits where they are not (``0.1234567``, ``123456789``).
+
+    Parameters
+    ----------
+    x : float
+        A finite number >= 0.
+
+    Returns
+    -------
+    str
+        Matches ``[0-9]+(\\.[0-9]+)?(e[+-][0-9]+)?``.
+
+    Raises
+    ------
+    ValueError
+        For a negative, infinite or NaN ``x``.
+
+    Examples
+    --------
+    >>> format_number(30), format_number(5.0), format_number(1e-10), format_number(0.1234567)
+    ('30', '5', '1e-10', '0.1234567')
+    """
+    x = float(x)
+    if not (math.isfinite(x) and x >= 0):
+        raise ValueError(f"a number in a name must be finite and >= 0, got {x!r}")
+    x = abs(x)  # -0.0 -> 0.0
+    # 17 significant digits always read back exactly
+    return next(t for t in (f"{x:.{d}g}" for d in range(6, 18)) if float(t) == x)
 
 
-_SETTING = re.compile(r"^intervals~(\d+)_overlap~([0-9.]+)_eps~(knee|[0-9.eE+-]+)$")
+def format_cloud(base: str, sigma: float = 0.0) -> str:
+    """Name of a point cloud: a construction, with ``-noise<sigma>`` when ``sigma > 0``.
 
+    Parameters
+    ----------
+    base : {"random", "full", "fg1", "fg5", "bg1", "bg5"}
+    sigma : float, default 0.0
+        Standard deviation of the input noise (0 = none).
 
-_METHODS = {"random": "random", "full": "full", "fg": "foreground", "bg": "background"}
+    Returns
+    -------
+    str
+    """
+    if base not in CLOUD_BASES:
+        raise ValueError(
+            f"unknown point cloud construction {base!r}; expected one of {CLOUD_BASES}"
+        )
+    return f"{base}-noise{format_number(sigma)}" if sigma else base
 
 
 def parse_cloud(cloud: str) -> dict:
@@ -38,7 +134,7 @@ def parse_cloud(cloud: str) -> dict:
     >>> parse_cloud("full-noise0.5")["sigma"]
     0.5
     """
-    m = _CLOUD.match(cloud)
+    m = re.fullmatch(_CLOUD, cloud)
     if not m:
         raise ValueError(
             f"unknown point cloud {cloud!r}; expected random, full, fg1, fg5, bg1 or bg5, "
@@ -51,14 +147,29 @@ def parse_cloud(cloud: str) -> dict:
 
 
 def format_setting(intervals: int, overlap: float, eps: float | None) -> str:
-    """Paramspace-style name of one Mapper setting (overlap in percent)."""
-    eps_text = "knee" if eps is None else f"{float(eps):g}"
-    return f"intervals~{int(intervals)}_overlap~{float(overlap):g}_eps~{eps_text}"
+    """Paramspace-style name of one Mapper setting; lossless (see :func:`format_number`).
+
+    Parameters
+    ----------
+    intervals : int
+        Number of cover intervals.
+    overlap : float
+        Overlap of the intervals in percent.
+    eps : float or None
+        DBSCAN eps; ``None`` = the knee rule (written ``knee``).
+
+    Returns
+    -------
+    str
+        E.g. ``"intervals~40_overlap~30_eps~knee"``.
+    """
+    eps_text = "knee" if eps is None else format_number(eps)
+    return f"intervals~{int(intervals)}_overlap~{format_number(overlap)}_eps~{eps_text}"
 
 
 def parse_setting(setting: str) -> dict:
     """Inverse of :func:`format_setting`: ``{"intervals", "overlap" (percent), "eps"}``."""
-    m = _SETTING.match(setting)
+    m = re.fullmatch(_SETTING, setting)
     if not m:
         raise ValueError(
             f"malformed Mapper setting {setting!r}; expected e.g. 'intervals~40_overlap~30_eps~knee'"

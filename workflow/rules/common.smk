@@ -23,13 +23,6 @@ WITHIN_METRICS = list(
 )
 ENVS = Path(workflow.basedir) / "envs"
 MAPPER = config["mapper"]
-#: Images per split of the offline/real datasets (sizing only; imagefolder: a guess).
-DATASET_SIZES = {
-    "cifar10": {"train": 50000, "test": 10000},
-    "fashion-mnist": {"train": 60000, "test": 10000},
-    "digits": {"train": 1347, "test": 450},
-    "imagefolder": {"train": 50000, "test": 10000},
-}
 
 
 wildcard_constraints:
@@ -38,8 +31,6 @@ wildcard_constraints:
     ext=r"png|pdf|svg",
     metric=r"sliced_wasserstein|wasserstein|bottleneck",
     measure=r"[a-z_]+(_H\d+)?",
-    cloud=r"(random|full|fg[15]|bg[15])(-noise[0-9.e+-]+)?",
-    setting=r"intervals~\d+_overlap~[0-9.]+_eps~(knee|[0-9.]+)",
 
 
 def get_preflight():
@@ -82,17 +73,6 @@ def get_train_mem_mb(wildcards, attempt):
     state; grows with each retry (--retries)."""
     base = 4000 + 16 * config["model"]["width"] * config["training"]["batch_size"] // 64
     return base * attempt
-
-
-def get_mapper_train_mem_mb(wildcards, attempt):
-    """The same for the Mapper network."""
-    m = MAPPER["model"]["width"] * MAPPER["training"]["batch_size"]
-    return (4000 + 16 * m // 64) * attempt
-
-
-def get_mapper_train_runtime():
-    """Minutes of the Mapper network's training (350 epochs in the paper: a GPU job)."""
-    return max(30, 10 * MAPPER["training"]["epochs"])
 
 
 def get_train_runtime():

@@ -2,8 +2,8 @@
 
 - :mod:`~cnntopo.mapper.clouds` (with :mod:`~cnntopo.mapper.grabcut` and
   :mod:`~cnntopo.mapper.receptive_field`): the point clouds of the network's BN outputs.
-- :mod:`~cnntopo.mapper.graph`: lens, cover, DBSCAN per interval, nerve; Mapper
-  Interactive JSON. :func:`mapper_graph` and :func:`knee_eps` are importable from here.
+- :mod:`~cnntopo.mapper.graph`: lens, cover, nerve, the knee rule; Mapper Interactive JSON;
+  :mod:`~cnntopo.mapper.dbscan`: the exact DBSCAN run in each interval. :func:`mapper_graph` and :func:`knee_eps` are importable from here.
 - :mod:`~cnntopo.mapper.purity`: node-wise and class-wise purity.
 - :mod:`~cnntopo.mapper.draw`, :mod:`~cnntopo.mapper.explorer`: static figures and the
   self-contained HTML explorer.
@@ -14,8 +14,8 @@ Examples
 >>> from cnntopo.mapper import mapper_graph
 >>> X = np.random.default_rng(0).normal(size=(200, 8))
 >>> g = mapper_graph(X, np.zeros(200, dtype=int), n_intervals=5, overlap=0.3, eps=2.0)
->>> sorted(g)[:3]
-['edges', 'meta', 'nodes']
+>>> {"nodes", "edges", "meta"} <= set(g)  # Mapper Interactive JSON
+True
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Point clouds of spatial activation vectors for the mapper experiments (paper §1.5).
+"""Point clouds of spatial activation vectors for the mapper experiments (docs/methods.md §11).
 
 A mapper layer of :class:`cnntopo.nets.resnet_option_b.MapperResNet18` gives, per image, a
 ``(c, h, w)`` activation tensor; a *spatial activation vector* is the length-``c``
@@ -278,7 +278,7 @@ def build_cloud(
     masks: GrabCutMasks | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Build one mapper point cloud (paper-methods §1.5 P2-P6).
+    """Build one mapper point cloud (P2-P6, docs/methods.md §11).
 
     Parameters
     ----------

@@ -3,7 +3,7 @@
 The paper's Mapper figures were screenshots of Mapper Interactive (Zhou et al.,
 PacificVis 2021): a D3 force-directed layout in which every node is a pie chart
 of the class proportions of its points, sized by its number of points, with a
-categorical legend (spec §3.5). This module reproduces that look
+categorical legend (docs/methods.md §14). This module reproduces that look
 deterministically with networkx and matplotlib:
 
 - :func:`graph_layout`: seeded force-directed layout (networkx ``spring_layout``),
@@ -12,7 +12,8 @@ deterministically with networkx and matplotlib:
   lines under pie-chart nodes);
 - :func:`figure_mapper_panels`: a grid of graphs (layers, point-cloud
   constructions, noise levels) with one shared class legend;
-- :func:`figure_purity`: node-wise and mean class-wise purity per layer (spec §3.6).
+- :func:`figure_purity`: node-wise and mean class-wise purity per layer (docs/methods.md §13);
+- :func:`figure_settings`: graph size and node-wise purity across Mapper settings.
 
 Input graphs use the Mapper Interactive JSON format produced by
 :func:`cnntopo.mapper.graph.mapper_graph`::
@@ -71,6 +72,7 @@ __all__ = [
     "draw_mapper",
     "figure_mapper_panels",
     "figure_purity",
+    "figure_settings",
 ]
 
 #: The 10-colour class palette (matplotlib ``tab10`` = D3 ``schemeCategory10``, the
@@ -720,8 +722,8 @@ def figure_mapper_panels(
 ) -> Figure:
     """Write a grid of Mapper graphs with one shared class legend.
 
-    Used for the per-layer figure (spec §4 item 5), the comparison of point-cloud
-    constructions at one layer (item 6) and the noise series (item 8c).
+    Used for the per-layer figure, the comparison of point-cloud constructions at one
+    layer and the noise series (docs/methods.md §14).
 
     Parameters
     ----------
@@ -813,7 +815,7 @@ def figure_purity(
 ) -> Figure:
     """Write node-wise and mean class-wise purity vs layer, one line per construction.
 
-    Purity (spec §3.6): node-wise = mean over nodes of 1 / (labels in the node);
+    Purity (docs/methods.md §13): node-wise = mean over nodes of 1 / (labels in the node);
     class-wise = per class, the mean over its points of the average of
     1 / (labels) over the nodes containing the point (0 for uncovered points).
 
@@ -883,5 +885,54 @@ def figure_purity(
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
+    _save(fig, path, dpi)
+    return fig
+
+
+def figure_settings(
+    table: Any,
+    path: str | os.PathLike,
+    *,
+    title: str | None = "Mapper graphs across settings",
+    dpi: float = 150,
+) -> Figure:
+    """Write the number of nodes and the node-wise purity across Mapper settings.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per graph, columns ``cloud``, ``layer``, ``setting``, ``n_nodes`` and
+        ``nodewise`` (``stats.csv`` of the workflow). One line per (cloud, layer);
+        settings in order of first appearance on the x axis.
+    path : path-like
+        Output file, format by suffix; written atomically.
+    title : str or None, default "Mapper graphs across settings"
+        Figure title.
+    dpi : float, default 150
+        Resolution of raster output.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    need = ["cloud", "layer", "setting", "n_nodes", "nodewise"]
+    missing = [c for c in need if c not in table.columns]
+    if missing:
+        raise ValueError(f"settings table lacks columns {missing}; it has {list(table.columns)}")
+    graph = table["cloud"].astype(str) + " " + table["layer"].astype(str)
+    settings = list(dict.fromkeys(str(s) for s in table["setting"]))
+    fig = Figure(figsize=(11, 4.2), dpi=dpi, layout="constrained")
+    axes = fig.subplots(1, 2)
+    for name, rows in table.groupby(graph, sort=False):
+        x = [settings.index(str(s)) for s in rows["setting"]]
+        axes[0].plot(x, rows["n_nodes"], marker="o", label=name)
+        axes[1].plot(x, rows["nodewise"], marker="o", label=name)
+    labels = [s.replace("_", "\n") for s in settings]
+    for ax, what in zip(axes, ("nodes", "node-wise purity"), strict=True):
+        ax.set_xticks(range(len(settings)), labels, fontsize=7)
+        ax.set_title(what)
+    axes[1].legend(fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title)
     _save(fig, path, dpi)
     return fig

@@ -1,4 +1,4 @@
-"""GrabCut foreground / background masks for the mapper point clouds (paper §1.5 P4/P5).
+"""GrabCut foreground / background masks for the mapper point clouds (docs/methods.md §11).
 
 The official ``cifar_extract_full_activations_{foreground,background}.py`` (Purvine et
 al. 2023) segment every image with OpenCV's GrabCut (Rother et al. 2004)::

@@ -1,4 +1,4 @@
-"""Purity of Mapper graphs (``paper-methods.md`` section 3.6).
+"""Purity of Mapper graphs (docs/methods.md §13).
 
 The authors' ``get_nodewise_purity.py`` and ``get_classwise_purity.py`` score how
 well Mapper nodes separate the classes:
@@ -32,7 +32,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["node_label_counts", "nodewise_purity", "classwise_purity", "purity_table"]
+__all__ = [
+    "node_label_counts",
+    "nodewise_purity",
+    "classwise_purity",
+    "purity_scores",
+    "purity_table",
+]
 
 
 def _check_labels(labels: Any) -> np.ndarray:
@@ -170,8 +176,42 @@ def classwise_purity(graph: dict, labels: Any, n_classes: int | None = None) -> 
     return np.divide(total, count, out=np.full(n_classes, np.nan), where=count > 0)
 
 
+def purity_scores(graph: dict, labels: Any, label_names: Sequence[str] | None = None) -> dict:
+    """Node-wise purity, class-wise purity of every class, and their mean.
+
+    Parameters
+    ----------
+    graph : dict
+        Mapper graph.
+    labels : array-like of int, shape (N,)
+        Class id of every point.
+    label_names : sequence of str, optional
+        Names of the classes, indexed by class id (default ``str(class_id)``).
+
+    Returns
+    -------
+    dict
+        ``nodewise`` (float, nan for a graph without nodes), ``classwise`` (dict: class
+        name -> float, nan for a class without points) and ``classwise_mean`` (the mean
+        over the classes that have points; nan if none has).
+    """
+    labels = _check_labels(labels)
+    n_classes = len(label_names) if label_names is not None else None
+    cw = classwise_purity(graph, labels, n_classes)
+    names = (
+        [str(s) for s in label_names]
+        if label_names is not None
+        else [str(c) for c in range(cw.size)]
+    )
+    return {
+        "nodewise": nodewise_purity(graph, labels),
+        "classwise": {name: float(v) for name, v in zip(names, cw, strict=True)},
+        "classwise_mean": float(np.nanmean(cw)) if np.any(np.isfinite(cw)) else float("nan"),
+    }
+
+
 def purity_table(graph: dict, labels: Any, label_names: Sequence[str] | None = None):
-    """One-row table of node-wise and class-wise purity.
+    """One-row table of :func:`purity_scores`.
 
     Parameters
     ----------
@@ -190,15 +230,7 @@ def purity_table(graph: dict, labels: Any, label_names: Sequence[str] | None = N
     """
     import pandas as pd
 
-    labels = _check_labels(labels)
-    n_classes = len(label_names) if label_names is not None else None
-    cw = classwise_purity(graph, labels, n_classes)
-    names = (
-        [str(s) for s in label_names]
-        if label_names is not None
-        else [str(c) for c in range(cw.size)]
-    )
-    row = {"nodewise": nodewise_purity(graph, labels)}
-    row.update({name: float(v) for name, v in zip(names, cw, strict=True)})
-    row["classwise_mean"] = float(np.nanmean(cw)) if np.any(np.isfinite(cw)) else float("nan")
+    scores = purity_scores(graph, labels, label_names)
+    row = {"nodewise": scores["nodewise"], **scores["classwise"]}
+    row["classwise_mean"] = scores["classwise_mean"]
     return pd.DataFrame([row])

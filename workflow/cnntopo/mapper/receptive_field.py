@@ -1,6 +1,6 @@
 """Receptive-field response tables of the mapper layers (the official "fake" network).
 
-The foreground / background point clouds of the paper (paper-methods §1.5 P4/P5;
+The foreground / background point clouds of the paper (docs/methods.md §11;
 official ``cifar_extract_full_activations_{foreground,background}.py``) weight every
 spatial position of a layer by how strongly it responds to the foreground (background)
 pixels. The response is measured on a "fake" copy of the mapper ResNet-18:

@@ -6,7 +6,7 @@ Four sources are supported (see :data:`DATASETS`):
     CIFAR-10 (Krizhevsky 2009) read from the original *python pickle* batches in
     ``<root>/cifar-10-batches-py/``. The paper's dataset: its PH experiments use
     the test split, its mapper experiments the train split (Purvine et al. 2023,
-    official code; see ``paper-methods.md`` section 1.2).
+    official code; see docs/methods.md §1).
 ``"fashion-mnist"``
     Fashion-MNIST (Xiao, Rasul & Vollgraf 2017) read from the original IDX files,
     e.g. the Debian package ``dataset-fashion-mnist`` (works offline).

@@ -47,7 +47,7 @@ def layer_shapes(
     """Per-image activation shape (channels, height, width) of every layer.
 
     With ``width=64`` and 32x32 inputs: 64x32x32 (stem and stage 1), 128x16x16,
-    256x8x8, 512x4x4 (paper-methods section 1.3).
+    256x8x8, 512x4x4 (docs/methods.md §3).
     """
     shapes = {}
     for name in paper_layer_names(arch):

@@ -33,7 +33,7 @@ _STAGE_MULTIPLIERS: tuple[int, ...] = (1, 2, 4, 8)
 #: BasicBlocks per stage (ResNet-18).
 _BLOCKS_PER_STAGE: tuple[int, ...] = (2, 2, 2, 2)
 
-#: Layers of the foreground / background clouds (paper-methods §1.5 P4/P5), in network
+#: Layers of the foreground / background clouds (docs/methods.md §11), in network
 #: order. The official scripts list them deepest first (``layers_name_selected``).
 FGBG_LAYERS: tuple[str, ...] = (
     "layer1.1.bn2",
@@ -44,11 +44,11 @@ FGBG_LAYERS: tuple[str, ...] = (
     "layer4.1.bn2",
 )
 
-#: The only layer of the official noise variants (§1.5 P6).
+#: The only layer of the official noise variants (docs/methods.md §11).
 NOISE_LAYERS: tuple[str, ...] = ("layer4.1.bn2",)
 
 #: The six layers that are most likely the panels of the CIFAR-10 mapper figure(s)
-#: (paper-methods §3.4, inferred from the selected-layer list of the official code).
+#: (docs/methods.md §14, inferred from the selected-layer list of the official code).
 PANEL_LAYERS: tuple[str, ...] = FGBG_LAYERS
 
 

@@ -9,8 +9,7 @@ global average pooling and ``linear``. Module and parameter names are the offici
 the official Catalyst checkpoint (``best.pth``, key ``model_state_dict``) loads with
 :func:`cnntopo.nets.models.load_state_dict_compat`.
 
-**What a forward hook on a BN layer sees** (paper-methods §1.3, "What is actually
-captured"). The forward pass is written exactly as in the official code::
+**What a forward hook on a BN layer sees** (docs/methods.md §10). The forward pass is written exactly as in the official code::
 
     out = F.relu(self.bn1(self.conv1(x)))   # out-of-place ReLU
     out = self.bn2(self.conv2(out))

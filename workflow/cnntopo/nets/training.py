@@ -67,7 +67,7 @@ _SWITCHES: tuple[Any, ...] = ("auto", "on", "off", True, False)
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    """Hyper-parameters of one training run; the defaults are the paper's (§1.4).
+    """Hyper-parameters of one training run; the defaults are the paper's (docs/methods.md §2).
 
     Attributes
     ----------
@@ -117,7 +117,7 @@ class TrainRecipe:
 
     Notes
     -----
-    The mapper model's recipe (official ``cifar_train.py``, paper-methods §1.4) is
+    The mapper model's recipe (official ``cifar_train.py``, docs/methods.md §10) is
     ``epochs=350, batch_size=128, lr=0.1, schedule="multistep", milestones=(150, 250),
     gamma=0.1, flip=True, translate=4, cutout=0, drop_last=False, keep="best_loss"``.
     torchvision's ``RandomCrop(32, padding=4)`` (zero fill, before normalisation) has

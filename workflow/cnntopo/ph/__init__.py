@@ -2,7 +2,8 @@
 
 - :mod:`~cnntopo.ph.pointclouds`: point clouds of activations (top-l2 norm).
 - :mod:`~cnntopo.ph.persistence`: Vietoris-Rips persistence diagrams.
-- :mod:`~cnntopo.ph.distances` (with the all-pairs kernel :mod:`~cnntopo.ph.sw_kernel`):
+- :mod:`~cnntopo.ph.distances` (with the all-pairs kernel :mod:`~cnntopo.ph.sw_kernel`
+  and their shared diagram checks and projections, :mod:`~cnntopo.ph.diagram_ops`):
   sliced Wasserstein, Wasserstein and bottleneck distances between diagrams.
 - :mod:`~cnntopo.ph.similarity`: linear CKA and Procrustes baselines.
 - :mod:`~cnntopo.ph.specificity`, :mod:`~cnntopo.ph.sensitivity`: the cross-seed and

@@ -25,7 +25,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cnntopo.ph.figures import layer_heatmap, paper_style, short_layer_label
-from cnntopo.ph.specificity import KINDS, OVERALL
+from cnntopo.ph.specificity import OVERALL, check_kind
 
 __all__ = ["specificity_figure", "sensitivity_figure", "comparison_figure"]
 
@@ -36,12 +36,6 @@ _DEFAULT_YLABELS = {
 }
 _EXACT_COLOR = "#1f77b4"
 _WITHIN_COLOR = "#9ecae1"
-
-
-def _check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    return kind
 
 
 def _rates_by_layer(table: pd.DataFrame, layer_names: Sequence[str]) -> pd.DataFrame:
@@ -105,7 +99,7 @@ def specificity_figure(
         If ``mean_block`` is not ``L x L``, ``table`` lacks columns or layers, or
         ``kind`` is unknown.
     """
-    kind = _check_kind(kind)
+    kind = check_kind(kind)
     names = [str(n) for n in layer_names]
     rates = _rates_by_layer(table, names)
     labels = table["layer"].astype(str)

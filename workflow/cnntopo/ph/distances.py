@@ -3,11 +3,11 @@
 The paper compares H1 diagrams with ``persim.sliced_wasserstein(PD1, PD2, M=50)``
 (persim's implementation of Carrière, Cuturi and Oudot [1]_).
 :func:`sliced_wasserstein` reproduces persim 0.4.1's formula exactly (the same
-float32-rounded directions and the same diagonal projection, see
-``performance-notes.md`` section 4.1) with numpy vectorised over directions. It
-is ~200x faster per pair than persim's per-point Python loop and agrees with it
-to float64 rounding (only the summation order of the L1 norms differs). It stays
-the readable reference for the compiled all-pairs kernel in
+float32-rounded directions and the same diagonal projection, from
+:mod:`cnntopo.ph.diagram_ops`; see docs/performance.md §2) with numpy vectorised
+over directions. It is ~200x faster per pair than persim's per-point Python loop
+and agrees with it to float64 rounding (only the summation order of the L1 norms
+differs). It stays the readable reference for the compiled all-pairs kernel in
 :mod:`cnntopo.ph.sw_kernel`, which :func:`pairwise` uses for larger matrices.
 
 :func:`pairwise` builds distance matrices between lists of diagrams, serially or
@@ -41,169 +41,31 @@ References
 
 from __future__ import annotations
 
-import functools
-import os
-import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["sliced_wasserstein", "finite_part", "pairwise", "METRICS"]
-
-_INFINITE_MODES = ("error", "strip")
-
-# persim projects every point on the float32-rounded diagonal direction
-# (cos(pi/4), sin(pi/4)) before mapping it to the diagonal.
-_DIAG_COS, _DIAG_SIN = (
-    float(v) for v in np.array([np.cos(0.25 * np.pi), np.sin(0.25 * np.pi)], dtype=np.float32)
+from cnntopo.ph.diagram_ops import (
+    INFINITE_MODES,
+    as_diagram,
+    check_finite,
+    check_M,
+    finite_diagrams,
+    finite_part,
+    persim_directions,
+    project_into,
+    project_on_diagonal,
+    resolve_n_jobs,
+    run_parallel,
 )
 
-
-# ---------------------------------------------------------------------------
-# validation
-# ---------------------------------------------------------------------------
-
-
-def _as_diagram(dgm: Any, name: str = "dgm") -> np.ndarray:
-    """Return ``dgm`` as a float64 array of shape (n, 2); an empty input gives (0, 2)."""
-    arr = np.asarray(dgm, dtype=np.float64)
-    if arr.size == 0:
-        return arr.reshape(0, 2)
-    if arr.ndim != 2 or arr.shape[1] != 2:
-        raise ValueError(
-            f"{name} must be a persistence diagram of shape (n, 2) holding (birth, death) "
-            f"pairs, got shape {arr.shape}; pass one homology dimension, e.g. dgms[1]"
-        )
-    return arr
-
-
-def _check_finite(dgm: np.ndarray, name: str) -> None:
-    if not np.all(np.isfinite(dgm)):
-        n_bad = int(np.count_nonzero(~np.all(np.isfinite(dgm), axis=1)))
-        raise ValueError(
-            f"{name} has {n_bad} point(s) with an infinite or NaN coordinate; the sliced "
-            "Wasserstein distance needs finite diagrams (persim returns nan). Remove them with "
-            "finite_part(dgm, infinite='strip')"
-        )
-
-
-def _check_M(M: Any) -> int:
-    if isinstance(M, bool) or not isinstance(M, int | np.integer) or M < 1:
-        raise ValueError(f"M (number of directions) must be a positive integer, got {M!r}")
-    return int(M)
-
-
-def finite_part(dgm: Any, infinite: str = "error") -> np.ndarray:
-    """Return the finite points of a persistence diagram.
-
-    Parameters
-    ----------
-    dgm : array_like, shape (n, 2)
-        Persistence diagram of (birth, death) pairs. An empty input of any shape
-        is read as ``np.zeros((0, 2))``.
-    infinite : {"error", "strip"}, default "error"
-        What to do with points that have a non-finite coordinate (essential bars
-        ``[b, inf)``, or NaN): ``"error"`` raises, ``"strip"`` drops them and emits
-        a :class:`UserWarning` saying how many were dropped.
-
-    Returns
-    -------
-    np.ndarray, shape (m, 2), float64
-        The finite points, in input order (``m <= n``). A new array is returned
-        when points are dropped; otherwise the float64 view of the input.
-
-    Raises
-    ------
-    ValueError
-        If ``dgm`` is not of shape ``(n, 2)``, ``infinite`` is not a known mode, or
-        ``infinite="error"`` and the diagram has non-finite points. Ripser's H0
-        always has the essential bar ``[0, inf)``, so pass ``infinite="strip"``
-        for H0 diagrams.
-    """
-    if infinite not in _INFINITE_MODES:
-        raise ValueError(f"infinite must be one of {_INFINITE_MODES}, got {infinite!r}")
-    arr = _as_diagram(dgm)
-    keep = np.all(np.isfinite(arr), axis=1)
-    n_bad = int(arr.shape[0] - np.count_nonzero(keep))
-    if n_bad == 0:
-        return arr
-    if infinite == "error":
-        raise ValueError(
-            f"diagram has {n_bad} point(s) with an infinite or NaN coordinate. Diagram distances "
-            "need finite points; H0 from ripser always contains the essential bar [0, inf). "
-            "Pass infinite='strip' to drop such points (with a warning)"
-        )
-    warnings.warn(
-        f"finite_part: dropped {n_bad} non-finite point(s) (essential bars) of "
-        f"{arr.shape[0]} from a persistence diagram",
-        UserWarning,
-        stacklevel=2,
-    )
-    return arr[keep]
+__all__ = ["sliced_wasserstein", "finite_part", "pairwise", "METRICS"]
 
 
 # ---------------------------------------------------------------------------
 # sliced Wasserstein (persim 0.4.1 semantics)
 # ---------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=16)
-def _persim_directions(M: int) -> np.ndarray:
-    """The M unit directions persim uses, as float64 values of float32 vectors.
-
-    persim starts at ``theta = 0.5`` and adds ``1.0 / M`` by repeated floating-point
-    addition; each direction ``(cos(pi*theta), sin(pi*theta))`` is rounded to
-    float32. The returned array has shape ``(M, 2)`` and is read-only.
-    """
-    thetas = np.empty(M, dtype=np.float64)
-    theta = 0.5
-    step = 1.0 / M
-    for i in range(M):
-        thetas[i] = theta
-        theta += step
-    dirs = np.stack([np.cos(thetas * np.pi), np.sin(thetas * np.pi)], axis=1)
-    dirs = dirs.astype(np.float32).astype(np.float64)
-    dirs.setflags(write=False)
-    return dirs
-
-
-def _project_on_diagonal(dgm: np.ndarray) -> np.ndarray:
-    """persim's diagonal coordinate ``t`` of every point (its projection is ``(t, t)``).
-
-    ``l = c*b + s*d`` with ``(c, s)`` the float32-rounded ``(cos(pi/4), sin(pi/4))``,
-    then ``t = sqrt(l**2 / 2)``: this is ``|b + d| / 2`` up to a relative 1.7e-8, and
-    loses the sign of ``b + d`` as persim does (harmless for Rips diagrams, b >= 0).
-
-    Parameters
-    ----------
-    dgm : np.ndarray, shape (n, 2), float64
-
-    Returns
-    -------
-    np.ndarray, shape (n,), float64
-    """
-    ell = _DIAG_COS * dgm[:, 0] + _DIAG_SIN * dgm[:, 1]
-    return np.sqrt(ell**2 / 2.0)
-
-
-def _project_into(
-    out: np.ndarray,
-    cos: np.ndarray,
-    sin: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    tmp: np.ndarray,
-) -> None:
-    """Write ``cos*x + sin*y`` (shape (r, n)) into ``out``, using ``tmp`` as scratch.
-
-    Evaluated as two float64 products and one sum, the same operations as persim's
-    ``np.dot(l_theta, point)`` for 2-vectors.
-    """
-    np.multiply(cos, x, out=out)
-    np.multiply(sin, y, out=tmp)
-    out += tmp
 
 
 def _sw_numpy_pair(a: np.ndarray, ta: np.ndarray, b: np.ndarray, tb: np.ndarray, M: int) -> float:
@@ -224,14 +86,14 @@ def _sw_numpy_pair(a: np.ndarray, ta: np.ndarray, b: np.ndarray, tb: np.ndarray,
     width = m + n
     if width == 0:
         return 0.0
-    dirs = _persim_directions(M)
+    dirs = persim_directions(M)
     cos, sin = dirs[:, 0:1], dirs[:, 1:2]
     work = np.empty(3 * M * width, dtype=np.float64)
     v1, v2, tmp = (work[i * M * width : (i + 1) * M * width].reshape(M, width) for i in range(3))
-    _project_into(v1[:, :m], cos, sin, a[:, 0], a[:, 1], tmp[:, :m])
-    _project_into(v1[:, m:], cos, sin, tb, tb, tmp[:, m:])
-    _project_into(v2[:, :n], cos, sin, b[:, 0], b[:, 1], tmp[:, :n])
-    _project_into(v2[:, n:], cos, sin, ta, ta, tmp[:, n:])
+    project_into(v1[:, :m], cos, sin, a[:, 0], a[:, 1], tmp[:, :m])
+    project_into(v1[:, m:], cos, sin, tb, tb, tmp[:, m:])
+    project_into(v2[:, :n], cos, sin, b[:, 0], b[:, 1], tmp[:, :n])
+    project_into(v2[:, n:], cos, sin, ta, ta, tmp[:, n:])
     v1.sort(axis=1)
     v2.sort(axis=1)
     v1 -= v2
@@ -294,13 +156,23 @@ def sliced_wasserstein(dgm1: Any, dgm2: Any, M: int = 50) -> float:
     ----------
     .. [1] Carrière, M.; Cuturi, M.; Oudot, S. 2017. Sliced Wasserstein Kernel for
        Persistence Diagrams. ICML 2017, PMLR 70: 664--673.
+
+    Examples
+    --------
+    >>> from cnntopo.distances import sliced_wasserstein
+    >>> a = [[0.0, 1.0], [0.5, 2.0]]
+    >>> b = [[0.0, 1.0]]
+    >>> sliced_wasserstein(a, a)
+    0.0
+    >>> round(sliced_wasserstein(a, b), 6), round(sliced_wasserstein(b, a), 6)
+    (0.675348, 0.675348)
     """
-    M = _check_M(M)
-    a = _as_diagram(dgm1, "dgm1")
-    b = _as_diagram(dgm2, "dgm2")
-    _check_finite(a, "dgm1")
-    _check_finite(b, "dgm2")
-    return _sw_numpy_pair(a, _project_on_diagonal(a), b, _project_on_diagonal(b), M)
+    M = check_M(M)
+    a = as_diagram(dgm1, "dgm1")
+    b = as_diagram(dgm2, "dgm2")
+    check_finite(a, "dgm1")
+    check_finite(b, "dgm2")
+    return _sw_numpy_pair(a, project_on_diagonal(a), b, project_on_diagonal(b), M)
 
 
 # ---------------------------------------------------------------------------
@@ -400,15 +272,15 @@ class _SWDiagram(NamedTuple):
     """A finite diagram with persim's diagonal coordinates, reused across pairs."""
 
     points: np.ndarray  # (n, 2) float64
-    diagonal: np.ndarray  # (n,) float64, see _project_on_diagonal
+    diagonal: np.ndarray  # (n,) float64, see project_on_diagonal
 
 
 def _sw_check(M: int = 50) -> dict[str, Any]:
-    return {"M": _check_M(M)}
+    return {"M": check_M(M)}
 
 
 def _sw_prepare(dgm: np.ndarray, M: int = 50) -> _SWDiagram:
-    return _SWDiagram(dgm, _project_on_diagonal(dgm))
+    return _SWDiagram(dgm, project_on_diagonal(dgm))
 
 
 def _sw_pair(a: _SWDiagram, b: _SWDiagram, M: int = 50) -> float:
@@ -449,58 +321,6 @@ _PAIR_METRICS: dict[str, _PairMetric] = {
 METRICS: tuple[str, ...] = tuple(_PAIR_METRICS)
 
 
-def _resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int:
-    """Number of workers: None or 1 -> 1 (serial), k > 1 -> k, -1 -> all usable CPUs."""
-    if n_jobs is None:
-        return 1
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer):
-        raise ValueError(f"{name} must be None, a positive integer or -1, got {n_jobs!r}")
-    n_jobs = int(n_jobs)
-    if n_jobs == -1:
-        if hasattr(os, "sched_getaffinity"):
-            return max(1, len(os.sched_getaffinity(0)))
-        return os.cpu_count() or 1
-    if n_jobs < 1:
-        raise ValueError(
-            f"{name} must be None or 1 (serial), a positive integer or -1 (all CPUs), got {n_jobs}"
-        )
-    return n_jobs
-
-
-def _run_parallel(fn: Callable[..., None], items: Sequence[tuple], n_workers: int) -> None:
-    """Call ``fn(*item)`` for every item, serially or on a pool of ``n_workers`` threads.
-
-    Threads suffice because the heavy work releases the GIL (numba ``nogil``
-    kernels, GUDHI's C++ distances). The pool hands out items as workers become
-    free, which balances uneven items. The first exception is re-raised.
-    """
-    if n_workers == 1 or len(items) <= 1:
-        for item in items:
-            fn(*item)
-        return
-    with ThreadPoolExecutor(max_workers=min(n_workers, len(items))) as pool:
-        for _ in pool.map(lambda item: fn(*item), items):
-            pass
-
-
-def _finite_diagrams(dgms: Sequence[Any], name: str, infinite: str) -> list[np.ndarray]:
-    """Validate a list of diagrams and apply the ``infinite`` policy to each."""
-    if isinstance(dgms, np.ndarray) and dgms.ndim == 2:
-        raise ValueError(
-            f"{name} must be a list of diagrams, got a single array of shape {dgms.shape}; "
-            "wrap it in a list"
-        )
-    out = []
-    for i, dgm in enumerate(dgms):
-        arr = _as_diagram(dgm, f"{name}[{i}]")
-        if infinite == "strip":
-            arr = finite_part(arr, infinite="strip")
-        else:
-            _check_finite(arr, f"{name}[{i}]")
-        out.append(arr)
-    return out
-
-
 def _pair_loop(
     spec: _PairMetric,
     X: list[np.ndarray],
@@ -526,7 +346,7 @@ def _pair_loop(
             for j, b in enumerate(py):
                 D[i, j] = spec.pair(px[i], b, **params)
 
-    _run_parallel(row, [(i,) for i in range(len(px))], n_workers)
+    run_parallel(row, [(i,) for i in range(len(px))], n_workers)
     return D
 
 
@@ -602,7 +422,7 @@ def pairwise(
     ``persim.sliced_wasserstein`` to float64 summation order (<= 1e-14 relative).
 
     Wasserstein and bottleneck cost milliseconds to seconds per pair of ~1000-point
-    diagrams (``performance-notes.md`` section 3); they are meant for
+    diagrams (docs/performance.md §3); they are meant for
     within-model matrices, not for the 1.44 M cross-model pairs. Points on the
     diagonal are removed before calling hera (exact, see ``_off_diagonal``).
     ``gudhi.bottleneck_distance`` is not used: in GUDHI 3.13.0 its matching
@@ -617,12 +437,23 @@ def pairwise(
        Persistence Diagrams. ICML 2017, PMLR 70: 664--673.
     .. [2] Kerber, M.; Morozov, D.; Nigmetov, A. 2017. Geometry Helps to Compare
        Persistence Diagrams. ACM Journal of Experimental Algorithmics 22: 1.4.
+
+    Examples
+    --------
+    >>> from cnntopo.distances import pairwise
+    >>> dgms = [[[0.0, 1.0], [0.5, 2.0]], [[0.0, 1.0]], []]
+    >>> pairwise(dgms).round(4)
+    array([[0.    , 0.6753, 1.1256],
+           [0.6753, 0.    , 0.4502],
+           [1.1256, 0.4502, 0.    ]])
+    >>> pairwise(dgms[1:2], dgms[2:], metric="bottleneck")  # (0, 1) is 0.5 from the diagonal
+    array([[0.5]])
     """
     if metric not in _PAIR_METRICS:
         raise ValueError(f"unknown metric {metric!r}; supported metrics: {', '.join(METRICS)}")
-    if infinite not in _INFINITE_MODES:
-        raise ValueError(f"infinite must be one of {_INFINITE_MODES}, got {infinite!r}")
-    n_workers = _resolve_n_jobs(n_jobs)
+    if infinite not in INFINITE_MODES:
+        raise ValueError(f"infinite must be one of {INFINITE_MODES}, got {infinite!r}")
+    n_workers = resolve_n_jobs(n_jobs)
     spec = _PAIR_METRICS[metric]
     unknown = sorted(set(params) - set(spec.params))
     if unknown:
@@ -632,8 +463,8 @@ def pairwise(
         )
     full_params = spec.check(**{**spec.params, **params})
 
-    xs = _finite_diagrams(X, "X", infinite)
-    ys = None if Y is None else _finite_diagrams(Y, "Y", infinite)
+    xs = finite_diagrams(X, "X", infinite)
+    ys = None if Y is None else finite_diagrams(Y, "Y", infinite)
     if spec.matrix is not None:
         D = spec.matrix(xs, ys, n_workers, **full_params)
         if D is not None:

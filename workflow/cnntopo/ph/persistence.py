@@ -5,7 +5,7 @@ cloud: Euclidean metric, ``maxdim=1``, ``thresh=inf``, coefficients in Z/2, no
 greedy subsampling. :func:`diagrams` makes every one of those choices explicit and
 can run either Ripser.py [1]_ (an interface to Bauer's Ripser [2]_) or giotto-ph
 [3]_, which gives the same diagrams on float32 points and is 2--2.5x faster on one
-thread (``performance-notes.md`` section 2).
+thread (docs/performance.md §1).
 
 Library defaults that differ and are therefore always passed explicitly:
 
@@ -134,7 +134,7 @@ def diagrams(
         ``maxdim + 1`` arrays, entry ``k`` of shape ``(n_k, 2)`` and dtype float64
         holding the (birth, death) pairs of H_k, in the order the backend returns
         them. As in ``ripser.ripser(...)["dgms"]``, H0 contains the essential bar
-        ``[0, inf)``; strip it (:func:`cnntopo.ph.distances.finite_part`) before
+        ``[0, inf)``; strip it (:func:`cnntopo.ph.diagram_ops.finite_part`) before
         computing diagram distances.
 
     Raises
@@ -159,6 +159,20 @@ def diagrams(
     .. [2] Pérez, J. B. et al. 2021. giotto-ph: A Python Library for
        High-Performance Computation of Persistent Homology of Vietoris--Rips
        Filtrations. arXiv:2107.05412.
+
+    Examples
+    --------
+    Sixty points on the unit circle: H0 has one essential bar, H1 one long bar,
+    born when neighbours connect and dying when the disc fills in (at sqrt(3)).
+
+    >>> import numpy as np
+    >>> from cnntopo.persistence import diagrams
+    >>> t = np.linspace(0.0, 2.0 * np.pi, 60, endpoint=False)
+    >>> h0, h1 = diagrams(np.stack([np.cos(t), np.sin(t)], axis=1))
+    >>> h0.shape, int(np.isinf(h0[:, 1]).sum())
+    ((60, 2), 1)
+    >>> h1.round(4)
+    array([[0.1047, 1.7321]])
     """
     _validate_options(maxdim, backend, coeff, n_threads)
     X = _as_point_cloud(points)

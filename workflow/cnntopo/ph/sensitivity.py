@@ -3,8 +3,8 @@
 Ding, Denain and Steinhardt 2021 ask whether a representational similarity
 measure notices when the directions of smallest variance are deleted; they found
 that CKA barely does. The paper applies this "intuitive sensitivity test" to its
-PH distance (official ``AAAI-code-PH/sensitivity_testing.py``; paper-methods
-section 2.5), reproduced here exactly:
+PH distance (official ``AAAI-code-PH/sensitivity_testing.py``; docs/methods.md
+§8), reproduced here exactly:
 
 1. ``A = points.T``, the ``c x N`` top-l2 cloud of one layer, **not** mean-centred;
 2. full SVD ``A = U S V^T`` (singular values in decreasing order);
@@ -123,9 +123,8 @@ def pc_removal_counts(c: int, step: int = 4) -> np.ndarray:
     -----
     The expression always yields ``c // step`` values: 16, 32, 64 and 128 for the
     64-, 128-, 256- and 512-channel layers (976 reduced clouds per model with
-    ``step = 4``). paper-methods section 2.5 says "127 values" for ``c = 512`` and
-    counts 15/31/63/127 per width; that is an off-by-one in the spec, not in the
-    official code.
+    ``step = 4``). A count of "127 values" for ``c = 512`` (15/31/63/127 per width)
+    is off by one: the official code's expression gives 128.
     """
     step = _int_at_least(step, "step", 1)
     c = _int_at_least(c, "c", 1)

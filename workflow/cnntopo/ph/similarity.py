@@ -1,7 +1,7 @@
 """Representational-similarity baselines: linear CKA and orthogonal Procrustes.
 
 The paper discusses its persistent-homology distances "in the broader context of
-existing representational similarity metrics" (paper-methods section 2.6). No
+existing representational similarity metrics" (docs/methods.md §9). No
 CKA or Procrustes code was released, so this module provides the two standard
 baselines, computed on exactly the inputs the PH pipeline sees:
 

@@ -4,7 +4,7 @@ A good representational comparison should find that layer ``l`` of one trained
 network is closest to the *same* layer ``l`` of another network trained from a
 different random initialisation. Kornblith et al. 2019 use this as a sanity
 check for CKA; Ding, Denain and Steinhardt 2021 call it specificity. The paper's
-``SW_distances.py -m cross`` output supplies the data (paper-methods section 2.4).
+``SW_distances.py -m cross`` output supplies the data (docs/methods.md §7).
 
 **Cross matrix layout.** All functions take one square matrix ``D`` of shape
 ``(S*L, S*L)`` over ``S`` models (seeds) times ``L`` layers, *model-major*: row
@@ -61,7 +61,8 @@ def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _check_kind(kind: str) -> str:
+def check_kind(kind: str) -> str:
+    """Return ``kind`` if it is one of :data:`KINDS`, else raise ValueError."""
     if kind not in KINDS:
         raise ValueError(
             f"kind must be one of {KINDS} ('distance': smaller is closer, e.g. sliced "
@@ -161,7 +162,7 @@ def nearest_layers(D: Any, n_models: int, n_layers: int, kind: str = "distance")
         If ``D`` has the wrong shape or non-finite cross-model entries, ``n_models < 2``,
         ``n_layers < 1``, or ``kind`` is unknown.
     """
-    kind = _check_kind(kind)
+    kind = check_kind(kind)
     blocks = _as_blocks(D, n_models, n_layers)
     pick = np.argmin if kind == "distance" else np.argmax
     nearest = pick(blocks, axis=3).astype(np.int64)  # (S, L, S)

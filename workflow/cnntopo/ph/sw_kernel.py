@@ -3,7 +3,7 @@
 :func:`cnntopo.ph.distances.sliced_wasserstein` sorts ``2 * M`` rows of ``m + n``
 values for every pair. For a matrix of K diagrams that sorting dominates, and it
 is not needed: the distance factorises over the two diagrams
-(``performance-notes.md`` section 4.2). For a direction ``theta`` let ``P_X`` be
+(docs/performance.md §2). For a direction ``theta`` let ``P_X`` be
 the projections of diagram X's points and ``Q_X`` those of its diagonal
 projections. persim's term for the pair (A, B) is the L1 distance between
 ``sorted(P_A ∪ Q_B)`` and ``sorted(P_B ∪ Q_A)``. So:
@@ -63,14 +63,14 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from cnntopo.ph.distances import (
-    _check_M,
-    _finite_diagrams,
-    _persim_directions,
-    _project_into,
-    _project_on_diagonal,
-    _resolve_n_jobs,
-    _run_parallel,
+from cnntopo.ph.diagram_ops import (
+    check_M,
+    finite_diagrams,
+    persim_directions,
+    project_into,
+    project_on_diagonal,
+    resolve_n_jobs,
+    run_parallel,
 )
 
 __all__ = ["GROUP", "TILE", "Presorted", "all_pairs_matrix", "presort", "sw_all_pairs", "sw_cross"]
@@ -116,7 +116,7 @@ def presort(dgms: Sequence[np.ndarray], M: int = 50, n_threads: int | None = Non
     Parameters
     ----------
     dgms : sequence of np.ndarray, each shape (n_k, 2), float64
-        Validated finite diagrams (see :func:`cnntopo.ph.distances.finite_part`).
+        Validated finite diagrams (see :func:`cnntopo.ph.diagram_ops.finite_part`).
     M : int, default 50
         Number of directions.
     n_threads : int, optional
@@ -131,17 +131,17 @@ def presort(dgms: Sequence[np.ndarray], M: int = 50, n_threads: int | None = Non
 
     Notes
     -----
-    The projections are computed by the same functions as the numpy reference
-    :func:`cnntopo.ph.distances.sliced_wasserstein` (``cos * x`` and ``sin * y`` as
+    The projections are computed by the same functions of :mod:`cnntopo.ph.diagram_ops`
+    as the numpy reference :func:`cnntopo.ph.distances.sliced_wasserstein` (``cos * x`` and ``sin * y`` as
     two float64 products, then their sum; diagonal coordinate
     ``sqrt((c b + s d)^2 / 2)``), so the sorted values are bit-identical to the
     ones it sorts.
     """
-    M = _check_M(M)
-    n_threads = _resolve_n_jobs(n_threads, "n_threads")
+    M = check_M(M)
+    n_threads = resolve_n_jobs(n_threads, "n_threads")
     n_groups = -(-M // GROUP)
     dirs = np.zeros((n_groups * GROUP, 2), dtype=np.float64)
-    dirs[:M] = _persim_directions(M)  # padding directions project everything to 0
+    dirs[:M] = persim_directions(M)  # padding directions project everything to 0
     cos, sin = dirs[:, 0:1], dirs[:, 1:2]
 
     sizes = np.array([d.shape[0] for d in dgms], dtype=np.int64)
@@ -154,11 +154,11 @@ def presort(dgms: Sequence[np.ndarray], M: int = 50, n_threads: int | None = Non
     def fill(k: int) -> None:
         dgm = dgms[k]
         n = dgm.shape[0]
-        diag = _project_on_diagonal(dgm)
+        diag = project_on_diagonal(dgm)
         proj = np.empty((2, n_groups * GROUP, n), dtype=np.float64)
         tmp = np.empty((n_groups * GROUP, n), dtype=np.float64)
-        _project_into(proj[0], cos, sin, dgm[:, 0], dgm[:, 1], tmp)
-        _project_into(proj[1], cos, sin, diag, diag, tmp)
+        project_into(proj[0], cos, sin, dgm[:, 0], dgm[:, 1], tmp)
+        project_into(proj[1], cos, sin, diag, diag, tmp)
         proj.sort(axis=2)
         # (2, n_groups*GROUP, n) -> per group, (n, GROUP) interleaved rows
         p = proj[0].reshape(n_groups, GROUP, n).transpose(0, 2, 1)
@@ -169,7 +169,7 @@ def presort(dgms: Sequence[np.ndarray], M: int = 50, n_threads: int | None = Non
         blk[:, 1, 0, :] = np.inf
         blk[:, 1, 1:, :] = q
 
-    _run_parallel(fill, [(k,) for k in range(len(dgms))], n_threads)
+    run_parallel(fill, [(k,) for k in range(len(dgms))], n_threads)
     return Presorted(data, offsets, sizes, M)
 
 
@@ -357,7 +357,7 @@ def all_pairs_matrix(
             i_lo, i_hi, j_lo, j_hi, upper, a.M, out,
         )  # fmt: skip
 
-    _run_parallel(work, _tiles(k1, k2, upper, tile), n_threads)
+    run_parallel(work, _tiles(k1, k2, upper, tile), n_threads)
     return out
 
 
@@ -368,7 +368,7 @@ def sw_all_pairs(diagrams: Sequence[Any], M: int = 50, n_threads: int | None = N
     ----------
     diagrams : sequence of array_like, each shape (n_k, 2)
         K finite persistence diagrams (strip essential bars first with
-        :func:`cnntopo.ph.distances.finite_part`); empty diagrams are allowed.
+        :func:`cnntopo.ph.diagram_ops.finite_part`); empty diagrams are allowed.
     M : int, default 50
         Number of directions (persim's default and the paper's value).
     n_threads : int, optional
@@ -395,9 +395,9 @@ def sw_all_pairs(diagrams: Sequence[Any], M: int = 50, n_threads: int | None = N
     threads for 1,700 diagrams of ~920 points (1.3e11 steps). Memory: see
     :func:`presort`.
     """
-    _check_M(M)
-    n_threads = _resolve_n_jobs(n_threads, "n_threads")
-    dgms = _finite_diagrams(diagrams, "diagrams", infinite="error")
+    check_M(M)
+    n_threads = resolve_n_jobs(n_threads, "n_threads")
+    dgms = finite_diagrams(diagrams, "diagrams", infinite="error")
     return all_pairs_matrix(presort(dgms, M, n_threads), None, n_threads)
 
 
@@ -431,8 +431,8 @@ def sw_cross(
     ValueError
         As :func:`sw_all_pairs`.
     """
-    _check_M(M)
-    n_threads = _resolve_n_jobs(n_threads, "n_threads")
-    a = presort(_finite_diagrams(diagrams_a, "diagrams_a", infinite="error"), M, n_threads)
-    b = presort(_finite_diagrams(diagrams_b, "diagrams_b", infinite="error"), M, n_threads)
+    check_M(M)
+    n_threads = resolve_n_jobs(n_threads, "n_threads")
+    a = presort(finite_diagrams(diagrams_a, "diagrams_a", infinite="error"), M, n_threads)
+    b = presort(finite_diagrams(diagrams_b, "diagrams_b", infinite="error"), M, n_threads)
     return all_pairs_matrix(a, b, n_threads)

@@ -3,7 +3,7 @@
 
 rule select_mapper_images:
     output:
-        images=f"{OUT}/mapper/images.npz",
+        images=MP("mapper_images"),
     log:
         f"{OUT}/logs/mapper/select_mapper_images.log",
     conda:
@@ -12,16 +12,21 @@ rule select_mapper_images:
     resources:
         mem_mb=3000,
         runtime=15,
+    params:
+        dataset=get_dataset_source(),
+        split=MAPPER["images"]["split"],
+        per_class=MAPPER["images"]["per_class"],
+        seed=MAPPER["images"]["seed"],
     script:
         "../../scripts/mapper/select_mapper_images.py"
 
 
 rule mapper_cloud:
     input:
-        weights=f"{MAPPER_MODEL}/weights.pt",
-        images=f"{OUT}/mapper/images.npz",
+        weights=MP("mapper_weights"),
+        images=MP("mapper_images"),
     output:
-        cloud=f"{OUT}/mapper/clouds/{{cloud}}/{{layer}}.npz",
+        cloud=MP("mapper_cloud"),
     log:
         f"{OUT}/logs/mapper/clouds/{{cloud}}/{{layer}}.log",
     benchmark:
@@ -33,5 +38,13 @@ rule mapper_cloud:
         mem_mb=get_mapper_cloud_mem_mb,
         runtime=60,
         gpu=get_mapper_gpus(),
+    params:
+        dataset=config["dataset"],
+        split=MAPPER["images"]["split"],
+        batch_size=MAPPER["images"]["batch_size"],
+        width=MAPPER["model"]["width"],
+        device=MAPPER["training"]["device"],
+        seed=MAPPER["seed"],
+        construction=get_construction,
     script:
         "../../scripts/mapper/mapper_cloud.py"

@@ -1,13 +1,35 @@
 # Helpers of the Mapper branch's rules (included by experiment.smk after common.smk).
-from cnntopo.names import format_setting, parse_cloud
-from cnntopo.nets.layers_option_b import mapper_layer_shapes, resolve_mapper_layers
+import itertools
 
-MAPPER_MODEL = MAPPER["model"]["dir"] or f"{OUT}/mapper/model"
+from cnntopo.mapper import resources as mapper_resources
+from cnntopo.names import (
+    WILDCARD_PATTERNS,
+    format_cloud,
+    format_number,
+    format_setting,
+    parse_cloud,
+)
+from cnntopo.nets.layers_option_b import mapper_layer_shapes, resolve_mapper_layers
+from cnntopo.paths import Layout
+
+MP = Layout(OUT, mapper_model=MAPPER["model"]["dir"])
 MAPPER_LAYERS = resolve_mapper_layers(MAPPER["layers"])
+MAPPER_SHAPES = mapper_layer_shapes(MAPPER["model"]["width"])
+
+
+# The Mapper wildcards: exactly the names cnntopo.names formats.
+wildcard_constraints:
+    cloud=WILDCARD_PATTERNS["cloud"],
+    setting=WILDCARD_PATTERNS["setting"],
 
 
 def is_mapper_enabled():
     return MAPPER["enabled"]
+
+
+def get_dataset_source():
+    """The dataset keys that locate its images (not its normalisation)."""
+    return {k: config["dataset"][k] for k in ("name", "root", "download")}
 
 
 def get_mapper_clouds():
@@ -18,47 +40,72 @@ def get_mapper_clouds():
     noise = MAPPER["noise"]
     for sigma in noise["sigmas"]:
         for c in noise["constructions"]:
-            clouds[f"{c}-noise{sigma:g}"] = list(noise["layers"])
+            clouds[format_cloud(c, sigma)] = list(noise["layers"])
     return clouds
 
 
-def get_mapper_settings(cloud, layer):
-    """Mapper settings of one graph: the per-layer table entry, else every combination."""
+def get_construction(wildcards):
+    """The settings of a cloud's construction that its job reads (by method)."""
+    method = parse_cloud(wildcards.cloud)["method"]
+    if method == "random":
+        return {"low": MAPPER["random_low"]}
+    if method == "full":
+        return {"cap": MAPPER["full"]["cap"], "replace": MAPPER["full"]["replace"]}
+    grabcut = MAPPER["grabcut"]
+    return {"grabcut": grabcut["input"], "grabcut_iters": grabcut["iterations"]}
+
+
+def get_mapper_setting_table(cloud, layer):
+    """Setting name -> the configured intervals, overlap (percent) and eps of one graph.
+
+    The per-layer table entry, else every combination of the lists; names are lossless,
+    and the values are the configured ones (never re-read from a name).
+    """
     g = MAPPER["graph"]
     fixed = g["per_layer"].get(cloud, {}).get(layer)
     if fixed is not None:
-        return [format_setting(fixed["intervals"], fixed["overlap"], fixed["eps"])]
-    return [
-        format_setting(n, p, e)
-        for n in g["intervals"]
-        for p in g["overlaps"]
-        for e in g["eps"]
-    ]
+        combos = [(fixed["intervals"], fixed["overlap"], fixed["eps"])]
+    else:
+        combos = itertools.product(g["intervals"], g["overlaps"], g["eps"])
+    return {
+        format_setting(n, p, e): {
+            "intervals": int(n),
+            "overlap": float(p),
+            "eps": None if e is None else float(e),
+        }
+        for n, p, e in combos
+    }
+
+
+def get_mapper_settings(cloud, layer):
+    return list(get_mapper_setting_table(cloud, layer))
+
+
+def get_graph_setting(wildcards):
+    """The configured values of the {setting} of one graph job."""
+    table = get_mapper_setting_table(wildcards.cloud, wildcards.layer)
+    if wildcards.setting not in table:
+        raise ValueError(
+            f"{wildcards.setting} is not a configured Mapper setting of "
+            f"{wildcards.cloud}/{wildcards.layer}; configured: {', '.join(table)}"
+        )
+    return table[wildcards.setting]
 
 
 def get_mapper_graph(cloud, layer, setting=None):
     """Path of a graph (the primary, i.e. first, setting unless one is given)."""
     setting = setting or get_mapper_settings(cloud, layer)[0]
-    return f"{OUT}/mapper/graphs/{cloud}/{layer}/{setting}.json"
+    return MP("mapper_graph", cloud=cloud, layer=layer, setting=setting)
 
 
-def get_mapper_cloud(cloud, layer):
-    return f"{OUT}/mapper/clouds/{cloud}/{layer}.npz"
-
-
-def get_all_mapper_graphs():
+def get_mapper_stats_inputs(wildcards):
     """Every (cloud, layer, setting) graph, with the cloud file of each."""
     graphs, clouds = [], []
     for cloud, layers in get_mapper_clouds().items():
         for layer in layers:
             for setting in get_mapper_settings(cloud, layer):
                 graphs.append(get_mapper_graph(cloud, layer, setting))
-                clouds.append(get_mapper_cloud(cloud, layer))
-    return graphs, clouds
-
-
-def get_mapper_stats_inputs(wildcards):
-    graphs, clouds = get_all_mapper_graphs()
+                clouds.append(MP("mapper_cloud", cloud=cloud, layer=layer))
     return {"graphs": graphs, "clouds": clouds}
 
 
@@ -86,10 +133,6 @@ def get_panel_layers(wildcards):
 
 def get_layer_panel_graphs(wildcards):
     return [get_mapper_graph(wildcards.cloud, l) for l in get_panel_layers(wildcards)]
-
-
-def get_layer_panel_titles(wildcards):
-    return get_panel_layers(wildcards)
 
 
 def get_comparison_clouds():
@@ -125,80 +168,84 @@ def get_noise_graphs(wildcards):
 
 
 def get_noise_titles(wildcards):
-    return [f"sigma = {parse_cloud(c)['sigma']:g}" for c in get_noise_clouds(wildcards)]
+    return [
+        f"sigma = {format_number(parse_cloud(c)['sigma'])}"
+        for c in get_noise_clouds(wildcards)
+    ]
 
 
-def get_explorer_inputs(wildcards):
-    layers = get_mapper_clouds()[wildcards.cloud]
-    return {
-        "graphs": [get_mapper_graph(wildcards.cloud, l) for l in layers],
-        "clouds": [get_mapper_cloud(wildcards.cloud, l) for l in layers],
-        "images": f"{OUT}/mapper/images.npz",
-    }
-
-
-def get_explorer_titles(wildcards):
+def get_cloud_layers(wildcards):
     return get_mapper_clouds()[wildcards.cloud]
 
 
-def get_mapper_n_images():
-    """Number of Mapper images (for sizing jobs)."""
-    per_class = MAPPER["images"]["per_class"]
-    n = DATASET_SIZES[config["dataset"]["name"]][MAPPER["images"]["split"]]
-    return min(n, 10 * per_class) if per_class else n
+def get_explorer_inputs(wildcards):
+    layers = get_cloud_layers(wildcards)
+    return {
+        "graphs": [get_mapper_graph(wildcards.cloud, l) for l in layers],
+        "clouds": [MP("mapper_cloud", cloud=wildcards.cloud, layer=l) for l in layers],
+        "images": MP("mapper_images"),
+    }
 
 
-def get_cloud_rows(cloud, layer):
-    """Rows of a cloud (before it is built)."""
-    c, h, w = mapper_layer_shapes(MAPPER["model"]["width"])[layer]
-    spec = parse_cloud(cloud)
-    n = get_mapper_n_images()
-    if spec["method"] == "full":
-        return min(n * h * w, MAPPER["full"]["cap"])
-    return n * spec["topk"]
+# ------------------------------------------------------------------ resources
+
+
+def get_mapper_train_mem_mb(wildcards, attempt):
+    batch = MAPPER["training"]["batch_size"]
+    return mapper_resources.train_mem_mb(MAPPER["model"]["width"], batch, attempt)
+
+
+def get_cloud_rows(wildcards):
+    images = MAPPER["images"]
+    n = mapper_resources.n_images(
+        config["dataset"]["name"], images["split"], images["per_class"]
+    )
+    shape = MAPPER_SHAPES[wildcards.layer]
+    return mapper_resources.cloud_rows(wildcards.cloud, shape, n, MAPPER["full"]["cap"])
 
 
 def get_mapper_cloud_mem_mb(wildcards, attempt):
-    """The cloud (plus a gathered copy), one batch of the layer's activations, the model."""
-    c, h, w = mapper_layer_shapes(MAPPER["model"]["width"])[wildcards.layer]
-    rows = get_cloud_rows(wildcards.cloud, wildcards.layer)
-    batch = MAPPER["images"]["batch_size"] * c * h * w * 4 * 4
-    return int((3000 + (2 * rows * c * 4 + batch) / 2**20) * attempt)
+    shape = MAPPER_SHAPES[wildcards.layer]
+    batch = MAPPER["images"]["batch_size"]
+    return mapper_resources.cloud_mem_mb(
+        get_cloud_rows(wildcards), shape, batch, attempt
+    )
 
 
 def get_mapper_graph_mem_mb(wildcards, attempt):
-    """The cloud in float32 and float64, plus DBSCAN's neighbourhoods (grow with density)."""
-    c = mapper_layer_shapes(MAPPER["model"]["width"])[wildcards.layer][0]
-    rows = get_cloud_rows(wildcards.cloud, wildcards.layer)
-    return int((2000 + rows * c * 12 / 2**20 + rows * 0.02) * attempt)
+    channels = MAPPER_SHAPES[wildcards.layer][0]
+    return mapper_resources.graph_mem_mb(get_cloud_rows(wildcards), channels, attempt)
 
 
 def get_mapper_graph_runtime(wildcards):
-    """Minutes: DBSCAN per interval is quadratic (about 17 min for 800,000 x 512 on 2 cores)."""
-    c = mapper_layer_shapes(MAPPER["model"]["width"])[wildcards.layer][0]
-    rows = get_cloud_rows(wildcards.cloud, wildcards.layer)
-    return int(10 + 60 * (rows / 800_000) ** 2 * c / 512 * 1.5)
+    channels = MAPPER_SHAPES[wildcards.layer][0]
+    return mapper_resources.graph_runtime(get_cloud_rows(wildcards), channels)
+
+
+# ------------------------------------------------------------------ targets
 
 
 def get_mapper_outputs():
     """Final outputs of the Mapper branch."""
     if not is_mapper_enabled():
         return []
-    out = [f"{OUT}/mapper/stats.csv", f"{OUT}/figures/mapper/purity.png"]
-    clouds = get_mapper_clouds()
-    for cloud in clouds:
+    out = [MP("mapper_stats"), MP("fig_mapper_purity", ext="png")]
+    for cloud in get_mapper_clouds():
         if "-noise" not in cloud:
-            out.append(f"{OUT}/figures/mapper/layers_{cloud}.png")
+            out.append(MP("fig_mapper_layers", cloud=cloud, ext="png"))
         if MAPPER["figures"]["explorer"]:
-            out.append(f"{OUT}/mapper/explorer/{cloud}.html")
+            out.append(MP("mapper_explorer", cloud=cloud))
     if get_comparison_clouds():
         layer = MAPPER["figures"]["comparison_layer"]
-        out.append(f"{OUT}/figures/mapper/constructions_{layer}.png")
+        out.append(MP("fig_mapper_constructions", layer=layer, ext="png"))
     noise = MAPPER["noise"]
     if noise["sigmas"]:
-        for c in noise["constructions"]:
-            for layer in noise["layers"]:
-                out.append(f"{OUT}/figures/mapper/noise_{c}_{layer}.png")
+        out += MP.expand(
+            "fig_mapper_noise",
+            cloud=noise["constructions"],
+            layer=noise["layers"],
+            ext="png",
+        )
     if has_mapper_setting_sweep():
-        out.append(f"{OUT}/figures/mapper/settings.png")
+        out.append(MP("fig_mapper_settings", ext="png"))
     return out

@@ -3,15 +3,15 @@
 
 rule figure_mapper_purity:
     input:
-        stats=f"{OUT}/mapper/stats.csv",
+        stats=MP("mapper_stats"),
     output:
         png=report(
-            f"{OUT}/figures/mapper/purity.png",
+            MP("fig_mapper_purity", ext="png"),
             caption="../../report/mapper_purity.rst",
             category="Mapper",
             subcategory="Purity",
         ),
-        extra=get_extra_figures(f"{OUT}/figures/mapper/purity"),
+        extra=MP.expand("fig_mapper_purity", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/mapper/purity.log",
     conda:
@@ -28,14 +28,15 @@ rule figure_mapper_purity:
 
 rule figure_mapper_settings:
     input:
-        stats=f"{OUT}/mapper/stats.csv",
+        stats=MP("mapper_stats"),
     output:
         png=report(
-            f"{OUT}/figures/mapper/settings.png",
+            MP("fig_mapper_settings", ext="png"),
             caption="../../report/mapper_settings.rst",
             category="Mapper",
             subcategory="Settings",
         ),
+        extra=MP.expand("fig_mapper_settings", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/mapper/settings.log",
     conda:
@@ -53,13 +54,13 @@ rule figure_mapper_layers:
         graphs=get_layer_panel_graphs,
     output:
         png=report(
-            f"{OUT}/figures/mapper/layers_{{cloud}}.png",
+            MP("fig_mapper_layers", ext="png"),
             caption="../../report/mapper_layers.rst",
             category="Mapper",
             subcategory="Across layers",
             labels={"cloud": "{cloud}"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/mapper/layers_{{cloud}}"),
+        extra=MP.expand("fig_mapper_layers", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/mapper/layers_{{cloud}}.log",
     conda:
@@ -69,9 +70,9 @@ rule figure_mapper_layers:
         mem_mb=2000,
         runtime=15,
     params:
-        titles=get_layer_panel_titles,
+        titles=get_panel_layers,
         seed=MAPPER["figures"]["layout_seed"],
-        kind="layers",
+        suptitle=lambda w: f"Mapper graphs across layers ({w.cloud} point clouds)",
     script:
         "../../scripts/mapper/figure_mapper_panels.py"
 
@@ -81,13 +82,13 @@ rule figure_mapper_constructions:
         graphs=get_comparison_graphs,
     output:
         png=report(
-            f"{OUT}/figures/mapper/constructions_{{layer}}.png",
+            MP("fig_mapper_constructions", ext="png"),
             caption="../../report/mapper_constructions.rst",
             category="Mapper",
             subcategory="Point-cloud constructions",
             labels={"layer": "{layer}"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/mapper/constructions_{{layer}}"),
+        extra=MP.expand("fig_mapper_constructions", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/mapper/constructions_{{layer}}.log",
     conda:
@@ -99,7 +100,7 @@ rule figure_mapper_constructions:
     params:
         titles=get_comparison_clouds(),
         seed=MAPPER["figures"]["layout_seed"],
-        kind="constructions",
+        suptitle=lambda w: f"Point-cloud constructions at {w.layer}",
     script:
         "../../scripts/mapper/figure_mapper_panels.py"
 
@@ -109,13 +110,13 @@ rule figure_mapper_noise:
         graphs=get_noise_graphs,
     output:
         png=report(
-            f"{OUT}/figures/mapper/noise_{{cloud}}_{{layer}}.png",
+            MP("fig_mapper_noise", ext="png"),
             caption="../../report/mapper_noise.rst",
             category="Mapper",
             subcategory="Input noise",
             labels={"cloud": "{cloud}", "layer": "{layer}"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/mapper/noise_{{cloud}}_{{layer}}"),
+        extra=MP.expand("fig_mapper_noise", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/mapper/noise_{{cloud}}_{{layer}}.log",
     conda:
@@ -127,7 +128,7 @@ rule figure_mapper_noise:
     params:
         titles=get_noise_titles,
         seed=MAPPER["figures"]["layout_seed"],
-        kind="noise",
+        suptitle=lambda w: f"Input noise: {w.cloud} point clouds at {w.layer}",
     script:
         "../../scripts/mapper/figure_mapper_panels.py"
 
@@ -136,7 +137,7 @@ rule mapper_explorer:
     input:
         unpack(get_explorer_inputs),
     output:
-        html=f"{OUT}/mapper/explorer/{{cloud}}.html",
+        html=MP("mapper_explorer"),
     log:
         f"{OUT}/logs/mapper/explorer/{{cloud}}.log",
     conda:
@@ -146,6 +147,10 @@ rule mapper_explorer:
         mem_mb=4000,
         runtime=15,
     params:
-        titles=get_explorer_titles,
+        titles=get_cloud_layers,
+        seed=MAPPER["figures"]["layout_seed"],
+        thumbnails=MAPPER["figures"]["thumbnails"],
+        dataset=config["dataset"],
+        split=MAPPER["images"]["split"],
     script:
         "../../scripts/mapper/mapper_explorer.py"

@@ -3,9 +3,9 @@
 
 rule mapper_graph:
     input:
-        cloud=f"{OUT}/mapper/clouds/{{cloud}}/{{layer}}.npz",
+        cloud=MP("mapper_cloud"),
     output:
-        graph=f"{OUT}/mapper/graphs/{{cloud}}/{{layer}}/{{setting}}.json",
+        graph=MP("mapper_graph"),
     log:
         f"{OUT}/logs/mapper/graphs/{{cloud}}/{{layer}}/{{setting}}.log",
     benchmark:
@@ -16,6 +16,10 @@ rule mapper_graph:
     resources:
         mem_mb=get_mapper_graph_mem_mb,
         runtime=get_mapper_graph_runtime,
+    params:
+        setting=get_graph_setting,
+        min_samples=MAPPER["graph"]["min_samples"],
+        cover=MAPPER["graph"]["cover"],
     script:
         "../../scripts/mapper/mapper_graph.py"
 
@@ -24,7 +28,7 @@ rule mapper_stats:
     input:
         unpack(get_mapper_stats_inputs),
     output:
-        csv=f"{OUT}/mapper/stats.csv",
+        csv=MP("mapper_stats"),
     log:
         f"{OUT}/logs/mapper/stats.log",
     conda:

@@ -5,8 +5,8 @@ if MAPPER["model"]["checkpoint"] is None:
 
     rule train_mapper_model:
         output:
-            weights=f"{MAPPER_MODEL}/weights.pt",
-            metrics=f"{MAPPER_MODEL}/train.json",
+            weights=MP("mapper_weights"),
+            metrics=MP("mapper_train_metrics"),
         log:
             f"{OUT}/logs/mapper/train_mapper_model.log",
         benchmark:
@@ -16,8 +16,13 @@ if MAPPER["model"]["checkpoint"] is None:
         threads: get_torch_threads()
         resources:
             mem_mb=get_mapper_train_mem_mb,
-            runtime=get_mapper_train_runtime(),
+            runtime=mapper_resources.train_runtime(MAPPER["training"]["epochs"]),
             gpu=get_mapper_gpus(),
+        params:
+            dataset=config["dataset"],
+            width=MAPPER["model"]["width"],
+            seed=MAPPER["model"]["seed"],
+            training=MAPPER["training"],
         script:
             "../../scripts/mapper/train_mapper_model.py"
 
@@ -27,8 +32,8 @@ else:
         input:
             checkpoint=MAPPER["model"]["checkpoint"],
         output:
-            weights=f"{MAPPER_MODEL}/weights.pt",
-            metrics=f"{MAPPER_MODEL}/train.json",
+            weights=MP("mapper_weights"),
+            metrics=MP("mapper_train_metrics"),
         log:
             f"{OUT}/logs/mapper/import_mapper_model.log",
         conda:
@@ -38,5 +43,10 @@ else:
             mem_mb=4000,
             runtime=30,
             gpu=get_mapper_gpus(),
+        params:
+            dataset=config["dataset"],
+            width=MAPPER["model"]["width"],
+            seed=MAPPER["model"]["seed"],
+            device=MAPPER["training"]["device"],
         script:
             "../../scripts/mapper/import_mapper_model.py"

@@ -5,9 +5,9 @@ from cnntopo.stages.mapper.model import import_mapper_model
 
 setup_job_logging(snakemake.log[0])
 import_mapper_model(
-    snakemake.config,
     snakemake.input.checkpoint,
     snakemake.output.weights,
     snakemake.output.metrics,
+    **snakemake.params,
     threads=snakemake.threads,
 )

@@ -5,11 +5,11 @@ from cnntopo.stages.mapper.clouds import mapper_cloud
 
 setup_job_logging(snakemake.log[0])
 mapper_cloud(
-    snakemake.config,
     snakemake.wildcards.cloud,
     snakemake.wildcards.layer,
     snakemake.input.weights,
     snakemake.input.images,
     snakemake.output.cloud,
+    **snakemake.params,
     threads=snakemake.threads,
 )

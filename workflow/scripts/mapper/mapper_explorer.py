@@ -5,10 +5,9 @@ from cnntopo.stages.mapper.figures import mapper_explorer
 
 setup_job_logging(snakemake.log[0])
 mapper_explorer(
-    snakemake.config,
     snakemake.input.graphs,
-    snakemake.params.titles,
     snakemake.input.clouds,
     snakemake.input.images,
     snakemake.output.html,
+    **snakemake.params,
 )

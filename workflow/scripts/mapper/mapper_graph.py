@@ -5,9 +5,11 @@ from cnntopo.stages.mapper.graphs import mapper_graph
 
 setup_job_logging(snakemake.log[0])
 mapper_graph(
-    snakemake.config,
     snakemake.input.cloud,
     snakemake.wildcards.setting,
     snakemake.output.graph,
+    **snakemake.params.setting,
+    min_samples=snakemake.params.min_samples,
+    cover=snakemake.params.cover,
     threads=snakemake.threads,
 )

@@ -4,4 +4,4 @@ from cnntopo.logs import setup_job_logging
 from cnntopo.stages.mapper.clouds import select_mapper_images
 
 setup_job_logging(snakemake.log[0])
-select_mapper_images(snakemake.config, snakemake.output.images)
+select_mapper_images(snakemake.output.images, **snakemake.params)

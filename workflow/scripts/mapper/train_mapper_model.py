@@ -5,5 +5,8 @@ from cnntopo.stages.mapper.model import train_mapper_model
 
 setup_job_logging(snakemake.log[0])
 train_mapper_model(
-    snakemake.config, snakemake.output.weights, snakemake.output.metrics, threads=snakemake.threads
+    snakemake.output.weights,
+    snakemake.output.metrics,
+    **snakemake.params,
+    threads=snakemake.threads,
 )

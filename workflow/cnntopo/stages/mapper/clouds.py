@@ -1,9 +1,10 @@
-"""Stages of ``rules/mapper/clouds.smk``: the Mapper images and point clouds."""
+"""Stages of ``rules/mapper/clouds.smk``: the Mapper images and point clouds (docs/methods.md §11)."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -11,38 +12,59 @@ import numpy as np
 from cnntopo import artifacts
 from cnntopo.names import parse_cloud
 from cnntopo.stages.common import dataset_normalization, load_mapper_images, load_split
+from cnntopo.stages.mapper.model import ARCH
 
 __all__ = ["select_mapper_images", "mapper_cloud"]
 
 log = logging.getLogger("cnntopo")
 
+#: Arguments of :func:`cnntopo.mapper.clouds.build_cloud` that only some constructions
+#: read (random: ``low``; full: ``cap``, ``replace``; foreground/background: ``grabcut``,
+#: ``grabcut_iters``). A cloud's job receives and records only its own.
+CONSTRUCTION_KEYS = ("low", "cap", "replace", "grabcut", "grabcut_iters")
 
-def select_mapper_images(cfg: dict, out: str | Path) -> dict:
+
+def select_mapper_images(
+    out: str | Path, *, dataset: Mapping, split: str, per_class: int | None, seed: int
+) -> dict:
     """Choose the Mapper images, in class-major order, and record them.
 
-    All images of ``mapper.images.split`` (the paper: the 50,000 CIFAR-10 training
-    images), or a seeded sample of ``per_class`` images per class; sorted by class,
-    then by index, as the official extraction (one pass per class).
+    All images of ``split`` (the paper: the 50,000 CIFAR-10 training images), or a
+    seeded sample of ``per_class`` images per class; sorted by class, then by index, as
+    the official extraction (one pass per class).
 
-    Writes ``out`` (``.npz``): ``indices`` (N,) positions in the split, ``labels`` (N,),
-    ``classes`` (n_classes,) and ``meta`` (JSON).
+    Parameters
+    ----------
+    out : path-like
+        Output ``.npz``: ``indices`` (N,) positions in the split, ``labels`` (N,),
+        ``classes`` (n_classes,) and ``meta`` (JSON).
+    dataset : mapping
+        The dataset's ``name``, ``root`` and ``download`` (config section ``dataset``).
+    split : {"train", "test"}
+    per_class : int or None
+        Images per class (None = all).
+    seed : int
+        Seed of the sample.
+
+    Returns
+    -------
+    dict
+        The ``meta`` record.
     """
-
-    icfg = cfg["mapper"]["images"]
-    data = load_split(cfg, icfg["split"])
-    rng = np.random.default_rng(icfg["seed"])
+    data = load_split(dataset, split)
+    rng = np.random.default_rng(seed)
     chosen = []
     for k in range(len(data.classes)):
         idx = np.flatnonzero(data.labels == k)
-        if icfg["per_class"] is not None and len(idx) > icfg["per_class"]:
-            idx = np.sort(rng.choice(idx, size=icfg["per_class"], replace=False))
+        if per_class is not None and len(idx) > per_class:
+            idx = np.sort(rng.choice(idx, size=per_class, replace=False))
         chosen.append(idx)
     indices = np.concatenate(chosen).astype(np.int64)
     meta = {
-        "dataset": cfg["dataset"]["name"],
-        "split": icfg["split"],
-        "per_class": icfg["per_class"],
-        "seed": icfg["seed"],
+        "dataset": dataset["name"],
+        "split": split,
+        "per_class": per_class,
+        "seed": seed,
         "n_images": int(len(indices)),
         "counts": [int(len(c)) for c in chosen],
     }
@@ -53,25 +75,63 @@ def select_mapper_images(cfg: dict, out: str | Path) -> dict:
         classes=np.asarray(data.classes),
         meta=np.asarray(artifacts.json_dumps(meta)),
     )
-    log.info("%d %s images in class-major order: %s", len(indices), icfg["split"], meta["counts"])
+    log.info("%d %s images in class-major order: %s", len(indices), split, meta["counts"])
     return meta
 
 
 def mapper_cloud(
-    cfg: dict,
     cloud: str,
     layer: str,
     weights: str | Path,
     images_npz: str | Path,
     out: str | Path,
+    *,
+    dataset: Mapping,
+    split: str,
+    batch_size: int,
+    width: int,
+    device: str,
+    seed: int,
+    construction: Mapping,
     threads: int = 2,
 ) -> dict:
-    """Build one point cloud of one BN layer of the Mapper network (paper-methods 1.5).
+    """Build one point cloud of one BN layer of the Mapper network.
 
-    Writes ``out`` (``.npz``): ``points`` (P, c) float32, ``labels`` (P,),
-    ``image_index`` (P,) rows of the Mapper image list, ``position`` (P,) flattened
-    spatial index, ``correct`` (N,) whether the network classified each (noisy)
-    image correctly, and ``meta`` (JSON: construction, seeds, sizes, accuracy).
+    Parameters
+    ----------
+    cloud : str
+        Cloud name (:func:`cnntopo.names.parse_cloud`: construction, top-k, noise).
+    layer : str
+        A BN layer of the Mapper network.
+    weights : path-like
+        The network's ``state_dict``.
+    images_npz : path-like
+        The Mapper images (:func:`select_mapper_images`).
+    out : path-like
+        Output ``.npz``: ``points`` (P, c) float32, ``labels`` (P,), ``image_index``
+        (P,) rows of the Mapper image list, ``position`` (P,) flattened spatial index,
+        ``correct`` (N,) whether the network classified each (noisy) image correctly,
+        and ``meta`` (JSON: construction, seeds, sizes, accuracy, class names).
+    dataset : mapping
+        The config section ``dataset``.
+    split : {"train", "test"}
+        Split of the Mapper images.
+    batch_size : int
+        Images per forward pass.
+    width : int
+        Stem channels of the network.
+    device : {"auto", "cpu", "cuda"}
+    seed : int
+        Seed of every random choice (positions, subsampling, ties, noise).
+    construction : mapping
+        The construction's own arguments (a subset of :data:`CONSTRUCTION_KEYS`).
+    threads : int, default 2
+        Torch CPU threads.
+
+    Returns
+    -------
+    dict
+        The ``meta`` record.
     """
     import torch
 
@@ -81,39 +141,36 @@ def mapper_cloud(
 
     t0 = time.perf_counter()
     torch.set_num_threads(max(1, int(threads)))
-    m = cfg["mapper"]
     spec = parse_cloud(cloud)
-    images, classes = load_mapper_images(cfg, images_npz)
-    model = build_model("resnet18_mapper", m["model"]["width"], len(classes))
+    images, classes = load_mapper_images(dataset, split, images_npz)
+    model = build_model(ARCH, width, len(classes))
     load_state_dict_compat(model, weights)
-    device = select_device(m["training"]["device"])
-    model.to(device).eval()
-    mean, std = dataset_normalization(cfg)
+    dev = select_device(device)
+    model.to(dev).eval()
+    mean, std = dataset_normalization(dataset)
     result = build_cloud(
         model,
         images.images,
         images.labels,
         layer,
         spec["method"],
-        seed=m["seed"],
+        seed=seed,
         mean=mean,
         std=std,
-        batch_size=m["images"]["batch_size"],
-        device=device,
-        cap=m["full"]["cap"],
-        replace=m["full"]["replace"],
+        batch_size=batch_size,
+        device=dev,
         topk=spec["topk"],
-        grabcut=m["grabcut"]["input"],
-        grabcut_iters=m["grabcut"]["iterations"],
         sigma=spec["sigma"],
-        low=m["random_low"],
         log=log.info,
+        **construction,
     )
-    meta = dict(result.get("meta", {}))
+    meta = {
+        k: v for k, v in result["meta"].items() if k in construction or k not in CONSTRUCTION_KEYS
+    }
     meta.update(
         cloud=cloud,
         layer=layer,
-        dataset=cfg["dataset"]["name"],
+        dataset=dataset["name"],
         classes=classes,
         seconds=time.perf_counter() - t0,
     )

@@ -1,9 +1,10 @@
-"""Stages of ``rules/mapper/figures.smk``: Mapper figures and the interactive explorer."""
+"""Stages of ``rules/mapper/figures.smk``: Mapper figures and the interactive explorer
+(docs/methods.md §14)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,29 +22,38 @@ __all__ = [
 log = logging.getLogger("cnntopo")
 
 
-def _class_names(graphs: Sequence[dict]) -> list[str]:
-    """Class names recorded in the graphs' ``meta`` (the first that has them), else 0-9."""
-    for graph in graphs:
-        names = graph.get("meta", {}).get("label_names")
-        if names:
-            return list(names)
-    return [str(k) for k in range(10)]
-
-
 def figure_mapper_panels(
     graph_files: Sequence[str | Path],
-    titles: Sequence[str],
     outputs: Sequence[str | Path],
     *,
+    titles: Sequence[str],
     seed: int = 0,
     suptitle: str | None = None,
     ncols: int = 3,
 ) -> None:
-    """A grid of Mapper graphs (pie-chart nodes by class, sized by point count)."""
+    """A grid of Mapper graphs (pie-chart nodes by class, sized by point count).
+
+    Parameters
+    ----------
+    graph_files : sequence of path-like
+        One graph per panel; the class names are the ones the graphs record (from
+        their clouds).
+    outputs : sequence of path-like
+        The figure in each format (by suffix).
+    titles : sequence of str
+        Title of each panel.
+    seed : int, default 0
+        Layout seed.
+    suptitle : str, optional
+        Figure title.
+    ncols : int, default 3
+        Panels per row (fewer with fewer panels).
+    """
     from cnntopo.mapper.draw import figure_mapper_panels as _panels
+    from cnntopo.mapper.draw import resolve_class_names
 
     panels = [(t, artifacts.read_json(p)) for t, p in zip(titles, graph_files, strict=True)]
-    classes = _class_names([g for _, g in panels])
+    classes = resolve_class_names([g for _, g in panels], None)
     for out in outputs:
         _panels(
             panels,
@@ -75,66 +85,79 @@ def figure_mapper_purity(
 
 
 def figure_mapper_settings(stats_csv: str | Path, outputs: Sequence[str | Path]) -> None:
-    """Graph size and purity across the Mapper settings of a parameter sweep."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Graph size and node-wise purity across the Mapper settings of a parameter sweep."""
     import pandas as pd
 
+    from cnntopo.mapper.draw import figure_settings
+
     table = pd.read_csv(stats_csv)
-    table["graph"] = table["cloud"] + " " + table["layer"]
-    settings = list(dict.fromkeys(table["setting"]))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for name, rows in table.groupby("graph", sort=False):
-        x = [settings.index(s) for s in rows["setting"]]
-        axes[0].plot(x, rows["n_nodes"], marker="o", label=name)
-        axes[1].plot(x, rows["nodewise"], marker="o", label=name)
-    labels = [s.replace("_", "\n") for s in settings]
-    for ax, title in zip(axes, ("nodes", "node-wise purity"), strict=True):
-        ax.set_xticks(range(len(settings)), labels, fontsize=7)
-        ax.set_title(title)
-    axes[1].legend(fontsize=7, loc="best")
-    fig.suptitle("Mapper graphs across settings")
     for out in outputs:
-        with artifacts.atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=150, format=Path(out).suffix.lstrip("."))
-    plt.close(fig)
+        figure_settings(table, out)
+
+
+def _point_images(titles: Sequence[str], cloud_files: Sequence[str | Path]) -> dict:
+    """Graph title -> the Mapper image of every row of its cloud (``image_index``)."""
+    point_images = {}
+    for t, path in zip(titles, cloud_files, strict=True):
+        with np.load(path, allow_pickle=False) as z:
+            point_images[t] = z["image_index"]
+    return point_images
 
 
 def mapper_explorer(
-    cfg: dict,
     graph_files: Sequence[str | Path],
-    titles: Sequence[str],
     cloud_files: Sequence[str | Path],
     images_npz: str | Path,
     out_html: str | Path,
+    *,
+    titles: Sequence[str],
+    seed: int,
+    thumbnails: bool,
+    dataset: Mapping,
+    split: str,
 ) -> None:
-    """Self-contained interactive HTML page of several graphs of one cloud (layer selector)."""
+    """Self-contained interactive HTML page of several graphs of one cloud (layer selector).
+
+    Parameters
+    ----------
+    graph_files, cloud_files : sequence of path-like
+        The graphs, and the cloud of each (its rows' images, for the thumbnails).
+    images_npz : path-like
+        The Mapper images (:func:`cnntopo.stages.mapper.clouds.select_mapper_images`):
+        the class names, and the images of the thumbnails.
+    out_html : path-like
+        Output page.
+    titles : sequence of str
+        Name of each graph in the page's selector.
+    seed : int
+        Layout seed.
+    thumbnails : bool
+        Embed image thumbnails.
+    dataset : mapping
+        The config section ``dataset`` (its name titles the page; its images give the
+        thumbnails).
+    split : {"train", "test"}
+        Split of the Mapper images.
+    """
     from cnntopo.mapper.explorer import write_explorer
 
     graphs = {t: artifacts.read_json(p) for t, p in zip(titles, graph_files, strict=True)}
-    classes = _class_names(list(graphs.values()))
-    point_images = None
-    thumbnails = None
-    fig_cfg = cfg["mapper"]["figures"]
-    if fig_cfg["thumbnails"]:
-        images, _ = load_mapper_images(cfg, images_npz)
-        thumbnails = images.images
-        if thumbnails.shape[-1] == 1:
-            thumbnails = np.repeat(thumbnails, 3, axis=-1)
-        # every cloud of one explorer page comes from the same image list; the graphs of
-        # different layers have different rows, so map rows -> images per graph
-        point_images = {}
-        for t, cpath in zip(titles, cloud_files, strict=True):
-            with np.load(cpath, allow_pickle=False) as z:
-                point_images[t] = z["image_index"]
+    with np.load(images_npz, allow_pickle=False) as z:
+        classes = [str(c) for c in z["classes"]]
+    point_images = pictures = None
+    if thumbnails:
+        images, _ = load_mapper_images(dataset, split, images_npz)
+        pictures = images.images
+        if pictures.shape[-1] == 1:
+            pictures = np.repeat(pictures, 3, axis=-1)
+        # the graphs of different layers have different rows: map rows -> images per graph
+        point_images = _point_images(titles, cloud_files)
     write_explorer(
         out_html,
         graphs,
         classes,
-        seed=fig_cfg["layout_seed"],
+        seed=seed,
         point_images=point_images,
-        thumbnails=thumbnails,
-        title=f"cnntopo Mapper explorer: {cfg['dataset']['name']}",
+        thumbnails=pictures,
+        title=f"cnntopo Mapper explorer: {dataset['name']}",
     )

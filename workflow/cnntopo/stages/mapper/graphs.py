@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -10,7 +11,6 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo import artifacts
-from cnntopo.names import parse_setting
 
 __all__ = ["mapper_graph", "mapper_stats"]
 
@@ -18,25 +18,57 @@ log = logging.getLogger("cnntopo")
 
 
 def _cloud_meta(z) -> dict:
-    import json
-
     return json.loads(str(z["meta"])) if "meta" in z.files else {}
 
 
 def mapper_graph(
-    cfg: dict, cloud_npz: str | Path, setting: str, out: str | Path, threads: int = 1
+    cloud_npz: str | Path,
+    setting: str,
+    out: str | Path,
+    *,
+    intervals: int,
+    overlap: float,
+    eps: float | None,
+    min_samples: int,
+    cover: str,
+    threads: int = 1,
 ) -> dict:
     """Mapper graph of one cloud with one setting, in Mapper Interactive's JSON format.
 
-    l2-norm lens (min-max scaled), the configured cover (``mapper.graph.cover``),
-    DBSCAN with ``min_samples`` and the setting's eps (``knee`` = paper-methods 3.2).
-    The JSON's ``meta`` also records the cloud, layer and setting.
+    The l2-norm lens (min-max scaled), the cover, and DBSCAN in every interval
+    (docs/methods.md §12).
+
+    Parameters
+    ----------
+    cloud_npz : path-like
+        The point cloud (``points`` (P, c), ``labels`` (P,), ``meta`` with the class
+        names).
+    setting : str
+        Name of the setting (:func:`cnntopo.names.format_setting`), recorded in the
+        graph's ``meta``.
+    out : path-like
+        Output JSON; its ``meta`` also records the cloud and layer.
+    intervals : int
+        Number of cover intervals.
+    overlap : float
+        Overlap of the intervals in percent.
+    eps : float or None
+        DBSCAN eps; None = the knee rule.
+    min_samples : int
+        DBSCAN ``min_samples``.
+    cover : {"paper", "kmapper"}
+        Interval formula.
+    threads : int, default 1
+        Threads of the neighbour searches (the graph does not depend on them).
+
+    Returns
+    -------
+    dict
+        The graph's ``meta``.
     """
     from cnntopo.mapper.graph import mapper_graph as _mapper
 
     t0 = time.perf_counter()
-    s = parse_setting(setting)
-    g = cfg["mapper"]["graph"]
     with np.load(cloud_npz, allow_pickle=False) as z:
         points, labels = z["points"], z["labels"]
         meta = _cloud_meta(z)
@@ -44,12 +76,12 @@ def mapper_graph(
         points,
         labels,
         lens="l2norm",
-        n_intervals=s["intervals"],
-        overlap=s["overlap"] / 100.0,
-        eps=s["eps"],
-        min_samples=g["min_samples"],
-        cover=g["cover"],
-        label_names=meta.get("classes"),
+        n_intervals=intervals,
+        overlap=overlap / 100.0,
+        eps=eps,
+        min_samples=min_samples,
+        cover=cover,
+        label_names=meta["classes"],
         n_jobs=threads,
     )
     graph.setdefault("meta", {}).update(
@@ -72,35 +104,46 @@ def mapper_graph(
     return graph["meta"]
 
 
+def _load_cloud_labels(path: str | Path) -> tuple[np.ndarray, list[str]]:
+    with np.load(path, allow_pickle=False) as z:
+        return z["labels"], list(_cloud_meta(z)["classes"])
+
+
 def mapper_stats(
     graph_files: Sequence[str | Path],
     cloud_files: Sequence[str | Path],
     out_csv: str | Path,
 ) -> None:
-    """One row per graph: cloud, layer, setting, eps, size and purity (paper-methods 3.6).
+    """One row per graph: cloud, layer, setting, eps, size and purity (docs/methods.md §13).
 
-    ``cloud_files[i]`` is the cloud of ``graph_files[i]`` (its labels give class-wise
-    purity, which the paper defines for one-point-per-image clouds; for the others it
-    is a per-point score).
+    Parameters
+    ----------
+    graph_files : sequence of path-like
+        Mapper graphs (JSON).
+    cloud_files : sequence of path-like
+        ``cloud_files[i]`` is the cloud of ``graph_files[i]``: its labels give the
+        class-wise purity (which the paper defines for one-point-per-image clouds; for
+        the others it is a per-point score), its ``meta`` the class names.
+    out_csv : path-like
+        Columns ``cloud``, ``layer``, ``setting``, ``intervals``, ``overlap``, ``eps``,
+        ``eps_source``, ``n_points``, ``n_nodes``, ``n_edges``, ``n_components``,
+        ``nodewise``, ``classwise_mean`` and ``classwise_<class>`` per class.
     """
     import pandas as pd
 
     from cnntopo.mapper.graph import graph_stats
-    from cnntopo.mapper.purity import classwise_purity, nodewise_purity
+    from cnntopo.mapper.purity import purity_scores
 
     rows = []
-    labels_cache: dict[str, tuple[np.ndarray, list[str]]] = {}
+    clouds: dict[str, tuple[np.ndarray, list[str]]] = {}
     for gpath, cpath in zip(graph_files, cloud_files, strict=True):
         graph = artifacts.read_json(gpath)
-        key = str(cpath)
-        if key not in labels_cache:
-            with np.load(cpath, allow_pickle=False) as z:
-                labels_cache[key] = (z["labels"], _cloud_meta(z).get("classes", []))
-        labels, classes = labels_cache[key]
+        if str(cpath) not in clouds:
+            clouds[str(cpath)] = _load_cloud_labels(cpath)
+        labels, classes = clouds[str(cpath)]
         meta = graph.get("meta", {})
         stats = graph_stats(graph)
-        n_classes = max(len(classes), int(labels.max()) + 1 if len(labels) else 0)
-        per_class = classwise_purity(graph, labels, n_classes)
+        purity = purity_scores(graph, labels, classes)
         row = {
             "cloud": meta.get("cloud"),
             "layer": meta.get("layer"),
@@ -113,12 +156,10 @@ def mapper_stats(
             "n_nodes": stats["n_nodes"],
             "n_edges": stats["n_edges"],
             "n_components": stats["n_components"],
-            "nodewise": nodewise_purity(graph) if stats["n_nodes"] else float("nan"),
-            "classwise_mean": float(np.mean(per_class)) if len(per_class) else float("nan"),
+            "nodewise": purity["nodewise"],
+            "classwise_mean": purity["classwise_mean"],
         }
-        for k, value in enumerate(per_class):
-            name = classes[k] if k < len(classes) else str(k)
-            row[f"classwise_{name}"] = float(value)
+        row.update({f"classwise_{name}": v for name, v in purity["classwise"].items()})
         rows.append(row)
     table = pd.DataFrame(rows)
     with artifacts.atomic_path(out_csv) as tmp:

@@ -1,61 +1,256 @@
-"""Stages of ``rules/mapper/model.smk``: train or import the Mapper network."""
+"""Stages of ``rules/mapper/model.smk``: train or import the Mapper network.
+
+The Mapper network is the option-B ResNet-18 (:data:`ARCH`) trained with the Catalyst
+recipe of the official ``cifar_train.py`` (docs/methods.md §10): the values of the
+config section ``mapper.training``, completed by :data:`CATALYST_FIXED`.
+"""
 
 from __future__ import annotations
 
-import copy
 import logging
+import time
+from collections.abc import Mapping
 from pathlib import Path
 
-from cnntopo.stages.nets.models import import_checkpoint, train_model
+from cnntopo import artifacts
+from cnntopo.stages.common import (
+    dataset_normalization,
+    load_split,
+    model_record,
+    save_weights,
+    setup_torch,
+)
 
-__all__ = ["mapper_view", "train_mapper_model", "import_mapper_model"]
+__all__ = [
+    "ARCH",
+    "CATALYST_FIXED",
+    "EVAL_BATCH_SIZE",
+    "catalyst_recipe",
+    "train_mapper_model",
+    "import_mapper_model",
+]
 
 log = logging.getLogger("cnntopo")
 
+#: The Mapper network's architecture (:func:`cnntopo.nets.models.build_model`).
+ARCH = "resnet18_mapper"
 
-def mapper_view(cfg: dict) -> dict:
-    """The config seen as a PH-style config of the Mapper network (for shared training code).
+#: Images per evaluation batch (the test accuracy does not depend on it).
+EVAL_BATCH_SIZE = 1000
 
-    ``model`` becomes the option-B network (``resnet18_mapper``) with the Mapper width
-    and seed; ``training`` is ``mapper.training`` completed with the recipe fields the
-    Catalyst recipe does not use (no Nesterov, no label smoothing, no TTA).
+#: The recipe fields the Catalyst recipe fixes and ``mapper.training`` does not set: plain
+#: SGD momentum, no label smoothing, the contiguous memory format, no test-time
+#: augmentation, an evaluation after every epoch (which ``keep: best_loss`` needs anyway).
+CATALYST_FIXED: dict = {
+    "nesterov": False,
+    "label_smoothing": 0.0,
+    "channels_last": False,
+    "eval_batch_size": EVAL_BATCH_SIZE,
+    "tta": "none",
+    "eval_every": 1,
+}
+
+
+def _recipe_values(training: Mapping) -> dict:
+    """:data:`CATALYST_FIXED` completed by the section ``mapper.training`` (device aside)."""
+    return {**CATALYST_FIXED, **{k: v for k, v in training.items() if k != "device"}}
+
+
+def catalyst_recipe(training: Mapping):
+    """The Mapper network's :class:`~cnntopo.nets.training.TrainRecipe`.
+
+    Parameters
+    ----------
+    training : mapping
+        The config section ``mapper.training`` (its ``device`` is not a recipe field).
+        ``mixed_precision: true`` means fp16 on CUDA only, as the recipe's ``"auto"``.
+
+    Returns
+    -------
+    cnntopo.nets.training.TrainRecipe
     """
-    m = cfg["mapper"]
-    view = copy.deepcopy(cfg)
-    view["model"] = {
-        "arch": "resnet18_mapper",
-        "width": m["model"]["width"],
-        "seeds": [m["model"]["seed"]],
-        "checkpoint": m["model"]["checkpoint"],
-    }
-    training = {
-        "nesterov": False,
-        "label_smoothing": 0.0,
-        "channels_last": False,
-        "eval_batch_size": 1000,
-        "tta": "none",
-        "eval_every": 1,
-    }
-    training.update(copy.deepcopy(m["training"]))
-    view["training"] = training
-    return view
+    from cnntopo.nets.training import TrainRecipe
+
+    return TrainRecipe.from_dict(_recipe_values(training))
+
+
+def _settings(dataset: Mapping, width: int, seed: int, **rest) -> dict:
+    """What determines the network (hashed into the metrics' ``config_hash``)."""
+    return {"dataset": dict(dataset), "model": {"arch": ARCH, "width": width, "seed": seed}, **rest}
 
 
 def train_mapper_model(
-    cfg: dict, weights: str | Path, metrics: str | Path, threads: int = 2
+    weights: str | Path,
+    metrics: str | Path,
+    *,
+    dataset: Mapping,
+    width: int,
+    seed: int,
+    training: Mapping,
+    threads: int = 2,
 ) -> dict:
-    """Train the Mapper network (option-B ResNet-18, the Catalyst recipe of paper-methods 1.4)."""
+    """Train the Mapper network on the train split; write its weights and a metrics JSON.
 
-    view = mapper_view(cfg)
-    return train_model(view, view["model"]["seeds"][0], weights, metrics, threads=threads)
+    Parameters
+    ----------
+    weights, metrics : path-like
+        Outputs: the ``state_dict`` (``.pt``) and the metrics JSON (test accuracy and
+        loss of the kept epoch, history, the recipe, provenance).
+    dataset : mapping
+        The config section ``dataset``.
+    width : int
+        Stem channels (``mapper.model.width``).
+    seed : int
+        Seed of the initial weights, data order and augmentation (``mapper.model.seed``).
+    training : mapping
+        The config section ``mapper.training`` (see :func:`catalyst_recipe`).
+    threads : int, default 2
+        Torch CPU threads.
+
+    Returns
+    -------
+    dict
+        The metrics record.
+    """
+    t0 = time.perf_counter()
+    setup_torch(threads)
+    from cnntopo.nets.devices import select_device
+    from cnntopo.nets.models import init_model
+    from cnntopo.nets.training import train_model
+
+    train_set = load_split(dataset, "train")
+    test_set = load_split(dataset, "test")
+    mean, std = dataset_normalization(dataset)
+    device = select_device(training["device"])
+    model = init_model(ARCH, width, len(train_set.classes), seed)
+    log.info(
+        "training %s width %d, seed %d, on %s of the %d %s train images (device %s, %d threads)",
+        ARCH,
+        width,
+        seed,
+        training["max_train_images"] or "all",
+        len(train_set),
+        dataset["name"],
+        device,
+        threads,
+    )
+    recipe = catalyst_recipe(training)
+    result = train_model(
+        model,
+        train_set,
+        test_set,
+        recipe,
+        seed=seed,
+        mean=mean,
+        std=std,
+        device=device,
+        log=log.info,
+    )
+    save_weights(model, weights)
+    recorded = {**_recipe_values(training), "device": training["device"]}
+    record = model_record(
+        seed=seed,
+        arch=ARCH,
+        width=width,
+        dataset=dataset["name"],
+        tta=recipe.tta,
+        settings=_settings(dataset, width, seed, training=recorded),
+        source="trained",
+        accuracy=result["test_acc"],
+        loss=result["test_loss"],
+        device=device,
+        t0=t0,
+        epochs=recipe.epochs,
+        n_train_images=result["n_train_images"],
+        train_seconds=result["train_seconds"],
+        threads=threads,
+        training=recorded,
+        keep=result["keep"],
+        kept_epoch=result["kept_epoch"],
+        final_test_accuracy=result["final_test_acc"],
+        history=result["history"],
+    )
+    artifacts.write_json(metrics, record)
+    log.info(
+        "seed %d: test accuracy %.4f after %d epochs (%.1f s)",
+        seed,
+        result["test_acc"],
+        recipe.epochs,
+        record["wall_seconds"],
+    )
+    return record
 
 
 def import_mapper_model(
-    cfg: dict, source: str | Path, weights: str | Path, metrics: str | Path, threads: int = 2
+    source: str | Path,
+    weights: str | Path,
+    metrics: str | Path,
+    *,
+    dataset: Mapping,
+    width: int,
+    seed: int,
+    device: str,
+    threads: int = 2,
 ) -> dict:
-    """Use existing Mapper-network weights (e.g. the official Catalyst ``best.pth``)."""
+    """Use existing Mapper-network weights (e.g. the official Catalyst ``best.pth``).
 
-    view = mapper_view(cfg)
-    return import_checkpoint(
-        view, view["model"]["seeds"][0], source, weights, metrics, threads=threads
+    The checkpoint is loaded into the option-B network (a mismatch is an error that
+    names the cause), evaluated on the test split without test-time augmentation, and
+    re-saved with the same metrics JSON as :func:`train_mapper_model` (``source`` = the
+    checkpoint path, no history).
+
+    Parameters
+    ----------
+    source : path-like
+        The checkpoint (``mapper.model.checkpoint``).
+    weights, metrics : path-like
+        Outputs, as :func:`train_mapper_model`'s.
+    dataset : mapping
+        The config section ``dataset``.
+    width : int
+        Stem channels of the checkpoint's network (``mapper.model.width``).
+    seed : int
+        Recorded as the network's seed (``mapper.model.seed``).
+    device : {"auto", "cpu", "cuda"}
+        Device of the evaluation (``mapper.training.device``).
+    threads : int, default 2
+        Torch CPU threads.
+
+    Returns
+    -------
+    dict
+        The metrics record.
+    """
+    t0 = time.perf_counter()
+    setup_torch(threads)
+    from cnntopo.nets.devices import select_device
+    from cnntopo.nets.models import build_model, load_state_dict_compat
+    from cnntopo.nets.training import evaluate
+
+    test_set = load_split(dataset, "test")
+    mean, std = dataset_normalization(dataset)
+    dev = select_device(device)
+    model = build_model(ARCH, width, len(test_set.classes))
+    load_state_dict_compat(model, source)
+    model.to(dev)
+    ev = evaluate(
+        model, test_set, mean=mean, std=std, batch_size=EVAL_BATCH_SIZE, device=dev, tta="none"
     )
+    save_weights(model.cpu(), weights)
+    record = model_record(
+        seed=seed,
+        arch=ARCH,
+        width=width,
+        dataset=dataset["name"],
+        tta="none",
+        settings=_settings(dataset, width, seed, device=device, source=str(source)),
+        source=str(source),
+        accuracy=ev["accuracy"],
+        loss=ev["loss"],
+        device=dev,
+        t0=t0,
+        epochs=None,
+        history=[],
+    )
+    artifacts.write_json(metrics, record)
+    return record
