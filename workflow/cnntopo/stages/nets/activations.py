@@ -32,7 +32,7 @@ def extract_activations(
     from cnntopo.nets.models import build_model, load_state_dict_compat
 
     sel = artifacts.read_json(eval_set)
-    images = load_split(cfg, sel["split"])
+    images = load_split(cfg["dataset"], sel["split"])
     wanted = np.asarray(sel["indices"], dtype=np.int64)
     order = np.argsort(images.indices)
     pos = order[np.clip(np.searchsorted(images.indices[order], wanted), 0, len(order) - 1)]
@@ -45,7 +45,7 @@ def extract_activations(
             f"the {sel['dataset']} {sel['split']} split changed since {eval_set} was written "
             "(indices or labels differ); delete that file and rerun"
         )
-    mean, std = dataset_normalization(cfg)
+    mean, std = dataset_normalization(cfg["dataset"])
     device = select_device(cfg["training"]["device"])
     model = build_model(cfg["model"]["arch"], cfg["model"]["width"], len(images.classes))
     load_state_dict_compat(model, torch.load(weights, map_location="cpu", weights_only=True))
@@ -54,7 +54,7 @@ def extract_activations(
         "seed": int(seed),
         "weights": str(weights),
         "eval_set": str(eval_set),
-        "config_hash": model_config_hash(cfg),
+        "config_hash": model_config_hash({k: cfg[k] for k in ("dataset", "model", "training")}),
         "arch": cfg["model"]["arch"],
         "width": cfg["model"]["width"],
     }

@@ -23,7 +23,7 @@ def select_eval_images(cfg: dict, out_json: str | Path) -> dict:
     first ``n_images``. The paper used one shuffled batch of 1000 CIFAR-10 test images.
     """
     acfg = cfg["activations"]
-    images = load_split(cfg, acfg["split"])
+    images = load_split(cfg["dataset"], acfg["split"])
     n = acfg["n_images"]
     if n > len(images):
         raise ValueError(

@@ -32,6 +32,18 @@ def _recipe(cfg: dict):
     return TrainRecipe.from_dict(t)
 
 
+def _model_fields(cfg: dict, seed: int) -> dict:
+    """The model record's identity fields; its config_hash covers (dataset, model, training)."""
+    return {
+        "seed": seed,
+        "arch": cfg["model"]["arch"],
+        "width": cfg["model"]["width"],
+        "dataset": cfg["dataset"]["name"],
+        "tta": cfg["training"]["tta"],
+        "settings": {k: cfg[k] for k in ("dataset", "model", "training")},
+    }
+
+
 def train_model(
     cfg: dict, seed: int, weights: str | Path, metrics: str | Path, threads: int = 2
 ) -> dict:
@@ -46,9 +58,9 @@ def train_model(
     from cnntopo.nets.models import init_model
     from cnntopo.nets.training import train_model as _train
 
-    train_set = load_split(cfg, "train")
-    test_set = load_split(cfg, "test")
-    mean, std = dataset_normalization(cfg)
+    train_set = load_split(cfg["dataset"], "train")
+    test_set = load_split(cfg["dataset"], "test")
+    mean, std = dataset_normalization(cfg["dataset"])
     device = select_device(cfg["training"]["device"])
     model = init_model(cfg["model"]["arch"], cfg["model"]["width"], len(train_set.classes), seed)
     log.info(
@@ -75,8 +87,7 @@ def train_model(
     )
     save_weights(model, weights)
     record = model_record(
-        cfg,
-        seed,
+        **_model_fields(cfg, seed),
         source="trained",
         accuracy=result["test_acc"],
         loss=result["test_loss"],
@@ -129,8 +140,8 @@ def import_checkpoint(
             f"checkpoint for seed {seed} not found at {source} (from config key 'model.checkpoint'); "
             "fix the path pattern or set model.checkpoint: null to train instead"
         )
-    test_set = load_split(cfg, "test")
-    mean, std = dataset_normalization(cfg)
+    test_set = load_split(cfg["dataset"], "test")
+    mean, std = dataset_normalization(cfg["dataset"])
     device = select_device(cfg["training"]["device"])
     model = build_model(cfg["model"]["arch"], cfg["model"]["width"], len(test_set.classes))
     load_state_dict_compat(model, source)
@@ -146,8 +157,7 @@ def import_checkpoint(
     )
     save_weights(model.cpu(), weights)
     record = model_record(
-        cfg,
-        seed,
+        **_model_fields(cfg, seed),
         source=str(source),
         accuracy=ev["accuracy"],
         loss=ev["loss"],
