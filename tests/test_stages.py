@@ -8,10 +8,11 @@ import pytest
 import torch
 import yaml
 
+from cnntopo import artifacts
 from cnntopo.config import validate_config
 from cnntopo.stages.nets.data import select_eval_images
 from cnntopo.stages.nets.models import import_checkpoint
-from cnntopo.stages.ph.distances import layer_distances
+from cnntopo.stages.ph.distances import layer_distances, metric_params
 from cnntopo.stages.ph.figures import figure_layer_heatmap, figure_mean_heatmap
 from conftest import run_snakemake
 
@@ -27,22 +28,52 @@ def _cfg(**sections):
     return validate_config(cfg)
 
 
+def _select(out, **activations):
+    """select_eval_images with the params its rule passes for these activations settings."""
+    cfg = _cfg(activations=activations)
+    a = cfg["activations"]
+    return select_eval_images(
+        out,
+        dataset=cfg["dataset"],
+        split=a["split"],
+        n_images=a["n_images"],
+        selection=a["selection"],
+        seed=a["seed"],
+    )
+
+
+def _import(cfg, seed, source, weights, metrics, **kwargs):
+    """import_checkpoint with the params its rule passes for ``cfg``."""
+    t = cfg["training"]
+    return import_checkpoint(
+        source,
+        weights,
+        metrics,
+        seed=seed,
+        dataset=cfg["dataset"],
+        arch=cfg["model"]["arch"],
+        width=cfg["model"]["width"],
+        device=t["device"],
+        eval_batch_size=t["eval_batch_size"],
+        tta=t["tta"],
+        **kwargs,
+    )
+
+
 def test_eval_selection_is_seeded_recorded_and_checked(tmp_path):
-    a = select_eval_images(_cfg(activations={"n_images": 50, "seed": 3}), tmp_path / "a.json")
-    b = select_eval_images(_cfg(activations={"n_images": 50, "seed": 3}), tmp_path / "b.json")
-    c = select_eval_images(_cfg(activations={"n_images": 50, "seed": 4}), tmp_path / "c.json")
+    a = _select(tmp_path / "a.json", n_images=50, seed=3)
+    b = _select(tmp_path / "b.json", n_images=50, seed=3)
+    c = _select(tmp_path / "c.json", n_images=50, seed=4)
     assert a["indices"] == b["indices"] != c["indices"]
     assert a["indices"] == sorted(set(a["indices"])) and len(a["indices"]) == 50
     assert json.loads((tmp_path / "a.json").read_text())["labels"] == a["labels"]
     assert sum(a["class_counts"]) == 50
-    first = select_eval_images(
-        _cfg(activations={"n_images": 7, "selection": "first"}), tmp_path / "f.json"
-    )
+    first = _select(tmp_path / "f.json", n_images=7, selection="first")
     from cnntopo.nets.datasets import load_dataset
 
     assert first["indices"] == load_dataset("digits", "test").indices[:7].tolist()
     with pytest.raises(ValueError, match=r"'activations.n_images' = 5000 exceeds the 450 images"):
-        select_eval_images(_cfg(activations={"n_images": 5000}), tmp_path / "x.json")
+        _select(tmp_path / "x.json", n_images=5000)
 
 
 def test_import_checkpoint_loads_foreign_state_dicts(tmp_path):
@@ -54,17 +85,19 @@ def test_import_checkpoint_loads_foreign_state_dicts(tmp_path):
     src = tmp_path / "resnet18_cifar_large_5" / "final_weights.pt"
     src.parent.mkdir()
     torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, src)
-    rec = import_checkpoint(cfg, 5, src, tmp_path / "w.pt", tmp_path / "m.json", threads=1)
+    rec = _import(cfg, 5, src, tmp_path / "w.pt", tmp_path / "m.json", threads=1)
     assert rec["source"] == str(src) and rec["seed"] == 5 and 0.0 <= rec["test_accuracy"] <= 1.0
+    assert rec["epochs"] is None and rec["history"] == [] and rec["tta"] == "none"
+    assert rec == artifacts.read_json(tmp_path / "m.json")
     reloaded = build_model("resnet18_cifar", 4, 10)
     reloaded.load_state_dict(torch.load(tmp_path / "w.pt", weights_only=True))
     for k, v in model.state_dict().items():
         assert torch.equal(v, reloaded.state_dict()[k])
     with pytest.raises(FileNotFoundError, match="model.checkpoint"):
-        import_checkpoint(cfg, 6, tmp_path / "nope.pt", tmp_path / "w.pt", tmp_path / "m.json")
+        _import(cfg, 6, tmp_path / "nope.pt", tmp_path / "w.pt", tmp_path / "m.json")
     wide = _cfg(model={"width": 8})
     with pytest.raises(ValueError, match="width"):
-        import_checkpoint(wide, 5, src, tmp_path / "w2.pt", tmp_path / "m2.json", threads=1)
+        _import(wide, 5, src, tmp_path / "w2.pt", tmp_path / "m2.json", threads=1)
 
 
 def test_checkpoint_config_replaces_training_in_the_dag(repo, tmp_path):
@@ -99,7 +132,16 @@ def test_heatmaps_are_labelled_with_their_own_metric(tmp_path, monkeypatch):
     mats = []
     for s in (0, 1):
         mats.append(tmp_path / f"w{s}.npz")
-        layer_distances(files, layers, dcfg, mats[-1], tmp_path / f"w{s}.csv", "wasserstein")
+        layer_distances(
+            files,
+            mats[-1],
+            tmp_path / f"w{s}.csv",
+            layers=layers,
+            metric="wasserstein",
+            dim=dcfg["dim"],
+            infinite=dcfg["infinite"],
+            parameters=metric_params(dcfg, "wasserstein"),
+        )
     seen = {}
     real_grid, real_single = plotting.heatmap_grid, plotting.heatmap_figure
 

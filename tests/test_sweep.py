@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pandas as pd
 import pytest
 import yaml
 
 from cnntopo.config import ConfigError, validate_config
-from cnntopo.stages.summary import experiment_summary
+from cnntopo.stages.summary import experiment_summary, sweep_summary
 from cnntopo.sweep import encode_value, expand_sweep, get_dotted, set_dotted
 from conftest import run_snakemake
 
@@ -123,13 +124,49 @@ def test_experiment_summary_numbers(tmp_path):
     pd.DataFrame(
         {"layer": ["a", "b"], "exact": [1.0, 0.0], "within_1": [1.0, 0.5], "n_pairs": [3, 1]}
     ).to_csv(spec, index=False)
-    out = experiment_summary(
-        tmp_path / "s.json", models_csv=models, within={"sw": mats}, specificity={"sw": spec}
+    cka = tmp_path / "cka.csv"
+    pd.DataFrame({"layer": ["a"], "exact": [0.5], "within_1": [1.0], "n_pairs": [2]}).to_csv(
+        cka, index=False
     )
-    assert out["test_accuracy_mean"] == pytest.approx(0.6)
+    out = experiment_summary(
+        tmp_path / "s.json",
+        models=models,
+        within=mats,
+        within_label="sw",
+        specificity=[cka, spec],
+        measures=["cka", "sw"],
+    )
+    assert out["test_accuracy_mean"] == pytest.approx(0.6) and out["n_models"] == 2
     assert out["within_sw_mean"] == pytest.approx((2.0 + 4.0) / 2)
     assert out["specificity_sw_exact"] == pytest.approx(0.75)
     assert out["specificity_sw_within1"] == pytest.approx((3 + 0.5) / 4)
+    assert out["specificity_cka_exact"] == 0.5 and out["specificity_cka_within1"] == 1.0
+    assert json.loads((tmp_path / "s.json").read_text()) == out
+    with pytest.raises(ValueError, match="2 specificity tables for 1 measures"):
+        experiment_summary(
+            tmp_path / "t.json",
+            models=models,
+            within=mats,
+            within_label="sw",
+            specificity=[cka, spec],
+            measures=["sw"],
+        )
+
+
+def test_sweep_summary_table(tmp_path):
+    summaries = []
+    for i, acc in enumerate((0.5, 0.7)):
+        summaries.append(tmp_path / f"s{i}.json")
+        summaries[-1].write_text(json.dumps({"n_models": 2, "test_accuracy_mean": acc}))
+    variants = [{"model.width": 4, "activations.layers": ["conv1"]}, {"model.width": 8}]
+    paths = ["model.width~4", "model.width~8"]
+    table = sweep_summary(summaries, tmp_path / "t.csv", variants=variants, paths=paths)
+    assert table.columns.tolist()[:3] == ["model.width", "activations.layers", "variant"]
+    assert table["test_accuracy_mean"].tolist() == [0.5, 0.7]
+    assert table["activations.layers"].tolist()[0] == '["conv1"]'  # lists as JSON
+    assert pd.read_csv(tmp_path / "t.csv")["variant"].tolist() == paths
+    with pytest.raises(ValueError, match="same length"):
+        sweep_summary(summaries, tmp_path / "u.csv", variants=variants[:1], paths=paths)
 
 
 def test_sweep_dry_run_registers_one_module_per_variant():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,6 +11,7 @@ import pytest
 import yaml
 
 from cnntopo.nets.layers import layer_shapes, paper_layer_names
+from cnntopo.paths import Layout
 from conftest import run_snakemake
 
 LAYERS = paper_layer_names()
@@ -86,34 +88,50 @@ def test_missing_dataset_fails_before_any_job(repo, tmp_path):
 # ----------------------------------------------------------------------------- tiny run
 
 
-def test_tiny_run_models(tiny_run):
-    summary = pd.read_csv(tiny_run / "models/summary.csv")
+@pytest.fixture(scope="module")
+def out(tiny_run) -> Layout:
+    """The tiny run's output paths (cnntopo.paths.LAYOUT)."""
+    return Layout(tiny_run)
+
+
+SW = {"metric": "sliced_wasserstein", "dim": 1}
+
+
+@pytest.mark.slow
+def test_tiny_run_models(tiny_run, out):
+    summary = pd.read_csv(out("model_summary"))
     assert summary["seed"].tolist() == [0, 1]
     weights = []
     for seed in (0, 1):
-        rec = json.loads((tiny_run / f"models/seed{seed}/train.json").read_text())
+        rec = json.loads(Path(out("train_metrics", seed=seed)).read_text())
         assert rec["seed"] == seed and rec["source"] == "trained" and rec["epochs"] == 3
         assert 0.0 <= rec["test_accuracy"] <= 1.0 and len(rec["history"]) == 3
         assert rec["config_hash"] and rec["wall_seconds"] > 0
-        weights.append((tiny_run / f"models/seed{seed}/weights.pt").read_bytes())
+        weights.append(Path(out("weights", seed=seed)).read_bytes())
         assert (tiny_run / f"benchmarks/models/seed{seed}/train_model.tsv").exists()
         assert "epoch 3/3" in (tiny_run / f"logs/models/seed{seed}/train_model.log").read_text()
     assert weights[0] != weights[1], "different seeds must give different networks"
+    # the settings are the same for every seed, and the shards record the network's hash
+    hashes = summary["config_hash"].tolist()
+    assert hashes[0] == hashes[1]
+    for seed in (0, 1):
+        assert json.loads(Path(out("manifest", seed=seed)).read_text())["config_hash"] == hashes[0]
 
 
-def test_tiny_run_activations_and_clouds(tiny_run):
-    sel = json.loads((tiny_run / "data/eval_set.json").read_text())
+@pytest.mark.slow
+def test_tiny_run_activations_and_clouds(out):
+    sel = json.loads(Path(out("eval_set")).read_text())
     assert sel["n_images"] == 120 and len(set(sel["indices"])) == 120
     shapes = layer_shapes(width=4)
     for seed in (0, 1):
-        manifest = json.loads((tiny_run / f"activations/seed{seed}/manifest.json").read_text())
+        manifest = json.loads(Path(out("manifest", seed=seed)).read_text())
         assert [entry["name"] for entry in manifest["layers"]] == LAYERS
         assert manifest["image_indices"] == sel["indices"] and manifest["labels"] == sel["labels"]
         assert manifest["seed"] == seed and 0.0 <= manifest["accuracy"] <= 1.0
         for layer in LAYERS:
-            acts = np.load(tiny_run / f"activations/seed{seed}/{layer}.npy", mmap_mode="r")
+            acts = np.load(out("shard", seed=seed, layer=layer), mmap_mode="r")
             assert acts.shape == (120, *shapes[layer]) and acts.dtype == np.float32
-            with np.load(tiny_run / f"pointclouds/topl2/seed{seed}/{layer}.npz") as z:
+            with np.load(out("pointcloud", seed=seed, layer=layer)) as z:
                 points, positions = z["points"], z["positions"]
             # the top-l2 point of image i is the activation vector at its recorded position
             flat = np.asarray(acts).reshape(120, shapes[layer][0], -1)
@@ -122,20 +140,21 @@ def test_tiny_run_activations_and_clouds(tiny_run):
             assert np.array_equal(positions, norms.argmax(axis=1))
 
 
-def test_tiny_run_diagrams_and_distances(tiny_run):
+@pytest.mark.slow
+def test_tiny_run_diagrams_and_distances(out):
     from cnntopo.ph.persistence import load_diagrams
 
     matrices = []
     for seed in (0, 1):
         for layer in LAYERS:
-            dgms, meta = load_diagrams(tiny_run / f"diagrams/topl2/seed{seed}/{layer}.npz")
+            dgms, meta = load_diagrams(out("diagram", seed=seed, layer=layer))
             assert len(dgms) == 2 and meta["layer"] == layer and meta["coeff"] == 2
-            with np.load(tiny_run / f"pointclouds/topl2/seed{seed}/{layer}.npz") as z:
+            with np.load(out("pointcloud", seed=seed, layer=layer)) as z:
                 n_distinct = len(np.unique(z["points"], axis=0))
             # one H0 bar per distinct point (duplicates merge at 0), exactly one infinite
             assert len(dgms[0]) == n_distinct and np.isinf(dgms[0][:, 1]).sum() == 1
             assert np.all(dgms[1][:, 1] > dgms[1][:, 0])
-        with np.load(tiny_run / f"distances/topl2/sliced_wasserstein_H1/seed{seed}.npz") as z:
+        with np.load(out("within_matrix", seed=seed, **SW)) as z:
             D = z["matrix"]
             assert [str(x) for x in z["layers"]] == LAYERS
         assert (
@@ -145,59 +164,55 @@ def test_tiny_run_diagrams_and_distances(tiny_run):
             and np.all(D >= 0)
         )
         assert D[np.triu_indices(17, 1)].min() > 0
-        csv = pd.read_csv(
-            tiny_run / f"distances/topl2/sliced_wasserstein_H1/seed{seed}.csv", index_col=0
-        )
+        csv = pd.read_csv(out("within_csv", seed=seed, **SW), index_col=0)
         assert np.allclose(csv.to_numpy(), D)
         matrices.append(D)
-    with np.load(tiny_run / "distances/topl2/sliced_wasserstein_H1/mean.npz") as z:
+    with np.load(out("mean_matrix", **SW)) as z:
         assert np.allclose(z["mean"], (matrices[0] + matrices[1]) / 2)
 
 
-def test_tiny_run_other_metrics_match_persim(tiny_run):
+@pytest.mark.slow
+def test_tiny_run_other_metrics_match_persim(out):
     import persim
 
     from cnntopo.ph.persistence import load_diagrams
 
-    h1 = {
-        layer: load_diagrams(tiny_run / f"diagrams/topl2/seed0/{layer}.npz")[0][1]
-        for layer in LAYERS[-3:]
-    }
+    h1 = {layer: load_diagrams(out("diagram", seed=0, layer=layer))[0][1] for layer in LAYERS[-3:]}
     a, b = h1[LAYERS[-3]], h1[LAYERS[-1]]
     i, j = 14, 16
     for metric, oracle in [("wasserstein", persim.wasserstein), ("bottleneck", persim.bottleneck)]:
-        with np.load(tiny_run / f"distances/topl2/{metric}_H1/seed0.npz") as z:
+        with np.load(out("within_matrix", metric=metric, dim=1, seed=0)) as z:
             D = z["matrix"]
         assert D.shape == (17, 17) and np.allclose(D, D.T) and np.all(np.diag(D) == 0)
         assert D[i, j] == pytest.approx(oracle(a, b), rel=1e-9, abs=1e-12)
 
 
-def test_tiny_run_cross_model_analyses(tiny_run):
+@pytest.mark.slow
+def test_tiny_run_cross_model_analyses(out):
     from cnntopo.stages.common import load_cross
 
-    D, seeds, layers, meta = load_cross(
-        tiny_run / "distances/topl2/sliced_wasserstein_H1/cross.npz"
-    )
+    D, seeds, layers, meta = load_cross(out("cross_matrix", measure="sliced_wasserstein_H1"))
     assert (
         D.shape == (34, 34) and seeds == [0, 1] and layers == LAYERS and meta["kind"] == "distance"
     )
     assert np.allclose(D, D.T) and np.all(np.diag(D) == 0)
     for s in (0, 1):  # the diagonal blocks are the within-model matrices
-        with np.load(tiny_run / f"distances/topl2/sliced_wasserstein_H1/seed{s}.npz") as z:
+        with np.load(out("within_matrix", seed=s, **SW)) as z:
             assert np.allclose(D[17 * s : 17 * (s + 1), 17 * s : 17 * (s + 1)], z["matrix"])
-    C, *_ = load_cross(tiny_run / "similarity/cka/cross.npz")
+    C, *_ = load_cross(out("cka_cross"))
     assert C.shape == (34, 34) and np.allclose(C, C.T) and np.allclose(np.diag(C), 1)
     assert np.all((C > -1e-9) & (C < 1 + 1e-9))
     for measure in ("sliced_wasserstein_H1", "cka"):
-        table = pd.read_csv(tiny_run / f"analysis/specificity_{measure}.csv")
+        table = pd.read_csv(out("specificity", measure=measure))
         assert table["layer"].tolist() == [*LAYERS, "overall"]
         assert table["exact"].between(0, 1).all() and (table["within_1"] >= table["exact"]).all()
 
 
-def test_tiny_run_sensitivity(tiny_run):
+@pytest.mark.slow
+def test_tiny_run_sensitivity(out):
     shapes = layer_shapes(width=4)
     for layer in LAYERS:
-        table = pd.read_csv(tiny_run / f"sensitivity/seed0/{layer}.csv")
+        table = pd.read_csv(out("sensitivity", seed=0, layer=layer))
         c = shapes[layer][0]
         k = np.linspace(2, c, c // 2, endpoint=False).astype(int)  # tiny.yaml: step 2
         assert table["k"].tolist() == k.tolist()
@@ -205,53 +220,74 @@ def test_tiny_run_sensitivity(tiny_run):
         assert (table["sw"] >= 0).all() and table["cka"].between(-1e-9, 1 + 1e-9).all()
 
 
-def test_tiny_run_figures(tiny_run):
-    figs = ["heatmap_mean_sliced_wasserstein_H1", "training"]
-    figs += ["specificity_sliced_wasserstein_H1", "specificity_cka", "sliced_wasserstein_H1_vs_cka"]
-    figs += ["sensitivity/sliced_wasserstein_H1_seed0", "sensitivity/cka_seed0"]
-    figs += [f"heatmap_mean_{m}_H1" for m in ("wasserstein", "bottleneck")]
-    figs += [f"heatmaps/{m}_H1_seed{s}" for s in (0, 1) for m in ("wasserstein", "bottleneck")]
-    figs += [f"heatmaps/sliced_wasserstein_H1_seed{s}" for s in (0, 1)]
-    figs += [f"diagrams/seed{s}" for s in (0, 1)]
+@pytest.mark.slow
+def test_tiny_run_figures(out):
+    metrics = ("sliced_wasserstein", "wasserstein", "bottleneck")
+    figs = [out("fig_training")]  # {ext} kept
+    figs += [out("fig_heatmap_mean", metric=m, dim=1) for m in metrics]
+    figs += [out("fig_heatmap", metric=m, dim=1, seed=s) for s in (0, 1) for m in metrics]
+    figs += [out("fig_diagrams", seed=s) for s in (0, 1)]
+    figs += [out("fig_specificity", measure=m) for m in ("sliced_wasserstein_H1", "cka")]
+    figs += [out("fig_vs_cka", measure="sliced_wasserstein_H1")]
+    figs += [out("fig_sensitivity", measure=m, seed=0) for m in ("sliced_wasserstein_H1", "cka")]
     for fig in figs:
-        png = (tiny_run / f"figures/{fig}.png").read_bytes()
-        pdf = (tiny_run / f"figures/{fig}.pdf").read_bytes()
+        png = Path(fig.format(ext="png")).read_bytes()
+        pdf = Path(fig.format(ext="pdf")).read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 5000, fig
         assert pdf.startswith(b"%PDF"), fig
 
 
-def test_tiny_run_is_complete_and_resumes(tiny_run):
+@pytest.mark.slow
+def test_tiny_run_is_complete_and_resumes(tiny_run, out):
     results_dir = str(tiny_run.parent)
     args = ("--configfile", "config/tiny.yaml", "--config", f"results_dir={results_dir}")
     proc = run_snakemake("-n", *args, timeout=120)
     assert proc.returncode == 0 and "Nothing to be done" in proc.stdout + proc.stderr
     # an interrupted run: one model's distance matrix and heatmap never got written. The
     # rerun redoes those jobs and what depends on them, and reuses everything upstream.
-    (tiny_run / "distances/topl2/sliced_wasserstein_H1/seed1.npz").unlink()
-    (tiny_run / "figures/heatmaps/sliced_wasserstein_H1_seed1.png").unlink()
+    matrix = Path(out("within_matrix", seed=1, **SW))
+    heatmap = Path(out("fig_heatmap", seed=1, ext="png", **SW))
+    matrix.unlink()
+    heatmap.unlink()
     proc = run_snakemake("-n", "--quiet", "rules", *args, timeout=120)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0 and "layer_distances" in out and "figure_layer_heatmap" in out
-    assert "train_model" not in out and "persistence_diagram" not in out
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "layer_distances" in text and "figure_layer_heatmap" in text
+    assert "train_model" not in text and "persistence_diagram" not in text
     proc = run_snakemake("--cores", "2", *args, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert (tiny_run / "distances/topl2/sliced_wasserstein_H1/seed1.npz").exists()
-    assert (tiny_run / "figures/heatmaps/sliced_wasserstein_H1_seed1.png").exists()
+    assert matrix.exists() and heatmap.exists()
     leftovers = [p for p in tiny_run.rglob("*.tmp")]
     assert not leftovers, leftovers
 
 
-@pytest.mark.parametrize("seed", [0])
-def test_tiny_run_logs_every_job(tiny_run, seed):
-    logs = list((tiny_run / "logs").rglob("*.log"))
-    assert len(logs) >= 1 + 2 + 2 + 2 + 2 * 17 + 2 + 2 * 2 + 3
-    assert "PH of" in (tiny_run / f"logs/diagrams/topl2/seed{seed}/conv1.log").read_text()
+@pytest.mark.slow
+def test_tiny_run_logs_every_job(tiny_run):
+    """Exactly one log per job of the DAG, and each names what the job did."""
+    results_dir = str(tiny_run.parent)
+    proc = run_snakemake(
+        "-n",
+        "--forceall",
+        "--configfile",
+        "config/tiny.yaml",
+        "--config",
+        f"results_dir={results_dir}",
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    declared = {
+        line.split(": ", 1)[1]
+        for line in (proc.stdout + proc.stderr).splitlines()
+        if line.startswith("    log: ")
+    }
+    written = {str(p) for p in (tiny_run / "logs").rglob("*.log")}
+    assert written == declared
+    for seed in (0, 1):
+        for layer in LAYERS:
+            log = (tiny_run / f"logs/diagrams/topl2/seed{seed}/{layer}.log").read_text()
+            assert f"{layer} seed {seed}: PH of (120, " in log, log
 
 
 def test_configfile_replaces_the_default_config(repo):
     """Keys of config/config.yaml (the demo) must not leak into a --configfile run."""
-    from pathlib import Path
-
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
 
@@ -277,44 +313,48 @@ def test_configfile_replaces_the_default_config(repo):
 # ------------------------------------------------------------------ Mapper branch
 
 
-def test_tiny_run_mapper_network_and_images(tiny_run):
-    metrics = json.loads((tiny_run / "mapper/model/train.json").read_text())
+@pytest.mark.slow
+def test_tiny_run_mapper_network_and_images(out):
+    metrics = json.loads(Path(out("mapper_train_metrics")).read_text())
     assert metrics["arch"] == "resnet18_mapper" and metrics["width"] == 4
     assert metrics["keep"] == "best_loss" and 1 <= metrics["kept_epoch"] <= 2
-    with np.load(tiny_run / "mapper/images.npz") as z:
+    with np.load(out("mapper_images")) as z:
         labels = z["labels"]
         assert len(labels) == 1347  # all digits training images
         assert np.all(np.diff(labels) >= 0)  # class-major order
 
 
-def test_tiny_run_mapper_clouds(tiny_run):
+@pytest.mark.slow
+def test_tiny_run_mapper_clouds(out):
     n = 1347
     sizes = {"random": n, "fg1": n, "bg5": 5 * n}
     for cloud, rows in sizes.items():
-        with np.load(tiny_run / f"mapper/clouds/{cloud}/layer4.1.bn2.npz") as z:
+        with np.load(out("mapper_cloud", cloud=cloud, layer="layer4.1.bn2")) as z:
             assert z["points"].shape == (rows, 32)  # width 4 -> 32 channels in layer4
             assert z["labels"].shape == z["image_index"].shape == (rows,)
-    with np.load(tiny_run / "mapper/clouds/full/layer4.1.bn2.npz") as z:
+    with np.load(out("mapper_cloud", cloud="full", layer="layer4.1.bn2")) as z:
         assert z["points"].shape == (20000, 32)  # 1347 x 4x4 positions, capped at 20,000
         assert json.loads(str(z["meta"]))["n_rows_total"] == n * 16
         assert z["points"].min() >= 0  # ReLU applied
-    with np.load(tiny_run / "mapper/clouds/full/layer1.1.bn2.npz") as z:
+    with np.load(out("mapper_cloud", cloud="full", layer="layer1.1.bn2")) as z:
         assert z["points"].shape == (20000, 4)  # 1347 x 1024 rows, capped at 20,000
         meta = json.loads(str(z["meta"]))
         assert meta["seed"] == 0 and meta["replace"] is True
-    with np.load(tiny_run / "mapper/clouds/fg1/layer4.1.bn2.npz") as z:
+    with np.load(out("mapper_cloud", cloud="fg1", layer="layer4.1.bn2")) as z:
         assert z["points"].min() < 0  # no ReLU for the foreground clouds
-    with np.load(tiny_run / "mapper/clouds/full-noise0.5/layer4.1.bn2.npz") as z:
+    with np.load(out("mapper_cloud", cloud="full-noise0.5", layer="layer4.1.bn2")) as z:
         assert json.loads(str(z["meta"]))["sigma"] == 0.5
 
 
-def test_tiny_run_mapper_graphs_are_mapper_interactive_json(tiny_run):
+@pytest.mark.slow
+def test_tiny_run_mapper_graphs_are_mapper_interactive_json(tiny_run, out):
     graphs = sorted((tiny_run / "mapper/graphs").rglob("*.json"))
     # random/full: 2 layers; fg1, bg5, full-noise0.5: 1 layer; 2 settings each, except the
     # per-layer table entry for random/layer4.1.bn2 (one fixed setting)
     assert len(graphs) == 2 * (2 + 2 + 3) - 1
-    fixed = tiny_run / "mapper/graphs/random/layer4.1.bn2/intervals~10_overlap~25_eps~knee.json"
-    assert fixed.exists()
+    setting = "intervals~10_overlap~25_eps~knee"
+    fixed = out("mapper_graph", cloud="random", layer="layer4.1.bn2", setting=setting)
+    assert Path(fixed).exists()
     for path in graphs:
         g = json.loads(path.read_text())
         assert g["categorical_cols"] == ["label"] and g["numerical_col_keys"] == ["lens"]
@@ -330,25 +370,20 @@ def test_tiny_run_mapper_graphs_are_mapper_interactive_json(tiny_run):
         assert g["meta"]["eps_source"] in ("knee", "median")
 
 
-def test_tiny_run_mapper_stats_and_figures(tiny_run):
-    stats = pd.read_csv(tiny_run / "mapper/stats.csv")
+@pytest.mark.slow
+def test_tiny_run_mapper_stats_and_figures(out):
+    stats = pd.read_csv(out("mapper_stats"))
     assert len(stats) == 13
     assert stats["nodewise"].between(0, 1).all() and stats["classwise_mean"].between(0, 1).all()
-    figs = tiny_run / "figures/mapper"
-    for name in (
-        "purity.png",
-        "settings.png",
-        "layers_random.png",
-        "layers_full.png",
-        "layers_fg1.png",
-        "layers_bg5.png",
-        "constructions_layer4.1.bn2.png",
-        "noise_full_layer4.1.bn2.png",
-    ):
-        assert (figs / name).stat().st_size > 10_000, name
+    figs = [out("fig_mapper_purity"), out("fig_mapper_settings")]
+    figs += [out("fig_mapper_layers", cloud=c) for c in ("random", "full", "fg1", "bg5")]
+    figs += [out("fig_mapper_constructions", layer="layer4.1.bn2")]
+    figs += [out("fig_mapper_noise", cloud="full", layer="layer4.1.bn2")]
+    for fig in figs:
+        assert Path(fig.format(ext="png")).stat().st_size > 10_000, fig
     for cloud in ("random", "full", "fg1", "bg5", "full-noise0.5"):
-        html = (tiny_run / f"mapper/explorer/{cloud}.html").read_text()
+        html = Path(out("mapper_explorer", cloud=cloud)).read_text()
         assert "cnntopo-data" in html and "http://" not in html.split("<body", 1)[0]
-    summary = json.loads((tiny_run / "summary.json").read_text())
+    summary = json.loads(Path(out("summary")).read_text())
     assert 0 <= summary["mapper_random_nodewise_purity"] <= 1
     assert 0 < summary["test_accuracy_mean"] <= 1

@@ -24,7 +24,6 @@ __all__ = [
     "read_json",
     "json_dumps",
     "write_npz",
-    "write_npy",
     "write_text",
 ]
 
@@ -106,12 +105,6 @@ def write_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
     """Write arrays to an uncompressed ``.npz`` archive, atomically."""
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         np.savez(fh, **arrays)
-
-
-def write_npy(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write one array to ``.npy``, atomically."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.save(fh, np.asarray(array))
 
 
 def json_dumps(obj: Any) -> str:

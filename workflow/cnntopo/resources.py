@@ -1,12 +1,25 @@
-"""Resources of the workflow's jobs (memory, run time, GPUs) as pure functions (torch-free).
+"""Resources of the nets and PH jobs (memory, run time, disk, GPUs) as pure functions (torch-free).
 
-The rule files call these with config values; SLURM turns them into ``--mem``, ``-t``
-and ``--gpus``. Memory grows with each retry (``attempt``).
+``workflow/rules/common.smk`` calls these with config values and the layer shapes of
+:func:`cnntopo.nets.layers.layer_shapes`; SLURM turns them into ``--mem``, ``-t`` and
+``--gpus``. Memory grows with each retry (``attempt``, see ``--retries``). The numbers
+are generous estimates, not bounds. The Mapper jobs' are in :mod:`cnntopo.mapper.resources`.
 """
 
 from __future__ import annotations
 
-__all__ = ["DATASET_SIZES", "gpus"]
+from collections.abc import Collection, Mapping
+
+__all__ = [
+    "DATASET_SIZES",
+    "gpus",
+    "train_mem_mb",
+    "train_runtime",
+    "shard_mb",
+    "extract_mem_mb",
+    "cross_mem_mb",
+    "sensitivity_runtime",
+]
 
 #: Images per split of the offline/real datasets (for sizing only; imagefolder: a guess).
 DATASET_SIZES: dict[str, dict[str, int]] = {
@@ -16,6 +29,9 @@ DATASET_SIZES: dict[str, dict[str, int]] = {
     "imagefolder": {"train": 50000, "test": 10000},
 }
 
+#: Layer name -> ``(c, h, w)`` of its output, as :func:`cnntopo.nets.layers.layer_shapes`.
+Shapes = Mapping[str, tuple[int, int, int]]
+
 
 def gpus(device: str) -> int:
     """GPUs a torch job asks the scheduler for: none when the config pins it to the CPU.
@@ -24,3 +40,169 @@ def gpus(device: str) -> int:
     (0, 1, 1)
     """
     return 0 if device == "cpu" else 1
+
+
+def train_mem_mb(width: int, batch_size: int, attempt: int = 1) -> int:
+    """MB of a training job: the uint8 dataset plus model, activations and optimizer state.
+
+    Parameters
+    ----------
+    width : int
+        Stem channels of the network (``model.width``).
+    batch_size : int
+        Training batch size (``training.batch_size``).
+    attempt : int, default 1
+        Snakemake's attempt number (1, 2, ... with ``--retries``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> train_mem_mb(64, 1024), train_mem_mb(64, 1024, attempt=2)
+    (20384, 40768)
+    """
+    return (4000 + 16 * width * batch_size // 64) * attempt
+
+
+def train_runtime(epochs: int) -> int:
+    """Minutes of a training job: 10 per epoch, at least 30 (CPU runs are slow, GPUs fast).
+
+    >>> train_runtime(3), train_runtime(24)
+    (30, 240)
+    """
+    return max(30, 10 * epochs)
+
+
+def _floats(shapes: Shapes, layers: Collection[str] | None = None) -> int:
+    """Values per image in the outputs of ``layers`` (default: every layer of ``shapes``)."""
+    return sum(c * h * w for name, (c, h, w) in shapes.items() if layers is None or name in layers)
+
+
+def shard_mb(shapes: Shapes, layers: Collection[str], n_images: int, dtype: str) -> int:
+    """MB on disk of one network's activation shards (``disk_mb`` of the extraction job).
+
+    Parameters
+    ----------
+    shapes : mapping of str to (int, int, int)
+        ``(c, h, w)`` of every layer's output.
+    layers : collection of str
+        The recorded layers (``activations.layers``, resolved).
+    n_images : int
+        Recorded images (``activations.n_images``).
+    dtype : {"float32", "float16"}
+        Shard dtype (``activations.dtype``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> shard_mb({"a": (4, 32, 32), "b": (8, 16, 16)}, ["a"], 1000, "float32")
+    16
+    """
+    itemsize = 2 if dtype == "float16" else 4
+    return n_images * _floats(shapes, layers) * itemsize // 2**20 + 1
+
+
+def extract_mem_mb(shapes: Shapes, batch_size: int, attempt: int = 1) -> int:
+    """MB of an extraction job: one batch of every layer's output, twice, plus the model.
+
+    The batch is held as a torch tensor and as its numpy copy.
+
+    Parameters
+    ----------
+    shapes : mapping of str to (int, int, int)
+        ``(c, h, w)`` of every layer's output (all of them run, whichever are recorded).
+    batch_size : int
+        Images per forward pass (``activations.batch_size``).
+    attempt : int, default 1
+        Snakemake's attempt number.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> extract_mem_mb({"a": (64, 32, 32)}, 256), extract_mem_mb({"a": (64, 32, 32)}, 256, 3)
+    (2128, 6384)
+    """
+    return (2000 + 2 * batch_size * _floats(shapes) * 4 // 2**20) * attempt
+
+
+def cross_mem_mb(
+    n_models: int,
+    shapes: Shapes,
+    layers: Collection[str],
+    n_images: int,
+    M: int,
+    attempt: int = 1,
+) -> int:
+    """MB of a cross-model job (all diagrams or all point clouds of every model at once).
+
+    The presorted sliced-Wasserstein projections (about 1.5 H1 points per image, ``M``
+    directions), the ``K x K`` result (``K = n_models * len(layers)``) and, for CKA,
+    every point cloud in float64.
+
+    Parameters
+    ----------
+    n_models : int
+        Networks (``len(model.seeds)``).
+    shapes : mapping of str to (int, int, int)
+        ``(c, h, w)`` of every layer's output.
+    layers : collection of str
+        The analysed layers.
+    n_images : int
+        Points per cloud (``activations.n_images``).
+    M : int
+        Sliced-Wasserstein directions (``distances.M``).
+    attempt : int, default 1
+        Snakemake's attempt number.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> cross_mem_mb(2, {"a": (4, 32, 32), "b": (8, 16, 16)}, ["a", "b"], 120, 50)
+    2000
+    """
+    K = n_models * len(layers)
+    channels = sum(c for name, (c, _, _) in shapes.items() if name in layers)
+    sw = K * 2 * M * (1.5 * n_images + 1) * 8
+    clouds = n_models * n_images * channels * 8
+    return int(2000 + (sw + K * K * 8 + clouds) / 2**20) * attempt
+
+
+def sensitivity_runtime(shapes: Shapes, layers: Collection[str], step: int, n_images: int) -> int:
+    """Minutes of one network's sensitivity test, generously.
+
+    About 0.5 s per persistence computation of ``n_images`` points, and
+    ``c // step + 1`` of them per layer of ``c`` channels.
+
+    Parameters
+    ----------
+    shapes : mapping of str to (int, int, int)
+        ``(c, h, w)`` of every layer's output.
+    layers : collection of str
+        The tested layers.
+    step : int
+        ``sensitivity.step``.
+    n_images : int
+        Points per cloud (``activations.n_images``).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> sensitivity_runtime({"a": (64, 32, 32), "b": (512, 4, 4)}, ["a", "b"], 4, 1000)
+    14
+    """
+    runs = sum(c // step + 1 for name, (c, _, _) in shapes.items() if name in layers)
+    return int(10 + runs * n_images / 1000 * 2 / 60)

@@ -14,8 +14,9 @@ share the keys which determine a trained network (``dataset``, ``model``,
 ``training`` for the PH networks; ``dataset``, ``mapper.model``, ``mapper.training``
 for the Mapper network) share the trained weights: only the first of them trains.
 
-The Snakefile registers one Snakemake module per variant (rules prefixed ``v0_``,
-``v1_``, ...) and a summary rule that aggregates them (:mod:`cnntopo.sweep_summary`).
+``workflow/rules/sweep.smk`` registers one Snakemake module per variant (rules
+prefixed ``v0_``, ``v1_``, ...) and a summary rule that aggregates them
+(:func:`cnntopo.stages.summary.sweep_summary`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Any
 from cnntopo.config import ConfigError, load_schema, validate_config
 from cnntopo.nets.layers import resolve_layers
 from cnntopo.nets.layers_option_b import resolve_mapper_layers
+from cnntopo.paths import Layout
 
 __all__ = [
     "Variant",
@@ -39,7 +41,6 @@ __all__ = [
     "set_dotted",
     "PH_MODEL_KEYS",
     "MAPPER_MODEL_KEYS",
-    "register_variants",
     "sweep_targets",
 ]
 
@@ -255,41 +256,28 @@ def expand_sweep(config: dict, schema: dict | None = None) -> list[Variant]:
     return variants
 
 
-def register_variants(workflow: Any, variants: list[Variant], snakefile: str) -> None:
-    """Register one Snakemake module per variant (rules prefixed ``<name>_``).
-
-    Variants that reuse networks trained by an earlier variant leave out the rules
-    that would train (or import) them, so each network has exactly one producer.
-
-    Parameters
-    ----------
-    workflow : snakemake.workflow.Workflow
-        The running workflow (``workflow`` inside a Snakefile).
-    variants : list of Variant
-        From :func:`expand_sweep`.
-    snakefile : str
-        The per-experiment Snakefile (``workflow/experiment.smk``).
-    """
-    for v in variants:
-        exclude = []
-        if not v.trains_models:
-            exclude += ["train_model", "import_checkpoint", "model_summary"]
-        if not v.trains_mapper_model:
-            exclude += ["train_mapper_model", "import_mapper_model"]
-        workflow.module(v.name, snakefile=snakefile, config=v.config)
-        workflow.modules[v.name].use_rules(["*"], f"{v.name}_*", exclude_rules=exclude)
-
-
 def sweep_targets(rules: Any, variants: list[Variant], root: str) -> list[str]:
     """Files the workflow's ``all`` rule asks for.
 
-    Without variants: the inputs of the single experiment's ``experiment`` rule. With
-    variants: the sweep summary (``<root>/sweep/summary.{csv,png}``) and every
-    variant's ``<name>_experiment`` inputs.
+    Parameters
+    ----------
+    rules : snakemake.rules.Rules
+        The workflow's ``rules`` (after the experiment or the variants are registered).
+    variants : list of Variant
+        From :func:`expand_sweep`.
+    root : str
+        ``<results_dir>/<experiment>`` of the sweep.
+
+    Returns
+    -------
+    list of str
+        Without variants, the inputs of the single experiment's ``experiment`` rule;
+        with variants, the sweep summary (``<root>/sweep/summary.{csv,png}``) and every
+        variant's ``<name>_experiment`` inputs.
     """
     if not variants:
         return list(rules.experiment.input)
-    targets = [f"{root}/sweep/summary.csv", f"{root}/sweep/summary.png"]
+    targets = Layout(root).expand("sweep_summary", ext=["csv", "png"])
     for v in variants:
         targets += list(getattr(rules, f"{v.name}_experiment").input)
     return targets

@@ -5,7 +5,7 @@ rule experiment_summary:
     input:
         unpack(get_summary_inputs),
     output:
-        json=f"{OUT}/summary.json",
+        json=P("summary"),
     log:
         f"{OUT}/logs/summary.log",
     conda:
@@ -16,5 +16,6 @@ rule experiment_summary:
         runtime=5,
     params:
         within_label=DIST,
+        measures=get_specificity_measures(),
     script:
         "../scripts/experiment_summary.py"

@@ -4,25 +4,44 @@
 # their network settings share the trained networks (only the first trains them).
 from pathlib import Path
 
-from cnntopo.config import validate_config  # noqa: E402
-from cnntopo.sweep import expand_sweep, register_variants, sweep_targets  # noqa: E402
+from cnntopo.config import validate_config
+from cnntopo.paths import Layout
+from cnntopo.sweep import expand_sweep, sweep_targets
 
 validate_config(config)
 VARIANTS = expand_sweep(config)
 SWEEP_OUT = f"{config['results_dir']}/{config['experiment']}"
+SWEEP = Layout(SWEEP_OUT)
+#: The rules that write a variant's shared networks: a variant that reuses the networks
+#: of an earlier one leaves them out, so each network has exactly one producer.
+PH_NETWORK_RULES = ["train_model", "import_checkpoint", "model_summary"]
+MAPPER_NETWORK_RULES = ["train_mapper_model", "import_mapper_model"]
+
+for v in VARIANTS:
+    workflow.module(
+        v.name,
+        snakefile=str(Path(workflow.basedir) / "workflow" / "experiment.smk"),
+        config=v.config,
+    )
+    workflow.modules[v.name].use_rules(
+        ["*"],
+        f"{v.name}_*",
+        exclude_rules=[
+            *([] if v.trains_models else PH_NETWORK_RULES),
+            *([] if v.trains_mapper_model else MAPPER_NETWORK_RULES),
+        ],
+    )
+
 
 if VARIANTS:
-    register_variants(
-        workflow, VARIANTS, str(Path(workflow.basedir) / "workflow" / "experiment.smk")
-    )
 
     rule sweep_summary:
         input:
-            summaries=[f"{SWEEP_OUT}/{v.path}/summary.json" for v in VARIANTS],
+            summaries=[Layout(f"{SWEEP_OUT}/{v.path}")("summary") for v in VARIANTS],
         output:
-            csv=f"{SWEEP_OUT}/sweep/summary.csv",
+            csv=SWEEP("sweep_summary", ext="csv"),
             png=report(
-                f"{SWEEP_OUT}/sweep/summary.png",
+                SWEEP("sweep_summary", ext="png"),
                 caption="../report/sweep_summary.rst",
                 category="Sweep",
             ),

@@ -6,8 +6,7 @@ from cnntopo.stages.summary import sweep_summary
 setup_job_logging(snakemake.log[0])
 sweep_summary(
     snakemake.input.summaries,
-    snakemake.params.variants,
-    snakemake.params.paths,
     snakemake.output.csv,
     [snakemake.output.png],
+    **snakemake.params,
 )

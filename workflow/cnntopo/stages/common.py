@@ -33,6 +33,18 @@ log = logging.getLogger("cnntopo")
 
 
 def setup_torch(threads: int):
+    """Import torch with ``threads`` CPU threads (at least one).
+
+    Parameters
+    ----------
+    threads : int
+        The job's threads (``snakemake.threads``).
+
+    Returns
+    -------
+    module
+        ``torch``.
+    """
     import torch
 
     torch.set_num_threads(max(1, int(threads)))
@@ -56,13 +68,25 @@ def dataset_normalization(dataset: Mapping) -> tuple[tuple[float, ...], tuple[fl
 
 
 def load_split(dataset: Mapping, split: str):
-    """One split of the configured dataset (keys ``name``, ``root``, ``download``)."""
+    """One split of the configured dataset.
+
+    Parameters
+    ----------
+    dataset : mapping
+        The config section ``dataset`` (or its keys ``name``, ``root``, ``download``).
+    split : {"train", "test"}
+
+    Returns
+    -------
+    cnntopo.nets.datasets.ImageSet
+    """
     from cnntopo.nets.datasets import load_dataset
 
     return load_dataset(dataset["name"], split, root=dataset["root"], download=dataset["download"])
 
 
 def provenance() -> dict:
+    """Host, Python, torch and numpy versions and the time (UTC) of a job."""
     import torch
 
     return {
@@ -75,11 +99,30 @@ def provenance() -> dict:
 
 
 def model_config_hash(settings: Mapping) -> str:
-    """Hash of the settings that determine a trained model (as passed to its job)."""
+    """Hash of the settings that determine a trained model (as passed to its job).
+
+    Parameters
+    ----------
+    settings : mapping
+        The job's settings (JSON-serialisable values).
+
+    Returns
+    -------
+    str
+        12 hex digits (:func:`cnntopo.config.config_hash`).
+    """
     return config_hash(dict(settings))
 
 
 def save_weights(model, path: str | Path) -> None:
+    """Save ``model.state_dict()`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    path : path-like
+        Output ``.pt`` file.
+    """
     import torch
 
     with artifacts.atomic_path(path) as tmp:
@@ -91,7 +134,34 @@ def model_record(
 ) -> dict:
     """The metrics JSON of one model (trained or imported): accuracy, seed, hashes, provenance.
 
-    ``settings`` are the settings the job received (its hash is ``config_hash``).
+    Parameters
+    ----------
+    seed : int
+        The network's seed.
+    arch : str
+        Architecture name.
+    width : int
+        Stem channels.
+    dataset : str
+        Dataset name.
+    tta : str
+        Test-time augmentation of the recorded accuracy.
+    settings : mapping
+        The settings the job received; their hash is the record's ``config_hash``.
+    source : str
+        ``"trained"`` or the path of the imported checkpoint.
+    accuracy, loss : float
+        Test accuracy and loss.
+    device : str or torch.device
+        Device of the job.
+    t0 : float
+        ``time.perf_counter()`` at the start of the job (for ``wall_seconds``).
+    **extra
+        Further fields, recorded after the ones above and before ``provenance``.
+
+    Returns
+    -------
+    dict
     """
     return {
         "source": source,
@@ -111,7 +181,22 @@ def model_record(
 
 
 def load_mapper_images(dataset: Mapping, split: str, images_npz: str | Path):
-    """The Mapper images recorded in ``images_npz`` (class-major), and the class names."""
+    """The Mapper images recorded in ``images_npz`` (class-major), and the class names.
+
+    Parameters
+    ----------
+    dataset : mapping
+        The config section ``dataset`` (or its keys ``name``, ``root``, ``download``).
+    split : {"train", "test"}
+        The split the images were drawn from (``mapper.images.split``).
+    images_npz : path-like
+        The record of ``select_mapper_images`` (``indices``, ``classes``).
+
+    Returns
+    -------
+    images : cnntopo.nets.datasets.ImageSet
+    classes : list of str
+    """
     with np.load(images_npz, allow_pickle=False) as z:
         indices = z["indices"]
         classes = [str(c) for c in z["classes"]]
@@ -119,6 +204,21 @@ def load_mapper_images(dataset: Mapping, split: str, images_npz: str | Path):
 
 
 def write_cross(out_npz, matrix, seeds, layers, meta) -> None:
+    """Write a cross-model matrix (read it with :func:`load_cross`).
+
+    Parameters
+    ----------
+    out_npz : path-like
+        Output: ``matrix``, ``seeds``, ``layers`` and ``meta`` (JSON).
+    matrix : ndarray, shape (S*L, S*L)
+        Model-major: row ``s * L + l`` is layer ``l`` of model ``seeds[s]``.
+    seeds : sequence of int
+        The models, length S.
+    layers : sequence of str
+        The layers, length L.
+    meta : mapping
+        Metadata; ``kind`` (``"distance"`` or ``"similarity"``) is required by the readers.
+    """
     artifacts.write_npz(
         out_npz,
         matrix=matrix,
@@ -129,8 +229,20 @@ def write_cross(out_npz, matrix, seeds, layers, meta) -> None:
 
 
 def load_cross(path: str | Path) -> tuple[np.ndarray, list[int], list[str], dict]:
-    """Read a cross-model matrix: (S*L, S*L) matrix (model-major), seeds, layers, metadata."""
+    """Read a cross-model matrix of :func:`write_cross`.
 
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    matrix : ndarray, shape (S*L, S*L)
+        Model-major.
+    seeds : list of int
+    layers : list of str
+    meta : dict
+    """
     with np.load(path) as z:
         return (
             z["matrix"],
@@ -141,5 +253,6 @@ def load_cross(path: str | Path) -> tuple[np.ndarray, list[int], list[str], dict
 
 
 def load_points(path: str | Path) -> np.ndarray:
+    """The ``points`` (N, c) of a point-cloud file."""
     with np.load(path) as z:
         return z["points"]

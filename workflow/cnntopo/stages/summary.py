@@ -47,9 +47,11 @@ def _mean_offdiagonal(paths: Sequence[str | Path]) -> float:
 def experiment_summary(
     out_json: str | Path,
     *,
-    models_csv: str | Path,
-    within: Mapping[str, Sequence[str | Path]] | None = None,
-    specificity: Mapping[str, str | Path] | None = None,
+    models: str | Path,
+    within: Sequence[str | Path],
+    within_label: str,
+    specificity: Sequence[str | Path] = (),
+    measures: Sequence[str] = (),
     mapper_stats: Sequence[str | Path] = (),
 ) -> dict:
     """Write the headline numbers of one experiment as a flat JSON object.
@@ -58,14 +60,16 @@ def experiment_summary(
     ----------
     out_json : path
         Output file.
-    models_csv : path
+    models : path
         ``models/summary.csv`` (one row per trained network, ``test_accuracy``).
-    within : mapping, optional
-        Metric label (e.g. ``"sliced_wasserstein_H1"``) -> the within-model 17x17
-        matrices (``.npz`` with ``matrix``) of every model.
-    specificity : mapping, optional
-        Measure (e.g. ``"sliced_wasserstein_H1"``, ``"cka"``) -> specificity CSV
-        (columns ``layer, exact, within_1, n_pairs``).
+    within : sequence of path
+        The within-model matrices (L, L) (``.npz`` with ``matrix``) of every model.
+    within_label : str
+        Their metric label (e.g. ``"sliced_wasserstein_H1"``).
+    specificity : sequence of path
+        Specificity CSVs (columns ``layer, exact, within_1, n_pairs``), one per measure.
+    measures : sequence of str
+        The measure of each specificity CSV (e.g. ``"cka"``, ``"sliced_wasserstein_H1"``).
     mapper_stats : sequence of path
         Mapper statistics CSVs (columns ``cloud, layer, n_nodes, n_edges, nodewise``,
         optionally ``classwise_mean``); the summary keeps their means per cloud.
@@ -74,19 +78,22 @@ def experiment_summary(
     -------
     dict
         Keys ``test_accuracy_mean``, ``test_accuracy_std``, ``n_models``,
-        ``within_<metric>_mean``, ``specificity_<measure>_exact`` / ``_within1``,
+        ``within_<within_label>_mean``,
+        ``specificity_<measure>_exact`` / ``_within1``,
         ``mapper_<cloud>_nodes`` / ``_nodewise_purity`` / ``_classwise_purity``.
     """
-    models = pd.read_csv(models_csv)
-    acc = models["test_accuracy"].to_numpy(dtype=float)
+    if len(specificity) != len(measures):
+        raise ValueError(
+            f"{len(specificity)} specificity tables for {len(measures)} measures {list(measures)}"
+        )
+    acc = pd.read_csv(models)["test_accuracy"].to_numpy(dtype=float)
     summary: dict[str, float | int] = {
-        "n_models": int(len(models)),
+        "n_models": int(len(acc)),
         "test_accuracy_mean": float(acc.mean()),
         "test_accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
     }
-    for label, paths in (within or {}).items():
-        summary[f"within_{label}_mean"] = _mean_offdiagonal(paths)
-    for measure, path in (specificity or {}).items():
+    summary[f"within_{within_label}_mean"] = _mean_offdiagonal(within)
+    for measure, path in zip(measures, specificity, strict=True):
         exact, near = _specificity(path)
         summary[f"specificity_{measure}_exact"] = exact
         summary[f"specificity_{measure}_within1"] = near
@@ -103,10 +110,11 @@ def experiment_summary(
 
 def sweep_summary(
     summaries: Sequence[str | Path],
-    params: Sequence[Mapping[str, object]],
-    paths: Sequence[str],
     out_csv: str | Path,
     figure_outputs: Sequence[str | Path] = (),
+    *,
+    variants: Sequence[Mapping[str, object]],
+    paths: Sequence[str],
 ) -> pd.DataFrame:
     """Join the variants' summaries into one table (and figure).
 
@@ -114,20 +122,20 @@ def sweep_summary(
     ----------
     summaries : sequence of path
         ``summary.json`` of every variant, in sweep order.
-    params : sequence of mapping
-        The swept values of every variant (dotted key -> value).
-    paths : sequence of str
-        Every variant's folder (its ``key~value/...`` path).
     out_csv : path
         Output table: one row per variant, the swept keys first, then ``variant``
         and every summary number (missing ones empty).
     figure_outputs : sequence of path
         Where to draw :func:`figure_sweep_summary` (e.g. PNG and PDF).
+    variants : sequence of mapping
+        The swept values of every variant (dotted key -> value).
+    paths : sequence of str
+        Every variant's folder (its ``key~value/...`` path).
     """
-    if not (len(summaries) == len(params) == len(paths)):
-        raise ValueError("summaries, params and paths must have the same length")
+    if not (len(summaries) == len(variants) == len(paths)):
+        raise ValueError("summaries, variants and paths must have the same length")
     rows = []
-    for path, p, variant in zip(summaries, params, paths, strict=True):
+    for path, p, variant in zip(summaries, variants, paths, strict=True):
         with open(path) as fh:
             numbers = json.load(fh)
         row = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in p.items()}
@@ -138,7 +146,7 @@ def sweep_summary(
     with artifacts.atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)
     if figure_outputs:
-        figure_sweep_summary(table, list(params[0]) if params else [], figure_outputs)
+        figure_sweep_summary(table, list(variants[0]) if variants else [], figure_outputs)
     return table
 
 

@@ -3,11 +3,12 @@
 
 rule extract_activations:
     input:
-        weights=f"{MODELS}/seed{{seed}}/weights.pt",
-        eval_set=f"{OUT}/data/eval_set.json",
+        weights=P("weights"),
+        metrics=P("train_metrics"),
+        eval_set=P("eval_set"),
     output:
         shards=get_shards(),
-        manifest=f"{OUT}/activations/seed{{seed}}/manifest.json",
+        manifest=P("manifest"),
     log:
         f"{OUT}/logs/activations/seed{{seed}}/extract_activations.log",
     benchmark:
@@ -18,11 +19,18 @@ rule extract_activations:
     resources:
         mem_mb=get_extract_mem_mb,
         gpu=get_ph_gpus(),
-        disk_mb=get_shard_mb(),
+        disk_mb=resources.shard_mb(
+            SHAPES, LAYERS, N_IMAGES, config["activations"]["dtype"]
+        ),
         runtime=30,
     params:
-        out_dir=get_activation_dir,
+        out_dir=P("shard_dir"),
+        dataset=config["dataset"],
+        arch=ARCH,
+        width=WIDTH,
+        device=config["training"]["device"],
         layers=LAYERS,
-        activations=config["activations"],
+        batch_size=config["activations"]["batch_size"],
+        dtype=config["activations"]["dtype"],
     script:
         "../../scripts/nets/extract_activations.py"

@@ -3,7 +3,7 @@
 
 rule select_eval_images:
     output:
-        eval_set=f"{OUT}/data/eval_set.json",
+        eval_set=P("eval_set"),
     log:
         f"{OUT}/logs/data/select_eval_images.log",
     conda:
@@ -13,7 +13,10 @@ rule select_eval_images:
         mem_mb=3000,
         runtime=15,
     params:
-        dataset=config["dataset"],
-        activations=config["activations"],
+        dataset=get_dataset_source(),
+        split=config["activations"]["split"],
+        n_images=N_IMAGES,
+        selection=config["activations"]["selection"],
+        seed=config["activations"]["seed"],
     script:
         "../../scripts/nets/select_eval_images.py"

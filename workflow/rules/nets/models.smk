@@ -4,8 +4,8 @@ if config["model"]["checkpoint"] is None:
 
     rule train_model:
         output:
-            weights=f"{MODELS}/seed{{seed}}/weights.pt",
-            metrics=f"{MODELS}/seed{{seed}}/train.json",
+            weights=P("weights"),
+            metrics=P("train_metrics"),
         log:
             f"{OUT}/logs/models/seed{{seed}}/train_model.log",
         benchmark:
@@ -16,9 +16,12 @@ if config["model"]["checkpoint"] is None:
         resources:
             mem_mb=get_train_mem_mb,
             gpu=get_ph_gpus(),
-            runtime=get_train_runtime(),
+            runtime=resources.train_runtime(config["training"]["epochs"]),
         params:
-            model=get_model_params(),
+            dataset=config["dataset"],
+            arch=ARCH,
+            width=WIDTH,
+            training=config["training"],
         script:
             "../../scripts/nets/train_model.py"
 
@@ -28,8 +31,8 @@ else:
         input:
             checkpoint=get_checkpoint,
         output:
-            weights=f"{MODELS}/seed{{seed}}/weights.pt",
-            metrics=f"{MODELS}/seed{{seed}}/train.json",
+            weights=P("weights"),
+            metrics=P("train_metrics"),
         log:
             f"{OUT}/logs/models/seed{{seed}}/import_checkpoint.log",
         conda:
@@ -40,16 +43,21 @@ else:
             runtime=30,
             gpu=get_ph_gpus(),
         params:
-            model=get_model_params(),
+            dataset=config["dataset"],
+            arch=ARCH,
+            width=WIDTH,
+            device=config["training"]["device"],
+            eval_batch_size=config["training"]["eval_batch_size"],
+            tta=config["training"]["tta"],
         script:
             "../../scripts/nets/import_checkpoint.py"
 
 
 rule model_summary:
     input:
-        metrics=get_all_metrics(),
+        metrics=P.expand("train_metrics", seed=SEEDS),
     output:
-        csv=f"{MODELS}/summary.csv",
+        csv=P("model_summary"),
     log:
         f"{OUT}/logs/models/model_summary.log",
     conda:

@@ -1,13 +1,14 @@
-# Stage 6: distances between persistence diagrams: within each model (17 x 17 per metric)
-# and across all models x layers (paper: 1,700 x 1,700), then cross-seed specificity.
+# Stage 6: distances between persistence diagrams (docs/methods.md §6): within each model
+# (17 x 17 per metric) and across all models x layers (paper: 1,700 x 1,700), then
+# cross-seed specificity (§7).
 
 
 rule layer_distances:
     input:
-        diagrams=get_layer_diagrams,
+        diagrams=P.expand("diagram", layer=LAYERS),
     output:
-        matrix=f"{OUT}/distances/topl2/{{metric}}_H{DIM}/seed{{seed}}.npz",
-        csv=f"{OUT}/distances/topl2/{{metric}}_H{DIM}/seed{{seed}}.csv",
+        matrix=P("within_matrix", dim=DIM),
+        csv=P("within_csv", dim=DIM),
     log:
         f"{OUT}/logs/distances/topl2/{{metric}}_H{DIM}/seed{{seed}}.log",
     benchmark:
@@ -20,16 +21,18 @@ rule layer_distances:
         runtime=60,
     params:
         layers=LAYERS,
-        distances=config["distances"],
+        dim=DIM,
+        infinite=config["distances"]["infinite"],
+        parameters=get_metric_params,
     script:
         "../../scripts/ph/layer_distances.py"
 
 
 rule cross_distances:
     input:
-        diagrams=get_all_diagrams(),
+        diagrams=P.expand("diagram", seed=SEEDS, layer=LAYERS),
     output:
-        matrix=f"{OUT}/distances/topl2/{DIST}/cross.npz",
+        matrix=P("cross_matrix", measure=DIST),
     log:
         f"{OUT}/logs/distances/topl2/{DIST}/cross.log",
     benchmark:
@@ -43,7 +46,10 @@ rule cross_distances:
     params:
         seeds=SEEDS,
         layers=LAYERS,
-        distances=config["distances"],
+        metric=METRIC,
+        dim=DIM,
+        infinite=config["distances"]["infinite"],
+        parameters=metric_params(config["distances"], METRIC),
     script:
         "../../scripts/ph/cross_distances.py"
 
@@ -52,15 +58,15 @@ rule specificity:
     input:
         cross=get_cross_matrix,
     output:
-        table=f"{OUT}/analysis/specificity_{{measure}}.csv",
+        table=P("specificity"),
         png=report(
-            f"{OUT}/figures/specificity_{{measure}}.png",
+            P("fig_specificity", ext="png"),
             caption="../../report/specificity.rst",
             category="Across models",
             subcategory="Specificity",
             labels={"measure": "{measure}"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/specificity_{{measure}}"),
+        extra=P.expand("fig_specificity", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/analysis/specificity_{{measure}}.log",
     conda:

@@ -3,18 +3,16 @@
 
 rule figure_layer_heatmap:
     input:
-        matrix=f"{OUT}/distances/topl2/{{metric}}_H{DIM}/seed{{seed}}.npz",
+        matrix=P("within_matrix", dim=DIM),
     output:
         png=report(
-            f"{OUT}/figures/heatmaps/{{metric}}_H{DIM}_seed{{seed}}.png",
+            P("fig_heatmap", dim=DIM, ext="png"),
             caption="../../report/heatmap_seed.rst",
             category="Layer distances",
             subcategory="Per model",
             labels={"model": "seed {seed}", "metric": "{metric}"},
         ),
-        extra=get_extra_figures(
-            f"{OUT}/figures/heatmaps/{{metric}}_H{DIM}_seed{{seed}}"
-        ),
+        extra=P.expand("fig_heatmap", dim=DIM, ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/heatmaps/{{metric}}_H{DIM}_seed{{seed}}.log",
     conda:
@@ -24,24 +22,24 @@ rule figure_layer_heatmap:
         mem_mb=1000,
         runtime=5,
     params:
-        title=get_seed_title,
+        title="seed {seed}",
     script:
         "../../scripts/ph/figure_layer_heatmap.py"
 
 
 rule figure_mean_heatmap:
     input:
-        matrices=get_all_matrices,
+        matrices=P.expand("within_matrix", dim=DIM, seed=SEEDS),
     output:
         png=report(
-            f"{OUT}/figures/heatmap_mean_{{metric}}_H{DIM}.png",
+            P("fig_heatmap_mean", dim=DIM, ext="png"),
             caption="../../report/heatmap_mean.rst",
             category="Layer distances",
             subcategory="Mean over models",
             labels={"metric": "{metric}"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/heatmap_mean_{{metric}}_H{DIM}"),
-        summary=f"{OUT}/distances/topl2/{{metric}}_H{DIM}/mean.npz",
+        extra=P.expand("fig_heatmap_mean", dim=DIM, ext=FIG_EXTRA),
+        summary=P("mean_matrix", dim=DIM),
     log:
         f"{OUT}/logs/figures/heatmap_mean_{{metric}}_H{DIM}.log",
     conda:
@@ -56,15 +54,15 @@ rule figure_mean_heatmap:
 
 rule figure_diagram_grid:
     input:
-        diagrams=get_layer_diagrams,
+        diagrams=P.expand("diagram", layer=LAYERS),
     output:
         png=report(
-            f"{OUT}/figures/diagrams/seed{{seed}}.png",
+            P("fig_diagrams", ext="png"),
             caption="../../report/diagrams.rst",
             category="Persistence diagrams",
             labels={"model": "seed {seed}"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/diagrams/seed{{seed}}"),
+        extra=P.expand("fig_diagrams", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/diagrams/seed{{seed}}.log",
     conda:
@@ -76,21 +74,21 @@ rule figure_diagram_grid:
     params:
         layers=LAYERS,
         maxdim=config["persistence"]["maxdim"],
-        title=get_diagram_title,
+        title="Persistence of top-l2 point clouds, seed {seed}",
     script:
         "../../scripts/ph/figure_diagram_grid.py"
 
 
 rule figure_training:
     input:
-        metrics=get_all_metrics(),
+        metrics=P.expand("train_metrics", seed=SEEDS),
     output:
         png=report(
-            f"{OUT}/figures/training.png",
+            P("fig_training", ext="png"),
             caption="../../report/training.rst",
             category="Models",
         ),
-        extra=get_extra_figures(f"{OUT}/figures/training"),
+        extra=P.expand("fig_training", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/training.log",
     conda:
@@ -105,22 +103,22 @@ rule figure_training:
 
 rule figure_sensitivity:
     input:
-        tables=get_sensitivity_tables,
+        tables=P.expand("sensitivity", layer=LAYERS),
     output:
         png=report(
-            f"{OUT}/figures/sensitivity/{DIST}_seed{{seed}}.png",
+            P("fig_sensitivity", measure=DIST, ext="png"),
             caption="../../report/sensitivity.rst",
             category="Sensitivity",
             labels={"model": "seed {seed}", "measure": "PH distance"},
         ),
-        extra=get_extra_figures(f"{OUT}/figures/sensitivity/{DIST}_seed{{seed}}"),
+        extra=P.expand("fig_sensitivity", measure=DIST, ext=FIG_EXTRA),
         cka_png=report(
-            f"{OUT}/figures/sensitivity/cka_seed{{seed}}.png",
+            P("fig_sensitivity", measure="cka", ext="png"),
             caption="../../report/sensitivity.rst",
             category="Sensitivity",
             labels={"model": "seed {seed}", "measure": "linear CKA"},
         ),
-        cka_extra=get_extra_figures(f"{OUT}/figures/sensitivity/cka_seed{{seed}}"),
+        cka_extra=P.expand("fig_sensitivity", measure="cka", ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/sensitivity_seed{{seed}}.log",
     conda:
@@ -131,23 +129,23 @@ rule figure_sensitivity:
         runtime=5,
     params:
         layers=LAYERS,
-        distances=config["distances"],
+        dim=DIM,
     script:
         "../../scripts/ph/figure_sensitivity.py"
 
 
 rule figure_sw_vs_cka:
     input:
-        distances=f"{OUT}/distances/topl2/{DIST}/cross.npz",
-        cka=f"{OUT}/similarity/cka/cross.npz",
+        distances=P("cross_matrix", measure=DIST),
+        cka=P("cka_cross"),
     output:
         png=report(
-            f"{OUT}/figures/{DIST}_vs_cka.png",
+            P("fig_vs_cka", measure=DIST, ext="png"),
             caption="../../report/sw_vs_cka.rst",
             category="Layer distances",
             subcategory="PH distance vs CKA",
         ),
-        extra=get_extra_figures(f"{OUT}/figures/{DIST}_vs_cka"),
+        extra=P.expand("fig_vs_cka", measure=DIST, ext=FIG_EXTRA),
     log:
         f"{OUT}/logs/figures/{DIST}_vs_cka.log",
     conda:

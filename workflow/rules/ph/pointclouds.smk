@@ -1,12 +1,12 @@
-# Stage 4: point clouds from activation shards (paper-methods P1: top l2-norm spatial vector per image).
-# One job per model: the work is a cheap pass over memory-mapped shards.
+# Stage 4: point clouds from activation shards (docs/methods.md §4: the top l2-norm spatial
+# vector per image). One job per model: the work is a cheap pass over memory-mapped shards.
 
 
 rule topl2_pointclouds:
     input:
-        shards=get_shards_of_seed,
+        shards=P.expand("shard", layer=LAYERS),
     output:
-        clouds=get_pointclouds(),
+        clouds=P.expand("pointcloud", layer=LAYERS),
     log:
         f"{OUT}/logs/pointclouds/topl2/seed{{seed}}.log",
     conda:

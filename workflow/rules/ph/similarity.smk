@@ -1,11 +1,12 @@
-# Stage 6b: representational-similarity baseline (linear CKA) on the same top-l2 point clouds.
+# Stage 6b: representational-similarity baseline (linear CKA, docs/methods.md §9) on the
+# same top-l2 point clouds.
 
 
 rule cka_cross:
     input:
-        clouds=get_all_clouds(),
+        clouds=P.expand("pointcloud", seed=SEEDS, layer=LAYERS),
     output:
-        matrix=f"{OUT}/similarity/cka/cross.npz",
+        matrix=P("cka_cross"),
     log:
         f"{OUT}/logs/similarity/cka_cross.log",
     benchmark:

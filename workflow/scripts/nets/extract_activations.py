@@ -5,11 +5,10 @@ from cnntopo.stages.nets.activations import extract_activations
 
 setup_job_logging(snakemake.log[0])
 extract_activations(
-    snakemake.config,
-    int(snakemake.wildcards.seed),
     snakemake.input.weights,
+    snakemake.input.metrics,
     snakemake.input.eval_set,
-    snakemake.params.out_dir,
-    snakemake.params.layers,
+    seed=int(snakemake.wildcards.seed),
+    **snakemake.params,
     threads=snakemake.threads,
 )

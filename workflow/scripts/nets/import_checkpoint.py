@@ -5,10 +5,10 @@ from cnntopo.stages.nets.models import import_checkpoint
 
 setup_job_logging(snakemake.log[0])
 import_checkpoint(
-    snakemake.config,
-    int(snakemake.wildcards.seed),
     snakemake.input.checkpoint,
     snakemake.output.weights,
     snakemake.output.metrics,
+    seed=int(snakemake.wildcards.seed),
+    **snakemake.params,
     threads=snakemake.threads,
 )

@@ -4,4 +4,4 @@ from cnntopo.logs import setup_job_logging
 from cnntopo.stages.nets.data import select_eval_images
 
 setup_job_logging(snakemake.log[0])
-select_eval_images(snakemake.config, snakemake.output.eval_set)
+select_eval_images(snakemake.output.eval_set, **snakemake.params)

@@ -5,9 +5,9 @@ from cnntopo.stages.nets.models import train_model
 
 setup_job_logging(snakemake.log[0])
 train_model(
-    snakemake.config,
-    int(snakemake.wildcards.seed),
     snakemake.output.weights,
     snakemake.output.metrics,
+    seed=int(snakemake.wildcards.seed),
+    **snakemake.params,
     threads=snakemake.threads,
 )

@@ -4,9 +4,4 @@ from cnntopo.logs import setup_job_logging
 from cnntopo.stages.ph.similarity import cka_cross
 
 setup_job_logging(snakemake.log[0])
-cka_cross(
-    snakemake.input.clouds,
-    snakemake.params.seeds,
-    snakemake.params.layers,
-    snakemake.output.matrix,
-)
+cka_cross(snakemake.input.clouds, snakemake.output.matrix, **snakemake.params)

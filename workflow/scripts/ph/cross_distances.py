@@ -6,9 +6,7 @@ from cnntopo.stages.ph.distances import cross_distances
 setup_job_logging(snakemake.log[0])
 cross_distances(
     snakemake.input.diagrams,
-    snakemake.params.seeds,
-    snakemake.params.layers,
-    snakemake.params.distances,
     snakemake.output.matrix,
+    **snakemake.params,
     threads=snakemake.threads,
 )

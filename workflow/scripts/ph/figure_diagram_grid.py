@@ -6,8 +6,6 @@ from cnntopo.stages.ph.figures import figure_diagram_grid
 setup_job_logging(snakemake.log[0])
 figure_diagram_grid(
     snakemake.input.diagrams,
-    snakemake.params.layers,
-    snakemake.output,
-    title=snakemake.params.title,
-    maxdim=snakemake.params.maxdim,
+    [snakemake.output.png, *snakemake.output.extra],
+    **snakemake.params,
 )

@@ -6,6 +6,6 @@ from cnntopo.stages.ph.figures import figure_layer_heatmap
 setup_job_logging(snakemake.log[0])
 figure_layer_heatmap(
     snakemake.input.matrix,
-    snakemake.output,
-    title=snakemake.params.title,
+    [snakemake.output.png, *snakemake.output.extra],
+    **snakemake.params,
 )

@@ -6,8 +6,7 @@ from cnntopo.stages.ph.figures import figure_sensitivity
 setup_job_logging(snakemake.log[0])
 figure_sensitivity(
     snakemake.input.tables,
-    snakemake.params.layers,
     [snakemake.output.png, *snakemake.output.extra],
     [snakemake.output.cka_png, *snakemake.output.cka_extra],
-    snakemake.params.distances,
+    **snakemake.params,
 )

@@ -4,4 +4,8 @@ from cnntopo.logs import setup_job_logging
 from cnntopo.stages.ph.figures import figure_sw_vs_cka
 
 setup_job_logging(snakemake.log[0])
-figure_sw_vs_cka(snakemake.input.distances, snakemake.input.cka, snakemake.output)
+figure_sw_vs_cka(
+    snakemake.input.distances,
+    snakemake.input.cka,
+    [snakemake.output.png, *snakemake.output.extra],
+)

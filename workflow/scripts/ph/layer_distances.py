@@ -6,9 +6,8 @@ from cnntopo.stages.ph.distances import layer_distances
 setup_job_logging(snakemake.log[0])
 layer_distances(
     snakemake.input.diagrams,
-    snakemake.params.layers,
-    snakemake.params.distances,
     snakemake.output.matrix,
     snakemake.output.csv,
     metric=snakemake.wildcards.metric,
+    **snakemake.params,
 )

@@ -7,7 +7,8 @@ setup_job_logging(snakemake.log[0])
 persistence_diagram(
     snakemake.input.cloud,
     snakemake.output.diagrams,
-    snakemake.params.persistence,
     seed=int(snakemake.wildcards.seed),
     layer=snakemake.wildcards.layer,
+    **snakemake.params,
+    n_threads=snakemake.threads,
 )

@@ -4,11 +4,4 @@ from cnntopo.logs import setup_job_logging
 from cnntopo.stages.ph.sensitivity import sensitivity_test
 
 setup_job_logging(snakemake.log[0])
-sensitivity_test(
-    snakemake.input.clouds,
-    snakemake.params.layers,
-    snakemake.params.persistence,
-    snakemake.params.distances,
-    snakemake.params.step,
-    snakemake.output.tables,
-)
+sensitivity_test(snakemake.input.clouds, snakemake.output.tables, **snakemake.params)

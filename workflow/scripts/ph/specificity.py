@@ -8,5 +8,5 @@ specificity_analysis(
     snakemake.input.cross,
     snakemake.output.table,
     [snakemake.output.png, *snakemake.output.extra],
-    label=snakemake.params.label,
+    **snakemake.params,
 )

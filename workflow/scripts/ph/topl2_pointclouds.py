@@ -8,5 +8,5 @@ topl2_pointclouds(
     snakemake.input.shards,
     snakemake.output.clouds,
     seed=int(snakemake.wildcards.seed),
-    layers=snakemake.params.layers,
+    **snakemake.params,
 )

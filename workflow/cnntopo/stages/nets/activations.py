@@ -3,36 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from cnntopo import artifacts
-from cnntopo.stages.common import dataset_normalization, load_split, model_config_hash, setup_torch
+from cnntopo.stages.common import dataset_normalization, load_split, setup_torch
 
 __all__ = ["extract_activations"]
 
 log = logging.getLogger("cnntopo")
 
 
-def extract_activations(
-    cfg: dict,
-    seed: int,
-    weights: str | Path,
-    eval_set: str | Path,
-    out_dir: str | Path,
-    layers: Sequence[str],
-    threads: int = 2,
-) -> dict:
-    """Capture the raw conv outputs of ``layers`` for the recorded image set into shards."""
-    torch = setup_torch(threads)
-    from cnntopo.nets.activations import extract_activations as _extract
-    from cnntopo.nets.devices import select_device
-    from cnntopo.nets.models import build_model, load_state_dict_compat
-
+def _recorded_images(dataset: Mapping, eval_set: str | Path):
+    """The images recorded in ``eval_set``, checked against the dataset as it is now."""
     sel = artifacts.read_json(eval_set)
-    images = load_split(cfg["dataset"], sel["split"])
+    images = load_split(dataset, sel["split"])
     wanted = np.asarray(sel["indices"], dtype=np.int64)
     order = np.argsort(images.indices)
     pos = order[np.clip(np.searchsorted(images.indices[order], wanted), 0, len(order) - 1)]
@@ -45,18 +32,80 @@ def extract_activations(
             f"the {sel['dataset']} {sel['split']} split changed since {eval_set} was written "
             "(indices or labels differ); delete that file and rerun"
         )
-    mean, std = dataset_normalization(cfg["dataset"])
-    device = select_device(cfg["training"]["device"])
-    model = build_model(cfg["model"]["arch"], cfg["model"]["width"], len(images.classes))
+    return subset, len(images.classes)
+
+
+def extract_activations(
+    weights: str | Path,
+    metrics: str | Path,
+    eval_set: str | Path,
+    *,
+    out_dir: str | Path,
+    seed: int,
+    dataset: Mapping,
+    arch: str,
+    width: int,
+    device: str,
+    layers: Sequence[str],
+    batch_size: int,
+    dtype: str,
+    threads: int = 2,
+) -> dict:
+    """Capture the raw conv outputs of ``layers`` for the recorded images (docs/methods.md §3).
+
+    Parameters
+    ----------
+    weights : path-like
+        The network's ``state_dict`` (of ``train_model`` or ``import_checkpoint``).
+    metrics : path-like
+        Its metrics JSON; its ``config_hash`` is recorded in the manifest.
+    eval_set : path-like
+        The recorded image set (of ``select_eval_images``).
+    out_dir : path-like
+        Output folder: one shard ``<layer>.npy`` of shape ``(N, c, h, w)`` per layer
+        (``N`` recorded images, in the record's order) and ``manifest.json`` (layers,
+        shapes, image indices and labels, the network's accuracy on them, the seed).
+    seed : int
+        The network's seed (the ``{seed}`` wildcard; recorded).
+    dataset : mapping
+        The config section ``dataset`` (``name``, ``root``, ``download``,
+        ``normalization``).
+    arch : str
+        ``model.arch``.
+    width : int
+        ``model.width``.
+    device : {"auto", "cpu", "cuda"}
+        ``training.device``.
+    layers : sequence of str
+        The recorded layers (``activations.layers``, resolved).
+    batch_size : int
+        Images per forward pass (``activations.batch_size``).
+    dtype : {"float32", "float16"}
+        Shard dtype (``activations.dtype``).
+    threads : int, default 2
+        Torch CPU threads.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    torch = setup_torch(threads)
+    from cnntopo.nets.activations import extract_activations as _extract
+    from cnntopo.nets.devices import select_device
+    from cnntopo.nets.models import build_model, load_state_dict_compat
+
+    subset, n_classes = _recorded_images(dataset, eval_set)
+    mean, std = dataset_normalization(dataset)
+    model = build_model(arch, width, n_classes)
     load_state_dict_compat(model, torch.load(weights, map_location="cpu", weights_only=True))
-    acfg = cfg["activations"]
     meta = {
         "seed": int(seed),
         "weights": str(weights),
         "eval_set": str(eval_set),
-        "config_hash": model_config_hash({k: cfg[k] for k in ("dataset", "model", "training")}),
-        "arch": cfg["model"]["arch"],
-        "width": cfg["model"]["width"],
+        "config_hash": artifacts.read_json(metrics)["config_hash"],
+        "arch": arch,
+        "width": width,
     }
     manifest = _extract(
         model,
@@ -65,9 +114,9 @@ def extract_activations(
         out_dir,
         mean=mean,
         std=std,
-        batch_size=acfg["batch_size"],
-        device=device,
-        dtype=acfg["dtype"],
+        batch_size=batch_size,
+        device=select_device(device),
+        dtype=dtype,
         extra_meta=meta,
     )
     log.info(

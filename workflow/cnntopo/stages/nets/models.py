@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cnntopo import artifacts
@@ -21,10 +21,11 @@ __all__ = ["train_model", "import_checkpoint", "model_summary"]
 log = logging.getLogger("cnntopo")
 
 
-def _recipe(cfg: dict):
+def _recipe(training: Mapping):
+    """The :class:`~cnntopo.nets.training.TrainRecipe` of the config section ``training``."""
     from cnntopo.nets.training import TrainRecipe
 
-    t = dict(cfg["training"])
+    t = dict(training)
     t.pop("device")
     t["mixed_precision"] = "auto" if t["mixed_precision"] else "off"
     t["channels_last"] = "auto" if t["channels_last"] else "off"
@@ -32,25 +33,46 @@ def _recipe(cfg: dict):
     return TrainRecipe.from_dict(t)
 
 
-def _model_fields(cfg: dict, seed: int) -> dict:
-    """The model record's identity fields; its config_hash covers (dataset, model, training)."""
-    return {
-        "seed": seed,
-        "arch": cfg["model"]["arch"],
-        "width": cfg["model"]["width"],
-        "dataset": cfg["dataset"]["name"],
-        "tta": cfg["training"]["tta"],
-        "settings": {k: cfg[k] for k in ("dataset", "model", "training")},
-    }
-
-
 def train_model(
-    cfg: dict, seed: int, weights: str | Path, metrics: str | Path, threads: int = 2
+    weights: str | Path,
+    metrics: str | Path,
+    *,
+    seed: int,
+    dataset: Mapping,
+    arch: str,
+    width: int,
+    training: Mapping,
+    threads: int = 2,
 ) -> dict:
-    """Train one network of the paper's recipe with ``seed``; write weights and a metrics JSON.
+    """Train one network of the paper's recipe (docs/methods.md §2) with ``seed``.
 
-    The JSON records test accuracy, the seed, epochs, per-epoch history, wall time,
-    the config hash of (dataset, model, training) and provenance.
+    Parameters
+    ----------
+    weights : path-like
+        Output: the trained ``state_dict`` (``.pt``).
+    metrics : path-like
+        Output: the metrics JSON (test accuracy and loss, the seed, epochs, per-epoch
+        history, wall time, the recipe, the hash of the settings below as
+        ``config_hash``, and provenance).
+    seed : int
+        Seed of the initial weights, data order and augmentation (the ``{seed}``
+        wildcard, one of ``model.seeds``).
+    dataset : mapping
+        The config section ``dataset`` (``name``, ``root``, ``download``,
+        ``normalization``).
+    arch : str
+        ``model.arch``.
+    width : int
+        ``model.width``.
+    training : mapping
+        The config section ``training`` (the recipe and its ``device``).
+    threads : int, default 2
+        Torch CPU threads.
+
+    Returns
+    -------
+    dict
+        The metrics record.
     """
     t0 = time.perf_counter()
     setup_torch(threads)
@@ -58,19 +80,19 @@ def train_model(
     from cnntopo.nets.models import init_model
     from cnntopo.nets.training import train_model as _train
 
-    train_set = load_split(cfg["dataset"], "train")
-    test_set = load_split(cfg["dataset"], "test")
-    mean, std = dataset_normalization(cfg["dataset"])
-    device = select_device(cfg["training"]["device"])
-    model = init_model(cfg["model"]["arch"], cfg["model"]["width"], len(train_set.classes), seed)
+    train_set = load_split(dataset, "train")
+    test_set = load_split(dataset, "test")
+    mean, std = dataset_normalization(dataset)
+    device = select_device(training["device"])
+    model = init_model(arch, width, len(train_set.classes), seed)
     log.info(
         "training %s width %d, seed %d, on %s of the %d %s train images (device %s, %d threads)",
-        cfg["model"]["arch"],
-        cfg["model"]["width"],
+        arch,
+        width,
         seed,
-        cfg["training"]["max_train_images"] or "all",
+        training["max_train_images"] or "all",
         len(train_set),
-        cfg["dataset"]["name"],
+        dataset["name"],
         device,
         threads,
     )
@@ -78,7 +100,7 @@ def train_model(
         model,
         train_set,
         test_set,
-        _recipe(cfg),
+        _recipe(training),
         seed=seed,
         mean=mean,
         std=std,
@@ -87,17 +109,22 @@ def train_model(
     )
     save_weights(model, weights)
     record = model_record(
-        **_model_fields(cfg, seed),
+        seed=seed,
+        arch=arch,
+        width=width,
+        dataset=dataset["name"],
+        tta=training["tta"],
+        settings={"dataset": dataset, "arch": arch, "width": width, "training": training},
         source="trained",
         accuracy=result["test_acc"],
         loss=result["test_loss"],
         device=device,
         t0=t0,
-        epochs=cfg["training"]["epochs"],
+        epochs=training["epochs"],
         n_train_images=result["n_train_images"],
         train_seconds=result["train_seconds"],
         threads=threads,
-        training=cfg["training"],
+        training=training,
         keep=result.get("keep", "final"),
         kept_epoch=result.get("kept_epoch"),
         final_test_accuracy=result.get("final_test_acc"),
@@ -108,25 +135,59 @@ def train_model(
         "seed %d: test accuracy %.4f after %d epochs (%.1f s)",
         seed,
         result["test_acc"],
-        cfg["training"]["epochs"],
+        training["epochs"],
         record["wall_seconds"],
     )
     return record
 
 
 def import_checkpoint(
-    cfg: dict,
-    seed: int,
     source: str | Path,
     weights: str | Path,
     metrics: str | Path,
+    *,
+    seed: int,
+    dataset: Mapping,
+    arch: str,
+    width: int,
+    device: str,
+    eval_batch_size: int,
+    tta: str,
     threads: int = 2,
 ) -> dict:
     """Use existing weights (e.g. the official code's ``final_weights.pt``) instead of training.
 
     The checkpoint is loaded into the configured architecture (a mismatch is an error
     that names the cause), evaluated on the test split, and re-saved with the same
-    metrics JSON as :func:`train_model` (``source`` = the checkpoint path).
+    metrics JSON as :func:`train_model` (``source`` = the checkpoint path, no history).
+
+    Parameters
+    ----------
+    source : path-like
+        The checkpoint of this seed (``model.checkpoint`` with ``{seed}`` filled in).
+    weights, metrics : path-like
+        Outputs, as :func:`train_model`'s.
+    seed : int
+        The ``{seed}`` wildcard (recorded).
+    dataset : mapping
+        The config section ``dataset``.
+    arch : str
+        ``model.arch``.
+    width : int
+        ``model.width`` (must be the checkpoint's).
+    device : {"auto", "cpu", "cuda"}
+        Device of the evaluation (``training.device``).
+    eval_batch_size : int
+        ``training.eval_batch_size``.
+    tta : {"none", "flip", "paper"}
+        Test-time augmentation of the recorded accuracy (``training.tta``).
+    threads : int, default 2
+        Torch CPU threads.
+
+    Returns
+    -------
+    dict
+        The metrics record.
     """
     t0 = time.perf_counter()
     setup_torch(threads)
@@ -140,28 +201,29 @@ def import_checkpoint(
             f"checkpoint for seed {seed} not found at {source} (from config key 'model.checkpoint'); "
             "fix the path pattern or set model.checkpoint: null to train instead"
         )
-    test_set = load_split(cfg["dataset"], "test")
-    mean, std = dataset_normalization(cfg["dataset"])
-    device = select_device(cfg["training"]["device"])
-    model = build_model(cfg["model"]["arch"], cfg["model"]["width"], len(test_set.classes))
+    test_set = load_split(dataset, "test")
+    mean, std = dataset_normalization(dataset)
+    dev = select_device(device)
+    model = build_model(arch, width, len(test_set.classes))
     load_state_dict_compat(model, source)
-    model.to(device)
+    model.to(dev)
     ev = evaluate(
-        model,
-        test_set,
-        mean=mean,
-        std=std,
-        batch_size=cfg["training"]["eval_batch_size"],
-        device=device,
-        tta=cfg["training"]["tta"],
+        model, test_set, mean=mean, std=std, batch_size=eval_batch_size, device=dev, tta=tta
     )
     save_weights(model.cpu(), weights)
+    settings = {"dataset": dataset, "arch": arch, "width": width, "source": str(source)}
+    settings |= {"device": device, "eval_batch_size": eval_batch_size, "tta": tta}
     record = model_record(
-        **_model_fields(cfg, seed),
+        seed=seed,
+        arch=arch,
+        width=width,
+        dataset=dataset["name"],
+        tta=tta,
+        settings=settings,
         source=str(source),
         accuracy=ev["accuracy"],
         loss=ev["loss"],
-        device=device,
+        device=dev,
         t0=t0,
         epochs=None,
         history=[],
@@ -171,7 +233,17 @@ def import_checkpoint(
 
 
 def model_summary(metric_files: Sequence[str | Path], out_csv: str | Path) -> None:
-    """One row per model: seed, source, test accuracy, epochs, training time."""
+    """One row per model: seed, source, test accuracy, epochs, training time.
+
+    Parameters
+    ----------
+    metric_files : sequence of path-like
+        The metrics JSON of every network (of :func:`train_model` or
+        :func:`import_checkpoint`).
+    out_csv : path-like
+        Output: columns ``seed, source, arch, width, dataset, epochs, test_accuracy,
+        test_loss, train_seconds, device, config_hash``, sorted by seed.
+    """
     import pandas as pd
 
     rows = []

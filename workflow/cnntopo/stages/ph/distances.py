@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,48 +32,113 @@ def _load_dim(path: str | Path, dim: int) -> np.ndarray:
     return dgms[dim]
 
 
-def metric_params(dcfg: dict, metric: str) -> dict:
-    """Parameters of ``metric`` from the ``distances`` config section (explicit, never library defaults)."""
+def metric_params(distances: Mapping, metric: str) -> dict:
+    """The parameters of ``metric``, from the config section ``distances``.
+
+    Every parameter is written out (never a library default): ``M`` for the sliced
+    Wasserstein distance, ``order``, ``internal_p`` and ``delta`` for the Wasserstein
+    distance, an exact (``delta = 0``) bottleneck distance.
+
+    Parameters
+    ----------
+    distances : mapping
+        The config section ``distances`` (keys ``M``, ``order``, ``internal_p``).
+    metric : {"sliced_wasserstein", "wasserstein", "bottleneck"}
+
+    Returns
+    -------
+    dict
+        Keyword arguments of :func:`cnntopo.ph.distances.pairwise` for ``metric``.
+
+    Examples
+    --------
+    >>> metric_params({"M": 50, "order": 1, "internal_p": 2}, "wasserstein")
+    {'order': 1, 'internal_p': 2.0, 'delta': 1e-10}
+    """
     if metric == "sliced_wasserstein":
-        return {"M": dcfg["M"]}
+        return {"M": distances["M"]}
     if metric == "wasserstein":
-        return {"order": dcfg["order"], "internal_p": float(dcfg["internal_p"]), "delta": 1e-10}
+        return {
+            "order": distances["order"],
+            "internal_p": float(distances["internal_p"]),
+            "delta": 1e-10,
+        }
     if metric == "bottleneck":
         return {"delta": 0.0}  # exact
     return {}
 
 
-def load_finite_diagrams(diagram_files: Sequence[str | Path], dcfg: dict) -> list[np.ndarray]:
-    """The ``distances.dim`` diagrams of several files, infinite bars handled per ``distances.infinite``."""
+def load_finite_diagrams(
+    diagram_files: Sequence[str | Path], dim: int, infinite: str
+) -> list[np.ndarray]:
+    """The H``dim`` diagrams of several files, their infinite bars stripped or refused.
+
+    Parameters
+    ----------
+    diagram_files : sequence of path-like
+        Diagram files of :func:`cnntopo.ph.persistence.save_diagrams`.
+    dim : int
+        Homology dimension (``distances.dim``).
+    infinite : {"strip", "error"}
+        What to do with infinite bars (``distances.infinite``).
+
+    Returns
+    -------
+    list of ndarray, each (n_bars, 2)
+    """
     from cnntopo.ph.distances import finite_part
 
-    return [
-        finite_part(_load_dim(f, dcfg["dim"]), infinite=dcfg["infinite"]) for f in diagram_files
-    ]
+    return [finite_part(_load_dim(f, dim), infinite=infinite) for f in diagram_files]
 
 
 def layer_distances(
     diagram_files: Sequence[str | Path],
-    layers: Sequence[str],
-    dcfg: dict,
     out_npz: str | Path,
     out_csv: str | Path,
-    metric: str | None = None,
+    *,
+    layers: Sequence[str],
+    metric: str,
+    dim: int,
+    infinite: str,
+    parameters: Mapping,
 ) -> np.ndarray:
-    """Layer-by-layer distance matrix of one model (paper: SW between H1 diagrams, 17x17)."""
+    """Layer-by-layer distance matrix of one model (paper: SW between H1 diagrams, 17 x 17).
+
+    Parameters
+    ----------
+    diagram_files : sequence of path-like
+        One diagram file per layer of the model, in the order of ``layers``.
+    out_npz : path-like
+        Output: ``matrix`` (L, L), ``layers`` and ``meta`` (JSON: metric, dim,
+        parameters, layers, seconds).
+    out_csv : path-like
+        Output: the same matrix as a table, the layer names as index and header.
+    layers : sequence of str
+        Layer names, length L.
+    metric : {"sliced_wasserstein", "wasserstein", "bottleneck"}
+        The ``{metric}`` wildcard (one of ``distances.within_metrics``).
+    dim : int
+        Homology dimension compared (``distances.dim``).
+    infinite : {"strip", "error"}
+        ``distances.infinite``.
+    parameters : mapping
+        The metric's parameters (:func:`metric_params`).
+
+    Returns
+    -------
+    ndarray, shape (L, L)
+    """
     import pandas as pd
 
     from cnntopo.ph.distances import pairwise
 
-    metric = metric or dcfg["metric"]
-    dgms = load_finite_diagrams(diagram_files, dcfg)
-    params = metric_params(dcfg, metric)
+    dgms = load_finite_diagrams(diagram_files, dim, infinite)
     t0 = time.perf_counter()
-    D = pairwise(dgms, metric=metric, **params)
+    D = pairwise(dgms, metric=metric, **parameters)
     meta = {
         "metric": metric,
-        "dim": dcfg["dim"],
-        "params": params,
+        "dim": dim,
+        "params": dict(parameters),
         "layers": list(layers),
         "seconds": time.perf_counter() - t0,
     }
@@ -82,23 +147,53 @@ def layer_distances(
     )
     with artifacts.atomic_path(out_csv) as tmp:
         pd.DataFrame(D, index=list(layers), columns=list(layers)).to_csv(tmp)
-    log.info("%s H%d matrix %s in %.2f s", metric, dcfg["dim"], D.shape, meta["seconds"])
+    log.info("%s H%d matrix %s in %.2f s", metric, dim, D.shape, meta["seconds"])
     return D
 
 
 def cross_distances(
     diagram_files: Sequence[str | Path],
+    out_npz: str | Path,
+    *,
     seeds: Sequence[int],
     layers: Sequence[str],
-    dcfg: dict,
-    out_npz: str | Path,
+    metric: str,
+    dim: int,
+    infinite: str,
+    parameters: Mapping,
     threads: int = 1,
 ) -> np.ndarray:
     """Distances between every (model, layer) diagram and every other (paper: 1,700 x 1,700 SW).
 
-    ``diagram_files`` is model-major: file ``s * len(layers) + l`` is layer ``l`` of
-    model ``seeds[s]``. Block (s, t) of the result is the paper's ``cross`` matrix of
-    models s and t; the diagonal blocks are the within-model matrices.
+    Block (s, t) of the result is the paper's ``cross`` matrix of models s and t; the
+    diagonal blocks are the within-model matrices (docs/methods.md §6).
+
+    Parameters
+    ----------
+    diagram_files : sequence of path-like
+        Model-major: file ``s * len(layers) + l`` is layer ``l`` of model ``seeds[s]``.
+    out_npz : path-like
+        Output (:func:`cnntopo.stages.common.write_cross`): ``matrix`` (S*L, S*L),
+        ``seeds``, ``layers`` and ``meta`` (JSON: metric, dim, parameters,
+        ``kind = "distance"``, seconds, number of diagrams, mean bars per diagram).
+    seeds : sequence of int
+        The models (``model.seeds``), length S.
+    layers : sequence of str
+        The layers, length L.
+    metric : {"sliced_wasserstein", "wasserstein", "bottleneck"}
+        ``distances.metric``.
+    dim : int
+        ``distances.dim``.
+    infinite : {"strip", "error"}
+        ``distances.infinite``.
+    parameters : mapping
+        The metric's parameters (:func:`metric_params`).
+    threads : int, default 1
+        Worker threads of the pairwise loop.
+
+    Returns
+    -------
+    ndarray, shape (S*L, S*L)
     """
     from cnntopo.ph.distances import pairwise
 
@@ -106,32 +201,45 @@ def cross_distances(
         raise ValueError(
             f"expected {len(seeds)} x {len(layers)} diagram files, got {len(diagram_files)}"
         )
-    dgms = load_finite_diagrams(diagram_files, dcfg)
-    params = metric_params(dcfg, dcfg["metric"])
+    dgms = load_finite_diagrams(diagram_files, dim, infinite)
     t0 = time.perf_counter()
-    D = pairwise(dgms, metric=dcfg["metric"], n_jobs=threads, **params)
+    D = pairwise(dgms, metric=metric, n_jobs=threads, **parameters)
     seconds = time.perf_counter() - t0
     meta = {
-        "metric": dcfg["metric"],
-        "dim": dcfg["dim"],
-        "params": params,
+        "metric": metric,
+        "dim": dim,
+        "params": dict(parameters),
         "kind": "distance",
         "seconds": seconds,
         "n_diagrams": len(dgms),
         "mean_points": float(np.mean([len(d) for d in dgms])),
     }
     write_cross(out_npz, D, seeds, layers, meta)
-    log.info("cross-model %s matrix %s in %.1f s", dcfg["metric"], D.shape, seconds)
+    log.info("cross-model %s matrix %s in %.1f s", metric, D.shape, seconds)
     return D
 
 
 def specificity_analysis(
-    cross_npz: str | Path, out_csv: str | Path, figure_outputs: Sequence[str], label: str
+    cross_npz: str | Path, out_csv: str | Path, figure_outputs: Sequence[str], *, label: str
 ) -> None:
-    """Cross-seed layer identification (paper-methods 2.4; Ding et al. 2021 specificity).
+    """Cross-seed layer identification (docs/methods.md §7; Ding et al. 2021 specificity).
 
     For every layer of every model and every other model, the nearest layer of that
-    model; the table gives per layer the fraction that is the same layer and within +-1.
+    model (the smallest distance, or the largest similarity); the table gives per layer
+    the fraction that is the same layer and the fraction within +-1 layer.
+
+    Parameters
+    ----------
+    cross_npz : path-like
+        A cross-model matrix (:func:`cross_distances` or
+        :func:`cnntopo.stages.ph.similarity.cka_cross`) of at least two models.
+    out_csv : path-like
+        Output: columns ``layer, exact, within_1, n_pairs``, one row per layer and a
+        last row ``overall``.
+    figure_outputs : sequence of str
+        The figure (mean cross-model block and the rates per layer), one file per format.
+    label : str
+        Name of the measure in the figure (e.g. ``"SW (H1)"``).
     """
     from cnntopo.ph import figures as plotting
     from cnntopo.ph.cross_figures import specificity_figure

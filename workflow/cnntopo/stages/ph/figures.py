@@ -1,4 +1,8 @@
-"""Stages of ``rules/ph/figures.smk``: the PH branch's figures."""
+"""Stages of ``rules/ph/figures.smk``: the PH branch's figures (docs/methods.md §14).
+
+Every figure is written once per format: ``outputs`` lists the same figure as PNG and
+as each of ``figures.extra_formats``.
+"""
 
 from __future__ import annotations
 
@@ -26,13 +30,23 @@ log = logging.getLogger("cnntopo")
 
 
 def _load_matrix(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
-    """A within-model matrix file of :func:`layer_distances`: matrix, layer names, metadata."""
+    """A within-model matrix file (``layer_distances``): matrix, layer names, metadata."""
     with np.load(path) as z:
         return z["matrix"], [str(x) for x in z["layers"]], json.loads(str(z["meta"]))
 
 
-def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], title: str) -> None:
-    """Heatmap of one model's layer-distance matrix (paper-methods section 4, figure 2)."""
+def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], *, title: str) -> None:
+    """Heatmap of one model's layer-distance matrix.
+
+    Parameters
+    ----------
+    matrix_npz : path-like
+        A within-model matrix (L, L) of ``layer_distances``.
+    outputs : sequence of str
+        The figure, one file per format.
+    title : str
+        Title of the figure (e.g. ``"seed 0"``).
+    """
     from cnntopo.ph import figures as plotting
 
     D, layers, meta = _load_matrix(matrix_npz)
@@ -46,7 +60,18 @@ def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], title: 
 def figure_mean_heatmap(
     matrix_files: Sequence[str | Path], outputs: Sequence[str], out_npz: str | Path
 ) -> None:
-    """Mean and standard deviation of the layer-distance matrices over all seeds."""
+    """Mean and standard deviation of the layer-distance matrices over all seeds.
+
+    Parameters
+    ----------
+    matrix_files : sequence of path-like
+        The within-model matrices (L, L) of every model, all over the same layers.
+    outputs : sequence of str
+        The figure (mean and standard deviation side by side), one file per format.
+    out_npz : path-like
+        Output: ``mean`` and ``std`` (L, L; ``ddof = 1`` for two or more models),
+        ``layers`` and ``n_models``.
+    """
     from cnntopo.ph import figures as plotting
 
     mats, layers, metas = zip(*(_load_matrix(f) for f in matrix_files), strict=True)
@@ -72,12 +97,27 @@ def figure_mean_heatmap(
 
 def figure_diagram_grid(
     diagram_files: Sequence[str | Path],
-    layers: Sequence[str],
     outputs: Sequence[str],
+    *,
+    layers: Sequence[str],
     title: str,
     maxdim: int,
 ) -> None:
-    """Grid of per-layer persistence diagrams of one model."""
+    """Grid of per-layer persistence diagrams of one model (H0 and, if computed, H1).
+
+    Parameters
+    ----------
+    diagram_files : sequence of path-like
+        One diagram file per layer, in the order of ``layers``.
+    outputs : sequence of str
+        The figure, one file per format.
+    layers : sequence of str
+        Panel titles.
+    title : str
+        Title of the figure.
+    maxdim : int
+        Highest dimension in the files (``persistence.maxdim``).
+    """
     from cnntopo.ph import figures as plotting
     from cnntopo.ph.persistence import load_diagrams
 
@@ -88,7 +128,15 @@ def figure_diagram_grid(
 
 
 def figure_training(metric_files: Sequence[str | Path], outputs: Sequence[str]) -> None:
-    """Test accuracy and training loss per epoch, one line per seed."""
+    """Test accuracy and training loss per epoch, one line per seed.
+
+    Parameters
+    ----------
+    metric_files : sequence of path-like
+        The metrics JSON of every network (with its per-epoch ``history``).
+    outputs : sequence of str
+        The figure, one file per format.
+    """
     from cnntopo.ph import figures as plotting
 
     records = [artifacts.read_json(f) for f in metric_files]
@@ -99,12 +147,28 @@ def figure_training(metric_files: Sequence[str | Path], outputs: Sequence[str]) 
 
 def figure_sensitivity(
     csv_files: Sequence[str | Path],
-    layers: Sequence[str],
     sw_outputs: Sequence[str],
     cka_outputs: Sequence[str],
-    dcfg: dict,
+    *,
+    layers: Sequence[str],
+    dim: int,
 ) -> None:
-    """One line per layer: SW (and CKA) to the original cloud vs fraction of directions removed."""
+    """One line per layer: SW (and CKA) to the original cloud vs fraction of directions removed.
+
+    Parameters
+    ----------
+    csv_files : sequence of path-like
+        One table of ``sensitivity_test`` per layer (columns ``k, fraction_removed,
+        sw, cka``), in the order of ``layers``.
+    sw_outputs : sequence of str
+        The SW figure, one file per format.
+    cka_outputs : sequence of str
+        The CKA figure, one file per format.
+    layers : sequence of str
+        Line labels.
+    dim : int
+        Homology dimension of the SW distance (``distances.dim``; axis label).
+    """
     import pandas as pd
 
     from cnntopo.ph import figures as plotting
@@ -112,7 +176,7 @@ def figure_sensitivity(
 
     curves = {layer: pd.read_csv(f) for layer, f in zip(layers, csv_files, strict=True)}
     with plotting.paper_style():
-        fig = sensitivity_figure(curves, value="sw", ylabel=f"SW (H{dcfg['dim']}) to original")
+        fig = sensitivity_figure(curves, value="sw", ylabel=f"SW (H{dim}) to original")
         plotting.save_figure(fig, sw_outputs)
         fig = sensitivity_figure(curves, value="cka", ylabel="linear CKA to original")
         plotting.save_figure(fig, cka_outputs)
@@ -121,7 +185,17 @@ def figure_sensitivity(
 def figure_sw_vs_cka(
     dist_cross_npz: str | Path, cka_cross_npz: str | Path, outputs: Sequence[str]
 ) -> None:
-    """Within-model layer similarity by the PH distance and by CKA, averaged over models."""
+    """Within-model layer similarity by the PH distance and by CKA, averaged over models.
+
+    Parameters
+    ----------
+    dist_cross_npz : path-like
+        The cross-model distance matrix (of ``cross_distances``).
+    cka_cross_npz : path-like
+        The cross-model CKA matrix (of ``cka_cross``), over the same models and layers.
+    outputs : sequence of str
+        The figure (the two mean within-model matrices side by side), one file per format.
+    """
     from cnntopo.ph import figures as plotting
     from cnntopo.ph.cross_figures import comparison_figure
 

@@ -18,31 +18,55 @@ _BACKEND_MODULES = {"ripser": "ripser", "giotto": "gph"}
 
 
 def persistence_diagram(
-    cloud_npz: str | Path, out_npz: str | Path, pcfg: dict, seed: int, layer: str
+    cloud_npz: str | Path,
+    out_npz: str | Path,
+    *,
+    seed: int,
+    layer: str,
+    backend: str,
+    maxdim: int,
+    coeff: int,
+    n_threads: int = 1,
 ) -> None:
-    """Vietoris-Rips persistence diagrams of one point cloud (config section ``persistence``)."""
+    """Vietoris-Rips persistence diagrams of one point cloud (docs/methods.md §5).
+
+    Parameters
+    ----------
+    cloud_npz : path-like
+        The point cloud: ``.npz`` with ``points`` (N, c).
+    out_npz : path-like
+        Output: the diagrams H0..H``maxdim`` (each ``(n_bars, 2)``, birth and death) and
+        their metadata (seed, layer, cloud shape, backend, maxdim, coeff, seconds, bars
+        per dimension, source), as :func:`cnntopo.ph.persistence.save_diagrams` writes.
+    seed : int
+        The network's seed (recorded).
+    layer : str
+        The layer (recorded).
+    backend : {"ripser", "giotto"}
+        ``persistence.backend``.
+    maxdim : int
+        Highest homology dimension (``persistence.maxdim``).
+    coeff : int
+        Prime field of the coefficients (``persistence.coeff``).
+    n_threads : int, default 1
+        Threads of the giotto backend (the job's threads).
+    """
     from cnntopo.ph.persistence import diagrams, save_diagrams
 
     with np.load(cloud_npz) as z:
         points = z["points"]
-    importlib.import_module(_BACKEND_MODULES[pcfg["backend"]])  # keep import time out of the timing
+    importlib.import_module(_BACKEND_MODULES[backend])  # keep import time out of the timing
     t0 = time.perf_counter()
-    dgms = diagrams(
-        points,
-        maxdim=pcfg["maxdim"],
-        backend=pcfg["backend"],
-        coeff=pcfg["coeff"],
-        n_threads=pcfg["n_threads"],
-    )
+    dgms = diagrams(points, maxdim=maxdim, backend=backend, coeff=coeff, n_threads=n_threads)
     seconds = time.perf_counter() - t0
     meta = {
         "seed": int(seed),
         "layer": layer,
         "n_points": int(points.shape[0]),
         "dim": int(points.shape[1]),
-        "backend": pcfg["backend"],
-        "maxdim": pcfg["maxdim"],
-        "coeff": pcfg["coeff"],
+        "backend": backend,
+        "maxdim": maxdim,
+        "coeff": coeff,
         "seconds": seconds,
         "n_bars": [int(len(d)) for d in dgms],
         "source": str(cloud_npz),

@@ -16,12 +16,29 @@ log = logging.getLogger("cnntopo")
 
 
 def topl2_pointclouds(
-    shards: Sequence[str | Path], outputs: Sequence[str | Path], seed: int, layers: Sequence[str]
+    shards: Sequence[str | Path],
+    outputs: Sequence[str | Path],
+    *,
+    seed: int,
+    layers: Sequence[str],
 ) -> None:
-    """Top l2-norm point clouds (paper-methods P1) of one model's layers, one file per layer.
+    """Top l2-norm point clouds (docs/methods.md §4) of one model's layers, one file per layer.
 
     Each shard is read memory-mapped in chunks of images, so memory stays bounded by
     a chunk whatever the number of images.
+
+    Parameters
+    ----------
+    shards : sequence of path-like
+        The activation shards ``(N, c, h, w)`` of ``layers``, in the same order.
+    outputs : sequence of path-like
+        Output per layer: ``.npz`` with ``points`` (N, c), the spatial vector of largest
+        l2 norm of every image, ``positions`` (N,), its flat position in the ``h x w``
+        grid, and ``meta`` (JSON: construction, seed, layer, shard shape, source).
+    seed : int
+        The network's seed (recorded).
+    layers : sequence of str
+        The layer names (recorded).
     """
     from cnntopo.ph.pointclouds import top_l2
 

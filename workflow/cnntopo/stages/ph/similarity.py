@@ -18,14 +18,33 @@ log = logging.getLogger("cnntopo")
 
 def cka_cross(
     cloud_files: Sequence[str | Path],
+    out_npz: str | Path,
+    *,
     seeds: Sequence[int],
     layers: Sequence[str],
-    out_npz: str | Path,
 ) -> np.ndarray:
-    """Linear CKA between every (model, layer) point cloud and every other, model-major.
+    """Linear CKA between every (model, layer) point cloud and every other (docs/methods.md §9).
 
     The clouds are the same top-l2 point clouds (N images x c channels) whose
-    persistence the SW distance compares, so both measures see identical inputs.
+    persistence the diagram distances compare, so both measures see identical inputs.
+
+    Parameters
+    ----------
+    cloud_files : sequence of path-like
+        Model-major: file ``s * len(layers) + l`` is layer ``l`` of model ``seeds[s]``;
+        each an ``.npz`` with ``points`` (N, c), the same N images in every file.
+    out_npz : path-like
+        Output (:func:`cnntopo.stages.common.write_cross`): ``matrix`` (S*L, S*L),
+        ``seeds``, ``layers`` and ``meta`` (JSON: ``metric = "linear_cka"``,
+        ``kind = "similarity"``, seconds).
+    seeds : sequence of int
+        The models (``model.seeds``), length S.
+    layers : sequence of str
+        The layers, length L.
+
+    Returns
+    -------
+    ndarray, shape (S*L, S*L)
     """
     from cnntopo.ph.similarity import cka_matrix
 

@@ -1,0 +1,253 @@
+"""The cross-model PH stages on small synthetic inputs, against independent computations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import persim
+import pytest
+import ripser
+
+from cnntopo.names import metric_label
+from cnntopo.ph.persistence import save_diagrams
+from cnntopo.stages.common import load_cross, write_cross
+from cnntopo.stages.ph.distances import cross_distances, metric_params, specificity_analysis
+from cnntopo.stages.ph.figures import figure_sensitivity, figure_sw_vs_cka
+from cnntopo.stages.ph.sensitivity import sensitivity_test
+from cnntopo.stages.ph.similarity import cka_cross
+
+LAYERS = ["conv1", "block_seq.0.0.conv1", "block_seq.0.0.conv2"]
+SEEDS = [0, 3]
+DISTANCES = {"M": 50, "order": 1, "internal_p": 2}
+
+
+def _h1(rng: np.random.Generator, n: int) -> np.ndarray:
+    birth = rng.uniform(0, 1, n)
+    return np.column_stack([birth, birth + rng.exponential(0.5, n)])
+
+
+def _diagram_files(folder, h1s):
+    """One diagram file per H1 diagram (with an H0 and its essential bar), model-major."""
+    files = []
+    for i, h1 in enumerate(h1s):
+        files.append(folder / f"d{i}.npz")
+        h0 = np.array([[0.0, 0.3], [0.0, np.inf]])
+        save_diagrams(files[-1], [h0, h1], {"index": i})
+    return files
+
+
+def _cka(X: np.ndarray, Y: np.ndarray) -> float:
+    """Linear CKA of Kornblith et al. 2019, written out."""
+    X, Y = X - X.mean(axis=0), Y - Y.mean(axis=0)
+    cross = np.linalg.norm(Y.T @ X) ** 2
+    return float(cross / (np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y)))
+
+
+def _write_clouds(folder, clouds):
+    files = []
+    for i, points in enumerate(clouds):
+        files.append(folder / f"c{i}.npz")
+        np.savez(files[-1], points=points)
+    return files
+
+
+@pytest.mark.parametrize(
+    ("metric", "oracle"),
+    [
+        ("sliced_wasserstein", lambda a, b: persim.sliced_wasserstein(a, b, M=50)),
+        ("wasserstein", persim.wasserstein),
+        ("bottleneck", persim.bottleneck),
+    ],
+)
+def test_cross_matrix_is_persims_pairwise_distance(tmp_path, metric, oracle):
+    rng = np.random.default_rng(0)
+    h1s = [_h1(rng, int(n)) for n in rng.integers(3, 12, len(SEEDS) * len(LAYERS))]
+    files = _diagram_files(tmp_path, h1s)
+    out = tmp_path / "cross.npz"
+    D = cross_distances(
+        files,
+        out,
+        seeds=SEEDS,
+        layers=LAYERS,
+        metric=metric,
+        dim=1,
+        infinite="strip",
+        parameters=metric_params(DISTANCES, metric),
+        threads=2,
+    )
+    matrix, seeds, layers, meta = load_cross(out)
+    assert np.array_equal(matrix, D) and seeds == SEEDS and layers == LAYERS
+    assert meta["kind"] == "distance" and meta["metric"] == metric and meta["dim"] == 1
+    assert meta["n_diagrams"] == 6 and meta["params"] == metric_params(DISTANCES, metric)
+    i, j = np.triu_indices(len(h1s), 1)  # persim's distance of a diagram to itself is ~1e-8
+    expected = [oracle(h1s[a], h1s[b]) for a, b in zip(i, j, strict=True)]
+    np.testing.assert_allclose(D[i, j], expected, rtol=1e-9, atol=1e-12)
+    assert np.array_equal(D, D.T) and np.all(np.diag(D) == 0)
+    with pytest.raises(ValueError, match="expected 2 x 3 diagram files, got 5"):
+        cross_distances(
+            files[:5],
+            out,
+            seeds=SEEDS,
+            layers=LAYERS,
+            metric=metric,
+            dim=1,
+            infinite="strip",
+            parameters=metric_params(DISTANCES, metric),
+        )
+
+
+def test_cross_matrix_refuses_infinite_bars_when_asked(tmp_path):
+    files = _diagram_files(tmp_path, [_h1(np.random.default_rng(1), 4)] * 6)
+    with pytest.raises(ValueError, match="infinite"):
+        cross_distances(
+            files,
+            tmp_path / "x.npz",
+            seeds=SEEDS,
+            layers=LAYERS,
+            metric="sliced_wasserstein",
+            dim=0,
+            infinite="error",
+            parameters={"M": 50},
+        )
+
+
+def test_cka_cross_is_linear_cka_of_every_pair(tmp_path):
+    rng = np.random.default_rng(2)
+    clouds = [rng.normal(size=(40, c)) for c in (4, 4, 8) for _ in SEEDS]
+    files = _write_clouds(tmp_path, clouds)
+    C = cka_cross(files, tmp_path / "cka.npz", seeds=SEEDS, layers=LAYERS)
+    matrix, seeds, layers, meta = load_cross(tmp_path / "cka.npz")
+    assert np.array_equal(matrix, C) and seeds == SEEDS and layers == LAYERS
+    assert meta == {**meta, "metric": "linear_cka", "kind": "similarity"}
+    expected = np.array([[_cka(a, b) for b in clouds] for a in clouds])
+    np.testing.assert_allclose(C, expected, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.diag(C), 1.0)
+
+
+def test_specificity_of_identical_models_is_one(tmp_path):
+    rng = np.random.default_rng(3)
+    one_model = [_h1(rng, 8) for _ in LAYERS]
+    files = _diagram_files(tmp_path, one_model * len(SEEDS))
+    cross = tmp_path / "cross.npz"
+    cross_distances(
+        files,
+        cross,
+        seeds=SEEDS,
+        layers=LAYERS,
+        metric="sliced_wasserstein",
+        dim=1,
+        infinite="strip",
+        parameters={"M": 50},
+    )
+    figures = [str(tmp_path / "spec.png"), str(tmp_path / "spec.pdf")]
+    specificity_analysis(cross, tmp_path / "spec.csv", figures, label="SW (H1)")
+    table = pd.read_csv(tmp_path / "spec.csv")
+    assert table["layer"].tolist() == [*LAYERS, "overall"]
+    assert (table["exact"] == 1.0).all() and (table["within_1"] == 1.0).all()
+    assert (tmp_path / "spec.png").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "spec.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_specificity_of_identical_models_is_one_for_cka_too(tmp_path):
+    """CKA ignores rotations and scaling: a rotated, scaled copy is the same model."""
+    rng = np.random.default_rng(4)
+    model = [rng.normal(size=(50, 6)) for _ in LAYERS]
+    rotation, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    copy = [3.0 * points @ rotation for points in model]
+    files = _write_clouds(tmp_path, model + copy)
+    cka_cross(files, tmp_path / "cka.npz", seeds=SEEDS, layers=LAYERS)
+    C, *_ = load_cross(tmp_path / "cka.npz")
+    np.testing.assert_allclose(np.diag(C[:3, 3:]), 1.0)
+    specificity_analysis(
+        tmp_path / "cka.npz", tmp_path / "spec.csv", [str(tmp_path / "s.png")], label="CKA"
+    )
+    table = pd.read_csv(tmp_path / "spec.csv")
+    assert (table["exact"] == 1.0).all()
+
+
+def test_specificity_needs_two_models(tmp_path):
+    write_cross(tmp_path / "one.npz", np.zeros((3, 3)), [0], LAYERS, {"kind": "distance"})
+    with pytest.raises(ValueError, match="at least two models"):
+        specificity_analysis(tmp_path / "one.npz", tmp_path / "s.csv", [], label="SW")
+
+
+def test_sensitivity_test_removes_the_smallest_singular_directions(tmp_path):
+    rng = np.random.default_rng(5)
+    clouds = [
+        (rng.normal(size=(30, c)) * np.linspace(2, 0.5, c)).astype(np.float32) for c in (4, 6)
+    ]
+    files = _write_clouds(tmp_path, clouds)
+    outs = [tmp_path / "a.csv", tmp_path / "b.csv"]
+    sensitivity_test(
+        files, outs, layers=["a", "b"], step=2, backend="ripser", maxdim=1, coeff=2, dim=1, M=50
+    )
+    for points, out in zip(clouds, outs, strict=True):
+        table = pd.read_csv(out)
+        c = points.shape[1]
+        k = np.linspace(2, c, c // 2, endpoint=False).astype(int)
+        assert table.columns.tolist() == ["k", "fraction_removed", "sw", "cka"]
+        assert table["k"].tolist() == k.tolist()
+        np.testing.assert_allclose(table["fraction_removed"], k / c)
+        U, _, _ = np.linalg.svd(points.T.astype(np.float64))
+        original = ripser.ripser(points, maxdim=1)["dgms"][1]
+        for row in table.itertuples():
+            reduced = (points.astype(np.float64) @ U[:, : c - row.k]).astype(np.float32)
+            h1 = ripser.ripser(reduced, maxdim=1)["dgms"][1]
+            sw = persim.sliced_wasserstein(original, h1, M=50)
+            assert row.sw == pytest.approx(sw, rel=1e-9, abs=1e-12)
+            assert row.cka == pytest.approx(_cka(points, reduced), rel=1e-5)
+
+
+def test_figure_sensitivity_draws_both_measures(tmp_path, monkeypatch):
+    from cnntopo.ph import cross_figures
+
+    tables = []
+    for i, layer in enumerate(LAYERS[:2]):
+        tables.append(tmp_path / f"{layer}.csv")
+        k = np.array([2, 3])
+        pd.DataFrame(
+            {"k": k, "fraction_removed": k / 4, "sw": [0.1 * i, 0.2], "cka": [0.99, 0.9]}
+        ).to_csv(tables[-1], index=False)
+    seen = []
+    real = cross_figures.sensitivity_figure
+
+    def spy(curves, **kwargs):
+        seen.append((list(curves), kwargs["value"], kwargs["ylabel"]))
+        return real(curves, **kwargs)
+
+    monkeypatch.setattr(cross_figures, "sensitivity_figure", spy)
+    sw = [str(tmp_path / "sw.png"), str(tmp_path / "sw.pdf")]
+    cka = [str(tmp_path / "cka.png")]
+    figure_sensitivity(tables, sw, cka, layers=LAYERS[:2], dim=0)
+    assert seen == [
+        (LAYERS[:2], "sw", "SW (H0) to original"),
+        (LAYERS[:2], "cka", "linear CKA to original"),
+    ]
+    for path in [*sw, *cka]:
+        assert (tmp_path / path).stat().st_size > 1000
+
+
+def test_figure_sw_vs_cka_compares_the_mean_within_model_blocks(tmp_path, monkeypatch):
+    from cnntopo.ph import cross_figures
+
+    rng = np.random.default_rng(6)
+    D, C = rng.uniform(size=(2, 6, 6))
+    meta = {"kind": "distance", "metric": "sliced_wasserstein", "dim": 1}
+    write_cross(tmp_path / "d.npz", D, SEEDS, LAYERS, meta)
+    write_cross(tmp_path / "c.npz", C, SEEDS, LAYERS, {"kind": "similarity"})
+    seen = {}
+    real = cross_figures.comparison_figure
+
+    def spy(left, right, layers, **kwargs):
+        seen.update(left=left, right=right, layers=layers, **kwargs)
+        return real(left, right, layers, **kwargs)
+
+    monkeypatch.setattr(cross_figures, "comparison_figure", spy)
+    figure_sw_vs_cka(tmp_path / "d.npz", tmp_path / "c.npz", [str(tmp_path / "f.png")])
+    np.testing.assert_allclose(seen["left"], (D[:3, :3] + D[3:, 3:]) / 2)
+    np.testing.assert_allclose(seen["right"], (C[:3, :3] + C[3:, 3:]) / 2)
+    assert seen["layers"] == LAYERS and seen["left_label"] == metric_label("sliced_wasserstein", 1)
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    write_cross(tmp_path / "c1.npz", C, [0, 1], LAYERS, {"kind": "similarity"})
+    with pytest.raises(ValueError, match="different models or layers"):
+        figure_sw_vs_cka(tmp_path / "d.npz", tmp_path / "c1.npz", [str(tmp_path / "g.png")])
