@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -142,10 +143,16 @@ def _perturbations(tiny_run: Path, tmp_path: Path):
     raw = yaml.safe_load((REPO / "config/tiny.yaml").read_text())
     raw["results_dir"] = str(tiny_run.parent)
     full = validate_config(copy.deepcopy(raw))
-    # A checkpoint must be a real file: the tiny run's own weights serve.
+    # A checkpoint must be a real file other than the output it replaces: copies of the
+    # tiny run's own weights serve.
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    for weights in tiny_run.glob("models/seed*/weights.pt"):
+        shutil.copy(weights, ckpt / f"{weights.parent.name}.pt")
+    shutil.copy(tiny_run / "mapper/model/weights.pt", ckpt / "mapper.pt")
     files = {
-        "model.checkpoint": str(tiny_run / "models/seed{seed}/weights.pt"),
-        "mapper.model.checkpoint": str(tiny_run / "mapper/model/weights.pt"),
+        "model.checkpoint": str(ckpt / "seed{seed}.pt"),
+        "mapper.model.checkpoint": str(ckpt / "mapper.pt"),
     }
     cases, skipped = [], {}
     for n, (key, node) in enumerate(_leaf_keys(schema)):
@@ -187,13 +194,7 @@ def _dry_runs(configfiles: list[Path], tmp_path: Path) -> list[dict]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-# The nets and PH rules still hand whole config sections (and, for some, snakemake.config)
-# to their stages; their conversion is the open part of this work. Strict xfail: once they
-# are converted these tests pass and pytest reports it, so the marks must then go.
-PENDING = pytest.mark.xfail(strict=True, reason="nets/PH rules not yet converted to per-job params")
-
-
-@pytest.mark.parametrize("branch", ["mapper", "ph", pytest.param("nets", marks=PENDING)])
+@pytest.mark.parametrize("branch", ["mapper", "ph", "nets"])
 def test_no_script_or_stage_reads_the_whole_config(branch):
     offenders = [
         str(p.relative_to(REPO))
@@ -204,16 +205,8 @@ def test_no_script_or_stage_reads_the_whole_config(branch):
     assert not offenders, f"these read snakemake.config instead of params: {offenders}"
 
 
-# Not yet run against the final code of the Mapper rules (the session ran out of time
-# before a tiny run of it finished): non-strict until it has passed once, then strict.
-UNVERIFIED = pytest.mark.xfail(strict=False, reason="first full run against the new rules pending")
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "branch",
-    [pytest.param("mapper", marks=UNVERIFIED), pytest.param("other", marks=PENDING)],
-)
+@pytest.mark.parametrize("branch", ["mapper", "other"])
 def test_every_config_key_reruns_exactly_the_jobs_that_read_it(branch, tiny_run, tmp_path):
     cases, skipped = _perturbations(tiny_run, tmp_path)
     n_keys = len(cases) + len(skipped)
