@@ -12,6 +12,32 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+# The end-to-end runs, longest first; tests/test_slurm.py, the tests that read the tiny
+# run and the sweep run each stay on one xdist worker (one run each), so the runs overlap
+# with each other and with the unit tests on the other worker.
+LONG_RUNS = ("slurm", "tiny", "sweep")
+
+
+def _long_run(item: pytest.Item) -> str | None:
+    if item.path.name == "test_slurm.py":
+        return "slurm"
+    if "tiny_run" in getattr(item, "fixturenames", ()):
+        return "tiny"
+    if item.path.name == "test_sweep.py" and item.get_closest_marker("slow"):
+        return "sweep"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group each end-to-end run's tests on one xdist worker and start the long runs first."""
+    groups = {item.nodeid: _long_run(item) for item in items}
+    for item in items:
+        if groups[item.nodeid]:
+            item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
+    rank = {name: i for i, name in enumerate(LONG_RUNS)}
+    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))
+
+
 def run_snakemake(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run ``python -m snakemake ARGS`` in the repository root (no stdin, output captured)."""
     return subprocess.run(
