@@ -51,8 +51,13 @@ def get_construction(wildcards):
         return {"low": MAPPER["random_low"]}
     if method == "full":
         return {"cap": MAPPER["full"]["cap"], "replace": MAPPER["full"]["replace"]}
-    grabcut = MAPPER["grabcut"]
-    return {"grabcut": grabcut["input"], "grabcut_iters": grabcut["iterations"]}
+    grabcut, fgbg = MAPPER["grabcut"], MAPPER["fgbg"]
+    return {
+        "grabcut": grabcut["input"],
+        "grabcut_iters": grabcut["iterations"],
+        "empty_mask": fgbg["empty_mask"],
+        "ties": fgbg["ties"],
+    }
 
 
 def get_mapper_setting_table(cloud, layer):
