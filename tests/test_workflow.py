@@ -34,9 +34,10 @@ def test_paper_config_dry_run_builds_the_full_dag():
     )
     assert counts["sensitivity"] == 1 and counts["figure_sensitivity"] == 1
     # Mapper branch: one network; random + full clouds of the 17 BN layers, fg/bg top-1/5 of
-    # the six figure layers, full/fg1/fg5 at layer4.1.bn2 under 4 noise levels; one graph each
+    # the six figure layers and layer4.0.bn1 (the follow-up table), full/fg1/fg5 at
+    # layer4.1.bn2 under 4 noise levels; one graph each
     assert counts["train_mapper_model"] == 1
-    assert counts["mapper_cloud"] == 2 * 17 + 4 * 6 + 3 * 4 == counts["mapper_graph"]
+    assert counts["mapper_cloud"] == 2 * 17 + 4 * 7 + 3 * 4 == counts["mapper_graph"]
     assert counts["mapper_explorer"] == 6 + 3 * 4 and counts["figure_mapper_layers"] == 6
     assert sum(counts.values()) - counts.get("total", 0) >= 1700
 
