@@ -965,8 +965,9 @@ def figure_knn(
     k : int
         The ``k`` of the distances (axis label).
     eps : sequence of (float, str)
-        Each eps and its label (e.g. ``"intervals~40_overlap~25_eps~8.5 (given)"``);
-        equal values are drawn once with their labels joined.
+        Each graph's eps and a short label (e.g. its source, ``"given"`` or ``"knee"``);
+        equal values are drawn once, with their distinct labels and the number of
+        graphs.
     n_points : int, optional
         Points in the cloud, when the distances are of a sample of ``Q < n_points``
         queries (axis label).
@@ -995,7 +996,9 @@ def figure_knn(
             color=colors[i % len(colors)],
             ls="--",
             lw=1,
-            label=f"eps = {value:g}: " + "; ".join(labels),
+            label=f"eps = {value:g} ("
+            + ", ".join(dict.fromkeys(labels))
+            + (f"; {len(labels)} graphs)" if len(labels) > 1 else ")"),
         )
     sample = n_points is not None and n_points > d.size
     ax.set_xlabel(

@@ -170,7 +170,7 @@ def figure_mapper_knn(
     artifacts.write_npz(
         out_npz, distances=distances, rows=rows, meta=np.asarray(artifacts.json_dumps(meta))
     )
-    eps = [(m["eps"], f"{m['setting']} ({m['source']})") for m in marks]
+    eps = [(m["eps"], str(m["source"])) for m in marks]
     for out in outputs:
         figure_knn(
             distances,
