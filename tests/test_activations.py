@@ -83,6 +83,36 @@ def test_capture_removes_hooks_on_error_and_rejects_unknown(model):
             pass
 
 
+@pytest.mark.parametrize("before", [(True, True), (False, True), (True, False)])
+def test_capture_turns_tf32_off_and_restores_it(model, before):
+    """TF32 is off while activations are captured; the caller's flags come back after,
+    also when the block raises."""
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = (matmul.allow_tf32, cudnn.allow_tf32)
+    try:
+        matmul.allow_tf32, cudnn.allow_tf32 = before
+        seen = []
+
+        def spy(*_):
+            seen.append((matmul.allow_tf32, cudnn.allow_tf32))
+
+        handle = model.conv1.register_forward_hook(spy)
+        try:
+            with capture(model, ["conv1"]) as store:
+                assert (matmul.allow_tf32, cudnn.allow_tf32) == (False, False)
+                model(to_model_input(random_images(2).images, MEAN, STD))
+        finally:
+            handle.remove()
+        assert seen == [(False, False)] and "conv1" in store
+        assert (matmul.allow_tf32, cudnn.allow_tf32) == before
+        with pytest.raises(RuntimeError, match="boom"), capture(model, ["conv1"]):
+            assert (matmul.allow_tf32, cudnn.allow_tf32) == (False, False)
+            raise RuntimeError("boom")
+        assert (matmul.allow_tf32, cudnn.allow_tf32) == before
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = saved
+
+
 def test_streamed_extraction_equals_full_forward(model, tmp_path):
     images = random_images(7)
     layers = conv_layer_names(model)

@@ -20,8 +20,10 @@ from cnntopo.mapper.graph import (
     graph_stats,
     graph_to_networkx,
     knee_eps,
+    knn_distances,
     l2norm_lens,
     mapper_graph,
+    with_predictions,
 )
 
 
@@ -245,6 +247,53 @@ def test_knee_eps_no_knee_gives_upper_median(monkeypatch):
     X = rng.normal(size=(10, 3))
     d = np.sort(NearestNeighbors(n_neighbors=2).fit(X).kneighbors(X)[0][:, 1])
     assert mapper._knee_eps(X) == (float(np.round(d[5], 3)), "median")
+
+
+def test_knn_distances_hand_computed():
+    x = np.array([[0.0], [1.0], [3.0], [6.0], [10.0]])
+    d, rows = knn_distances(x, 2)  # the point itself counted: the nearest other point
+    assert d.tolist() == [1.0, 1.0, 2.0, 3.0, 4.0] and rows.tolist() == [0, 1, 2, 3, 4]
+    # 2nd nearest other point: 0 -> 3, 1 -> 2, 3 -> 3, 6 -> 4, 10 -> 7
+    assert knn_distances(x, 3)[0].tolist() == [2.0, 3.0, 3.0, 4.0, 7.0]
+    assert knn_distances(x, 1)[0].tolist() == [0.0] * 5  # only the point itself
+    # duplicates are neighbours at distance 0
+    assert knn_distances(np.array([[0.0], [0.0], [5.0]]), 2)[0].tolist() == [0.0, 0.0, 5.0]
+
+
+def test_knn_distances_match_the_official_expression():
+    """get_knn.py: dist = the k nearest distances of every point queried against the points
+    (itself included), s_dist = np.sort(dist, axis=0), plotted s_dist[:, k-1]."""
+    rng = np.random.default_rng(12)
+    X = _blobs(rng, 80, 6).astype(np.float32)
+    full = np.sqrt(((X[:, None, :].astype(np.float64) - X[None]) ** 2).sum(-1))
+    dist = np.sort(full, axis=1)[:, :5]
+    s_dist = np.sort(dist, axis=0)
+    d, _ = knn_distances(X, 5)
+    np.testing.assert_allclose(d, s_dist[:, 4], rtol=1e-5, atol=1e-5)
+    # a query sample: the same per-point distances for the sampled rows, against all points
+    d_q, rows = knn_distances(X, 5, queries=30, seed=4)
+    expected_rows = np.sort(np.random.default_rng(4).choice(80, size=30, replace=False))
+    assert rows.tolist() == expected_rows.tolist()
+    np.testing.assert_allclose(d_q, np.sort(dist[rows, 4]), rtol=1e-5, atol=1e-5)
+    assert knn_distances(X, 5, queries=500)[1].size == 80  # more queries than points: all
+    with pytest.raises(ValueError, match="k"):
+        knn_distances(X, 0)
+    with pytest.raises(ValueError, match="at least 5 points"):
+        knn_distances(X[:4], 5)
+    with pytest.raises(ValueError, match="queries"):
+        knn_distances(X, 5, queries=0)
+
+
+def test_with_predictions_prepends_the_correctness_of_each_points_image():
+    points = np.array([[3.0, 4.0], [1.0, 0.0], [0.0, 2.0]], dtype=np.float32)
+    correct = np.array([True, False])
+    out = with_predictions(points, correct, np.array([0, 1, 0]))
+    assert out.dtype == np.float32
+    assert out.tolist() == [[1.0, 3.0, 4.0], [0.0, 1.0, 0.0], [1.0, 0.0, 2.0]]
+    # the l2 lens of a correct point becomes sqrt(|a|^2 + 1), as in the official CSVs
+    assert np.linalg.norm(out[0]) == pytest.approx(np.sqrt(26.0))
+    with pytest.raises(ValueError, match="do not match"):
+        with_predictions(points, correct, np.array([0, 1]))
 
 
 def test_knee_eps_duplicates_and_errors():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -10,7 +11,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from cnntopo.mapper.clouds import build_cloud, class_blocks, region_weights, select_topk
+from cnntopo.mapper.clouds import (
+    build_cloud,
+    class_blocks,
+    layer_rng,
+    layer_seed,
+    region_weights,
+    select_topk,
+)
 from cnntopo.mapper.grabcut import grabcut_masks, paper_grabcut_input, prepared_uint8, wrap_uint8
 from cnntopo.mapper.receptive_field import receptive_field_table
 from cnntopo.nets.activations import capture
@@ -68,6 +76,12 @@ def cloud(model, images, labels, layer, method, **kw):
     return build_cloud(model, images, labels, layer, method, mean=MEAN, std=STD, device="cpu", **kw)
 
 
+def oracle_rng(seed: int, layer: str) -> np.random.Generator:
+    """The documented per-layer generator, written out independently of the package."""
+    entropy = [seed, zlib.crc32(layer.encode("utf-8"))]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
 def assert_same_cloud(a, b, exact=True):
     """Identical clouds; with ``exact=False`` (e.g. another batch size, which changes the
     convolution's rounding) the points only agree to float32 precision."""
@@ -98,6 +112,23 @@ def test_random_one_position_per_image_after_relu(model, data, layer):
     assert np.array_equal(out["correct"], pred == labels)
     assert out["meta"]["accuracy"] == pytest.approx(np.mean(pred == labels))
     assert out["meta"]["relu"] and out["meta"]["n_points"] == n
+
+
+def test_random_positions_are_drawn_per_layer(model, data):
+    """Same-shape layers get independent positions, each from (seed, crc32(layer))."""
+    images, labels = data
+    n = len(images)
+    positions = {}
+    for layer in ("layer4.0.bn2", "layer4.1.bn1", "layer4.1.bn2"):  # all 4 x 4
+        out = cloud(model, images, labels, layer, "random", seed=5)
+        draws = oracle_rng(5, layer).integers(1, [4, 4], size=(n, 2))
+        assert np.array_equal(out["position"], draws[:, 0] * 4 + draws[:, 1]), layer
+        assert out["meta"]["rng_seed"] == [5, zlib.crc32(layer.encode())]
+        positions[layer] = tuple(out["position"])
+    assert len(set(positions.values())) == 3
+    assert layer_seed(5, "layer4.1.bn2") == [5, zlib.crc32(b"layer4.1.bn2")]
+    a, b = layer_rng(5, "layer4.1.bn2").random(4), oracle_rng(5, "layer4.1.bn2").random(4)
+    assert np.array_equal(a, b)
 
 
 def test_random_low_parameter(model, data):
@@ -143,7 +174,7 @@ def test_full_subsample_draws_rows_with_default_rng(model, data):
     out = cloud(model, images, labels, layer, "full", cap=500, seed=7, batch_size=4)
     act, _ = dense(model, images, layer)
     rows, img, pos = full_order(act, labels)
-    drawn = np.random.default_rng(7).choice(len(rows), size=500, replace=True)
+    drawn = oracle_rng(7, layer).choice(len(rows), size=500, replace=True)
     assert np.array_equal(out["image_index"], img[drawn])
     assert np.array_equal(out["position"], pos[drawn])
     np.testing.assert_allclose(out["points"], rows[drawn], rtol=1e-5, atol=1e-6)
@@ -292,14 +323,52 @@ def test_region_weights_and_select_topk():
     assert top2[0].tolist() == [1, 3] and top2[2].tolist() == [0, 1] and tied == 1
     picks = {select_topk(weights[:1], 1, np.random.default_rng(s))[0][0, 0] for s in range(20)}
     assert picks == {1, 3}  # random among ties
-    # a strictly larger weight is always kept; only the tied places are random
+    # strict: a strictly larger weight is always kept; only the tied places are random
     many = np.array([[2.0, 5.0, 2.0, 2.0, 1.0]])
     picks = set()
     for s in range(30):
-        top2, tied = select_topk(many, 2, np.random.default_rng(s))
+        top2, tied = select_topk(many, 2, np.random.default_rng(s), ties="strict")
         assert 1 in top2[0] and tied == 1
         picks.add(tuple(top2[0]))
     assert picks == {(0, 1), (1, 2), (1, 3)}
+
+
+def test_select_topk_paper_ties_draw_among_all_at_least_the_kth():
+    """The official rule: k drawn among all positions >= the k-th largest weight."""
+    many = np.array([[2.0, 5.0, 2.0, 2.0, 1.0]])  # 2nd largest 2.0: candidates 0, 1, 2, 3
+    picks = set()
+    for s in range(60):
+        top2, tied = select_topk(many, 2, np.random.default_rng(s), ties="paper")
+        expected = np.sort(np.random.default_rng(s).choice([0, 1, 2, 3], size=2, replace=False))
+        assert top2[0].tolist() == expected.tolist() and tied == 1
+        picks.add(tuple(top2[0]))
+    assert picks == {(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)}  # 1 can be dropped
+    # the official expression: threshold = 5th of the ascending sort; keep >= it; if more
+    # than 5, keep 5 of them -- the candidate set is the same as ours
+    w = np.array([[0.0, 1.0, 3.0, 3.0, 3.0, 2.0, 3.0, 3.0, 3.0, 0.5]])
+    threshold = w.flatten()[w.flatten().argsort()[-5:]][0]
+    official = set(np.flatnonzero(w[0] >= threshold).tolist())
+    assert official == {2, 3, 4, 6, 7, 8}
+    for s in range(20):
+        top5, _ = select_topk(w, 5, np.random.default_rng(s), ties="paper")
+        assert set(top5[0].tolist()) <= official and len(set(top5[0].tolist())) == 5
+    # no ties at the threshold: both rules keep the top k, no random draw
+    exact = np.array([[4.0, 3.0, 2.0, 1.0], [1.0, 4.0, 4.0, 0.0]])
+    for rule in ("paper", "strict"):
+        top2, tied = select_topk(exact, 2, np.random.default_rng(0), ties=rule)
+        assert top2.tolist() == [[0, 1], [1, 2]] and tied == 0
+    # ties at the 2nd weight with one strictly larger: the two rules differ
+    mixed = np.array([[5.0, 3.0, 3.0, 3.0]])
+    strict = {
+        tuple(select_topk(mixed, 2, np.random.default_rng(s), "strict")[0][0]) for s in range(40)
+    }
+    paper = {
+        tuple(select_topk(mixed, 2, np.random.default_rng(s), "paper")[0][0]) for s in range(40)
+    }
+    assert strict == {(0, 1), (0, 2), (0, 3)}
+    assert paper == {(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)}
+    with pytest.raises(ValueError, match="ties"):
+        select_topk(mixed, 2, np.random.default_rng(0), ties="official")
 
 
 # --------------------------------------------------------------------------- P4 / P5
@@ -359,14 +428,48 @@ def test_top5_no_relu_and_reusable_masks(model, data):
         cloud(model, images, labels, layer, "foreground", topk=17)
 
 
-def test_uniform_images_fall_back_to_all_pixels(model):
+def test_empty_region_all_pixels_uses_the_largest_receptive_field(model):
     images = np.full((3, 32, 32, 3), 90, dtype=np.uint8)
     labels = np.zeros(3, dtype=np.int64)
-    out = cloud(model, images, labels, "layer4.0.bn2", "foreground", grabcut="corrected")
+    out = cloud(
+        model,
+        images,
+        labels,
+        "layer4.0.bn2",
+        "foreground",
+        grabcut="corrected",
+        empty_mask="all_pixels",
+    )
     assert out["meta"]["mask_fallbacks"] == 3 and out["points"].shape == (3, 32)
     table = receptive_field_table("layer4.0.bn2")
     best = np.argmax(np.sqrt((table**2).sum(axis=1)))
     assert np.all(out["position"] == best)
+    assert out["meta"]["empty_mask"] == "all_pixels"
+
+
+@pytest.mark.parametrize("topk", [1, 5])
+@pytest.mark.parametrize("ties", ["paper", "strict"])
+def test_empty_region_random_draws_uniform_positions(model, topk, ties):
+    """Official: an empty region weighs every position 0, so the positions are random."""
+    images = np.full((12, 32, 32, 3), 90, dtype=np.uint8)  # GrabCut finds no foreground
+    labels = np.zeros(12, dtype=np.int64)
+    layer = "layer4.0.bn2"  # 4 x 4 = 16 positions
+    out = cloud(
+        model,
+        images,
+        labels,
+        layer,
+        "foreground",
+        grabcut="corrected",
+        topk=topk,
+        seed=3,
+        ties=ties,
+    )
+    assert out["meta"]["mask_fallbacks"] == 12 and out["meta"]["empty_mask"] == "random"
+    rng = oracle_rng(3, layer)  # one draw of k among all 16 positions per image, in order
+    expected = [np.sort(rng.choice(np.arange(16), size=topk, replace=False)) for _ in range(12)]
+    assert np.array_equal(out["position"], np.concatenate(expected))
+    assert len(np.unique(out["position"])) > 1 and out["meta"]["n_ties"] == 12
 
 
 # --------------------------------------------------------------------------- P6 noise

@@ -10,8 +10,9 @@ import pytest
 
 from cnntopo import artifacts
 from cnntopo.config import validate_config
+from cnntopo.mapper.graph import knee_eps
 from cnntopo.nets.training import TrainRecipe
-from cnntopo.stages.mapper.figures import figure_mapper_settings
+from cnntopo.stages.mapper.figures import figure_mapper_knn, figure_mapper_settings
 from cnntopo.stages.mapper.graphs import mapper_graph, mapper_stats
 from cnntopo.stages.mapper.model import (
     ARCH,
@@ -134,6 +135,80 @@ def test_mapper_graph_uses_the_given_eps_unrounded(tmp_path):
     assert graph["meta"]["setting"] == "intervals~5_overlap~30_eps~0.1234567"
     assert graph["meta"]["label_names"] == CLASSES
     assert (graph["meta"]["cloud"], graph["meta"]["layer"]) == ("random", "layer4.1.bn2")
+
+
+def _write_noisy_fg_cloud(path, n: int = 60, seed: int = 0):
+    """A cloud with per-image correctness, as a noisy foreground cloud: one point per
+    image, the first half of the images correctly classified."""
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), n // 3)
+    meta = {"cloud": "fg1-noise0.5", "layer": "layer4.1.bn2", "classes": CLASSES}
+    artifacts.write_npz(
+        path,
+        points=rng.normal(size=(n, 4)).astype(np.float32),
+        labels=labels,
+        image_index=np.arange(n),
+        correct=np.arange(n) < n // 2,
+        meta=np.asarray(artifacts.json_dumps(meta)),
+    )
+
+
+def test_mapper_graph_predictions_feature_is_a_zero_one_column(tmp_path):
+    _write_noisy_fg_cloud(tmp_path / "cloud.npz")
+    kw = dict(intervals=3, overlap=30.0, eps=1.5, min_samples=3, cover="paper")
+    plain = mapper_graph(tmp_path / "cloud.npz", "s", tmp_path / "a.json", **kw)
+    extra = mapper_graph(tmp_path / "cloud.npz", "s", tmp_path / "b.json", predictions=True, **kw)
+    assert plain["dim"] == 4 and extra["dim"] == 5
+    assert extra["predictions_feature"] and not plain["predictions_feature"]
+    # the lens of a correct point is sqrt(|a|^2 + 1), of a wrong one |a|
+    with np.load(tmp_path / "cloud.npz") as z:
+        norms = np.linalg.norm(z["points"].astype(np.float64), axis=1)
+        expected = np.sqrt(norms**2 + z["correct"][z["image_index"]])
+    assert extra["lens_min"] == pytest.approx(expected.min())
+    assert extra["lens_max"] == pytest.approx(expected.max())
+
+
+def test_figure_mapper_knn_marks_each_graph_eps(tmp_path):
+    _write_cloud(tmp_path / "cloud.npz", n=90)
+    graphs = []
+    for i, eps in enumerate([0.2, None, 0.2]):
+        graphs.append(tmp_path / f"g{i}.json")
+        mapper_graph(
+            tmp_path / "cloud.npz",
+            f"setting{i}",
+            graphs[-1],
+            intervals=4,
+            overlap=30.0,
+            eps=eps,
+            min_samples=3,
+            cover="paper",
+        )
+    outputs = [tmp_path / "knn.png", tmp_path / "knn.pdf"]
+    meta = figure_mapper_knn(
+        tmp_path / "cloud.npz", graphs, tmp_path / "knn.npz", outputs, k=5, queries=40, seed=3
+    )
+    assert all(p.stat().st_size > 0 for p in outputs)
+    with np.load(tmp_path / "knn.npz") as z:
+        d, rows, saved = z["distances"], z["rows"], json.loads(str(z["meta"]))
+    assert saved == meta and meta["k"] == 5 and meta["seed"] == 3 and meta["sampled"]
+    assert meta["n_points"] == 90 and meta["n_queries"] == 40 == d.size == rows.size
+    assert [m["eps"] for m in meta["eps"]][0::2] == [0.2, 0.2]
+    sources = [m["source"] for m in meta["eps"]]
+    assert sources[0::2] == ["given", "given"] and sources[1] in ("knee", "median")
+    with np.load(tmp_path / "cloud.npz") as z:
+        assert meta["eps"][1]["eps"] == knee_eps(z["points"])
+    assert [m["setting"] for m in meta["eps"]] == ["setting0", "setting1", "setting2"]
+    assert np.all(np.diff(d) >= 0)
+    # every point queried (the official plot): the distances are the oracle's
+    figure_mapper_knn(
+        tmp_path / "cloud.npz", graphs[:1], tmp_path / "all.npz", [], k=5, queries=None, seed=3
+    )
+    with np.load(tmp_path / "cloud.npz") as z:
+        X = z["points"].astype(np.float64)
+    full = np.sqrt(((X[:, None] - X[None]) ** 2).sum(-1))
+    with np.load(tmp_path / "all.npz") as z:
+        np.testing.assert_allclose(z["distances"], np.sort(np.sort(full, 1)[:, 4]), atol=1e-5)
+        assert not json.loads(str(z["meta"]))["sampled"]
 
 
 def test_mapper_stats_columns_and_a_class_without_points(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +35,10 @@ def test_paper_config_dry_run_builds_the_full_dag():
     )
     assert counts["sensitivity"] == 1 and counts["figure_sensitivity"] == 1
     # Mapper branch: one network; random + full clouds of the 17 BN layers, fg/bg top-1/5 of
-    # the six figure layers, full/fg1/fg5 at layer4.1.bn2 under 4 noise levels; one graph each
+    # the six figure layers and layer4.0.bn1 (the follow-up table), full/fg1/fg5 at
+    # layer4.1.bn2 under 4 noise levels; one graph each
     assert counts["train_mapper_model"] == 1
-    assert counts["mapper_cloud"] == 2 * 17 + 4 * 6 + 3 * 4 == counts["mapper_graph"]
+    assert counts["mapper_cloud"] == 2 * 17 + 4 * 7 + 3 * 4 == counts["mapper_graph"]
     assert counts["mapper_explorer"] == 6 + 3 * 4 and counts["figure_mapper_layers"] == 6
     assert sum(counts.values()) - counts.get("total", 0) >= 1700
 
@@ -342,6 +344,9 @@ def test_tiny_run_mapper_clouds(out):
         assert meta["seed"] == 0 and meta["replace"] is True
     with np.load(out("mapper_cloud", cloud="fg1", layer="layer4.1.bn2")) as z:
         assert z["points"].min() < 0  # no ReLU for the foreground clouds
+        meta = json.loads(str(z["meta"]))
+        assert (meta["empty_mask"], meta["ties"]) == ("random", "paper")
+        assert meta["rng_seed"] == [0, zlib.crc32(b"layer4.1.bn2")]
     with np.load(out("mapper_cloud", cloud="full-noise0.5", layer="layer4.1.bn2")) as z:
         assert json.loads(str(z["meta"]))["sigma"] == 0.5
 
@@ -349,9 +354,9 @@ def test_tiny_run_mapper_clouds(out):
 @pytest.mark.slow
 def test_tiny_run_mapper_graphs_are_mapper_interactive_json(tiny_run, out):
     graphs = sorted((tiny_run / "mapper/graphs").rglob("*.json"))
-    # random/full: 2 layers; fg1, bg5, full-noise0.5: 1 layer; 2 settings each, except the
-    # per-layer table entry for random/layer4.1.bn2 (one fixed setting)
-    assert len(graphs) == 2 * (2 + 2 + 3) - 1
+    # random/full: 2 layers; fg1, bg5, full-noise0.5, fg1-noise0.5: 1 layer; 2 settings
+    # each, except the per-layer table entry for random/layer4.1.bn2 (one fixed setting)
+    assert len(graphs) == 2 * (2 + 2 + 4) - 1
     setting = "intervals~10_overlap~25_eps~knee"
     fixed = out("mapper_graph", cloud="random", layer="layer4.1.bn2", setting=setting)
     assert Path(fixed).exists()
@@ -368,20 +373,37 @@ def test_tiny_run_mapper_graphs_are_mapper_interactive_json(tiny_run, out):
                 shared = set(g["nodes"][a]["vertices"]) & set(g["nodes"][b]["vertices"])
                 assert shared
         assert g["meta"]["eps_source"] in ("knee", "median")
+        # the 0/1 predictions column: noisy foreground graphs only (32 channels at layer4)
+        noisy_fg = g["meta"]["cloud"] == "fg1-noise0.5"
+        assert g["meta"]["predictions_feature"] == noisy_fg
+        if g["meta"]["layer"] == "layer4.1.bn2":
+            assert g["meta"]["dim"] == (33 if noisy_fg else 32)
 
 
 @pytest.mark.slow
 def test_tiny_run_mapper_stats_and_figures(out):
     stats = pd.read_csv(out("mapper_stats"))
-    assert len(stats) == 13
+    assert len(stats) == 15
     assert stats["nodewise"].between(0, 1).all() and stats["classwise_mean"].between(0, 1).all()
     figs = [out("fig_mapper_purity"), out("fig_mapper_settings")]
     figs += [out("fig_mapper_layers", cloud=c) for c in ("random", "full", "fg1", "bg5")]
     figs += [out("fig_mapper_constructions", layer="layer4.1.bn2")]
-    figs += [out("fig_mapper_noise", cloud="full", layer="layer4.1.bn2")]
+    figs += [out("fig_mapper_noise", cloud=c, layer="layer4.1.bn2") for c in ("full", "fg1")]
+    clouds = {"random": 2, "full": 2, "fg1": 1, "bg5": 1, "full-noise0.5": 1, "fg1-noise0.5": 1}
+    knn = sorted((Path(out("summary")).parent / "figures/mapper/knn").rglob("*.png"))
+    assert len(knn) == sum(clouds.values())  # one eps plot per (cloud, layer)
+    for cloud in clouds:
+        layer = "layer4.1.bn2"
+        figs.append(out("fig_mapper_knn", cloud=cloud, layer=layer))
+        with np.load(out("mapper_knn", cloud=cloud, layer=layer)) as z:
+            meta = json.loads(str(z["meta"]))
+            assert meta["k"] == 5 and meta["queries"] is None and not meta["sampled"]
+            assert z["distances"].size == meta["n_points"] and np.all(np.diff(z["distances"]) >= 0)
+            assert meta["predictions_feature"] == (cloud == "fg1-noise0.5")
+            assert len(meta["eps"]) == (1 if cloud == "random" else 2)
     for fig in figs:
         assert Path(fig.format(ext="png")).stat().st_size > 10_000, fig
-    for cloud in ("random", "full", "fg1", "bg5", "full-noise0.5"):
+    for cloud in clouds:
         html = Path(out("mapper_explorer", cloud=cloud)).read_text()
         assert "cnntopo-data" in html and "http://" not in html.split("<body", 1)[0]
     summary = json.loads(Path(out("summary")).read_text())

@@ -63,11 +63,13 @@ LAYOUT: dict[str, str] = {
     "mapper_graph": "{out}/mapper/graphs/{cloud}/{layer}/{setting}.json",
     "mapper_stats": "{out}/mapper/stats.csv",
     "mapper_explorer": "{out}/mapper/explorer/{cloud}.html",
+    "mapper_knn": "{out}/mapper/knn/{cloud}/{layer}.npz",
     "fig_mapper_purity": "{out}/figures/mapper/purity.{ext}",
     "fig_mapper_settings": "{out}/figures/mapper/settings.{ext}",
     "fig_mapper_layers": "{out}/figures/mapper/layers_{cloud}.{ext}",
     "fig_mapper_constructions": "{out}/figures/mapper/constructions_{layer}.{ext}",
     "fig_mapper_noise": "{out}/figures/mapper/noise_{cloud}_{layer}.{ext}",
+    "fig_mapper_knn": "{out}/figures/mapper/knn/{cloud}/{layer}.{ext}",
     # the experiment and a sweep over experiments
     "summary": "{out}/summary.json",
     "sweep_summary": "{out}/sweep/summary.{ext}",

@@ -29,8 +29,11 @@ The network runs batch by batch and only the selected rows are kept, so memory i
 bounded by one batch plus the output.
 
 Unlike the official scripts (which set no seed) every random choice comes from
-``seed``: ``np.random.default_rng(seed)`` for positions, row subsampling and ties, and a
-CPU ``torch.Generator`` seeded with ``seed`` for the noise.
+``seed``. Positions, row subsampling and ties are drawn from a generator of their own
+per layer, :func:`layer_rng` (``seed`` and a CRC-32 of the layer name), so layers of the
+same shape get independent draws as in the official per-layer extraction; the noise
+comes from a CPU ``torch.Generator`` seeded with ``seed``, the same for every layer
+(the official scripts add the noise once and capture all layers in that pass).
 
 References
 ----------
@@ -42,6 +45,7 @@ References
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,16 +59,30 @@ from cnntopo.nets.devices import select_device
 from cnntopo.nets.layers_option_b import mapper_layer_names, mapper_layer_shapes
 
 __all__ = [
+    "EMPTY_MASK_RULES",
     "METHODS",
     "TIE_RTOL",
+    "TIE_RULES",
     "build_cloud",
     "class_blocks",
+    "layer_rng",
+    "layer_seed",
     "region_weights",
     "select_topk",
 ]
 
 #: Point-cloud constructions of :func:`build_cloud`.
 METHODS: tuple[str, ...] = ("random", "full", "foreground", "background")
+
+#: How :func:`select_topk` breaks ties at the ``k``-th largest weight: ``"paper"`` draws
+#: ``k`` among all positions weighted at least the ``k``-th largest (the official code),
+#: ``"strict"`` keeps the strictly larger ones and draws only among the tied.
+TIE_RULES: tuple[str, ...] = ("paper", "strict")
+
+#: What an image with an empty GrabCut region gives: ``"random"`` = all its weights are 0,
+#: so its positions are drawn uniformly (the official code); ``"all_pixels"`` = the region
+#: becomes the whole image, i.e. the positions of largest total receptive-field weight.
+EMPTY_MASK_RULES: tuple[str, ...] = ("random", "all_pixels")
 
 #: Relative tolerance (of the largest weight of an image) within which two receptive-
 #: field weights count as tied. Mathematically equal weights (symmetric positions) can
@@ -139,19 +157,63 @@ def region_weights(masks: np.ndarray, table: np.ndarray, chunk: int = 4096) -> n
     return out
 
 
-def select_topk(weights: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+def layer_seed(seed: int, layer: str) -> list[int]:
+    """Entropy of a layer's generator: ``[seed, crc32(layer)]``.
+
+    ``zlib.crc32`` of the UTF-8 layer name is stable across Python processes and
+    versions (unlike ``hash``), so the same ``(seed, layer)`` always gives the same draws,
+    and layers of the same shape get different ones.
+
+    Parameters
+    ----------
+    seed : int
+        The cloud's seed (``mapper.seed``), >= 0.
+    layer : str
+        Layer name, e.g. ``"layer4.1.bn2"``.
+
+    Returns
+    -------
+    list of int, length 2
+        The entropy of ``np.random.SeedSequence``; recorded in a cloud's
+        ``meta["rng_seed"]``.
+    """
+    return [int(seed), zlib.crc32(layer.encode("utf-8"))]
+
+
+def layer_rng(seed: int, layer: str) -> np.random.Generator:
+    """The generator of a layer's positions, subsample rows and ties.
+
+    ``np.random.default_rng(np.random.SeedSequence(layer_seed(seed, layer)))``.
+
+    Parameters
+    ----------
+    seed : int
+    layer : str
+
+    Returns
+    -------
+    numpy.random.Generator
+    """
+    return np.random.default_rng(np.random.SeedSequence(layer_seed(seed, layer)))
+
+
+def select_topk(
+    weights: np.ndarray, k: int, rng: np.random.Generator, ties: str = "paper"
+) -> tuple[np.ndarray, int]:
     """The ``k`` highest-weighted positions of every row, random among ties.
 
-    Positions weighted strictly above the ``k``-th largest weight are always kept; the
-    remaining places are filled by drawing uniformly without replacement among the
-    positions tied with the ``k``-th largest weight. Weights within
-    ``TIE_RTOL * max`` of it count as tied (mathematically equal weights of symmetric
-    positions can differ in the last bits). Random numbers are drawn only for rows with
-    more tied positions than places, in row order.
+    Let ``t`` be the ``k``-th largest weight of a row. Weights within
+    ``TIE_RTOL * max`` of ``t`` count as equal to it (mathematically equal weights of
+    symmetric positions can differ in the last bits).
 
-    The official code instead draws ``k`` among *all* positions weighted at least the
-    ``k``-th largest, so with ties at the threshold it can drop a strictly larger one;
-    for ``k = 1``, and when all weights tie (empty mask), both rules agree.
+    ``ties="paper"`` (the official rule): the candidates are all positions weighted at
+    least ``t``; when there are more than ``k``, ``k`` of them are drawn uniformly
+    without replacement, so a position weighted strictly above ``t`` can be dropped.
+    ``ties="strict"``: positions weighted strictly above ``t`` are always kept and only
+    the remaining places are drawn among the positions tied with ``t``. For ``k = 1``,
+    and when all weights of a row are equal (e.g. all 0 for an empty region), the two
+    rules agree. Random numbers are drawn only for rows with more candidates than
+    places, in row order.
 
     Parameters
     ----------
@@ -159,6 +221,7 @@ def select_topk(weights: np.ndarray, k: int, rng: np.random.Generator) -> tuple[
     k : int
         ``1 <= k <= Q``.
     rng : numpy.random.Generator
+    ties : {"paper", "strict"}, default "paper"
 
     Returns
     -------
@@ -166,13 +229,23 @@ def select_topk(weights: np.ndarray, k: int, rng: np.random.Generator) -> tuple[
         Selected position indices of each row, ascending.
     n_tied : int
         Rows where ties were broken at random.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``ties``.
     """
+    if ties not in TIE_RULES:
+        raise ValueError(f"ties must be one of {TIE_RULES}, got {ties!r}")
     n, _ = weights.shape
     kth = -np.partition(-weights, k - 1, axis=1)[:, k - 1]
     tol = (TIE_RTOL * np.abs(weights).max(axis=1))[:, None]
-    above = weights > kth[:, None] + tol
-    tied = ~above & (weights >= kth[:, None] - tol)
-    candidates = above | tied
+    candidates = weights >= kth[:, None] - tol
+    if ties == "paper":
+        above = np.zeros_like(candidates)
+    else:
+        above = weights > kth[:, None] + tol
+    tied = candidates & ~above
     out = np.empty((n, k), dtype=np.int64)
     exact = candidates.sum(axis=1) == k
     if exact.any():
@@ -235,18 +308,29 @@ def _check_masks(
 
 
 def _plan_region(
-    region: np.ndarray, table: np.ndarray, topk: int, rng: np.random.Generator
+    region: np.ndarray,
+    table: np.ndarray,
+    topk: int,
+    rng: np.random.Generator,
+    *,
+    empty_mask: str = "random",
+    ties: str = "paper",
 ) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Top-``topk`` receptive-field positions of every image for its region mask.
 
-    An empty region (GrabCut found no foreground / background, or failed) falls back to
-    all pixels, so the image still gives ``topk`` points.
+    An empty region (GrabCut found no foreground / background, or failed) gives all
+    weights 0, so ``topk`` positions are drawn uniformly (``empty_mask="random"``, the
+    official outcome), or is replaced by all pixels (``"all_pixels"``).
     """
+    if empty_mask not in EMPTY_MASK_RULES:
+        raise ValueError(f"empty_mask must be one of {EMPTY_MASK_RULES}, got {empty_mask!r}")
     n_images = region.shape[0]
-    region = region.reshape(n_images, -1).copy()
+    region = region.reshape(n_images, -1)
     empty = ~region.any(axis=1)
-    region[empty] = True
-    chosen, n_ties = select_topk(region_weights(region, table), topk, rng)
+    if empty_mask == "all_pixels" and empty.any():
+        region = region.copy()
+        region[empty] = True
+    chosen, n_ties = select_topk(region_weights(region, table), topk, rng, ties=ties)
     img_idx = np.repeat(np.arange(n_images, dtype=np.int64), topk)
     return img_idx, chosen.reshape(-1), {"n_ties": n_ties, "mask_fallbacks": int(empty.sum())}
 
@@ -271,6 +355,8 @@ def build_cloud(
     topk: int = 1,
     grabcut: str = "paper",
     grabcut_iters: int = 5,
+    empty_mask: str = "random",
+    ties: str = "paper",
     sigma: float = 0.0,
     image_size: int = 32,
     low: int = 1,
@@ -295,8 +381,8 @@ def build_cloud(
     method : {"random", "full", "foreground", "background"}
         P2, P3, P4, P5 (see the module docstring).
     seed : int
-        Seeds ``np.random.default_rng`` (positions, subsampling, ties) and the noise
-        generator.
+        Seeds the layer's generator :func:`layer_rng` (positions, subsampling, ties;
+        ``seed`` and the layer name) and the noise generator (``seed`` alone).
     mean, std : sequence of 3 floats
         Input normalisation on the [0, 1] scale.
     batch_size : int, default 500
@@ -315,10 +401,16 @@ def build_cloud(
         uint8 (truncation with wrap-around), so the mask is transposed and only pixels
         with a non-zero grey value in that cast image (roughly ``|normalised value| >= 1``)
         can count. ``"corrected"`` runs GrabCut on the prepared uint8 RGB image in its
-        own orientation. Images whose region is empty use all pixels (counted in
-        ``meta["mask_fallbacks"]``; the official code would then pick a random position).
+        own orientation.
     grabcut_iters : int, default 5
         GrabCut iterations (official: 5).
+    empty_mask : {"random", "all_pixels"}, default "random"
+        ``"foreground"``/``"background"``: an image whose region is empty gets all
+        weights 0, so ``topk`` positions drawn uniformly from the layer's generator (the
+        official outcome), or uses all pixels as its region (``"all_pixels"``). Either
+        way such images are counted in ``meta["mask_fallbacks"]``.
+    ties : {"paper", "strict"}, default "paper"
+        ``"foreground"``/``"background"``: tie rule of :func:`select_topk`.
     sigma : float, default 0.0
         Standard deviation of the Gaussian noise added to the normalised input (P6);
         0 = none. Noise for image ``i`` is the ``i``-th ``(3, S, S)`` draw of a CPU
@@ -347,13 +439,15 @@ def build_cloud(
         ``position`` : (P,) int64 -- flattened position ``row * w + col``.
         ``correct`` : (N,) bool -- whether the model classifies each (noisy) image
         correctly (the official ``predictions`` column).
-        ``meta`` : dict -- ``method``, ``layer``, ``seed``, ``cap``, ``replace``,
-        ``topk``, ``grabcut``, ``grabcut_iters``, ``sigma``, ``low``, ``rf_width``,
+        ``meta`` : dict -- ``method``, ``layer``, ``seed``, ``rng_seed`` (the entropy
+        of the layer's generator, :func:`layer_seed`), ``cap``, ``replace``,
+        ``topk``, ``grabcut``, ``grabcut_iters``, ``empty_mask``, ``ties``, ``sigma``,
+        ``low``, ``rf_width``,
         ``image_size``, ``shape`` ([c, h, w]), ``n_images``, ``n_rows_total``
         (``N * h * w`` spatial vectors), ``n_points``, ``subsampled``, ``relu``,
         ``accuracy``, ``per_class_accuracy`` (class -> accuracy, keys as str),
         ``n_ties`` (images whose selection broke ties at random), ``grabcut_errors``,
-        ``mask_fallbacks`` (images whose region was empty, so all pixels were used),
+        ``mask_fallbacks`` (images whose region was empty; see ``empty_mask``),
         ``device``, ``seconds``.
         Row order: ``"random"``, ``"foreground"``, ``"background"``: image order
         (class-major), positions of an image ascending; ``"full"``: class -> position
@@ -362,7 +456,7 @@ def build_cloud(
     Raises
     ------
     ValueError
-        Unknown method, layer or GrabCut mode; ``topk``, ``cap``, ``batch_size`` or
+        Unknown method, layer, GrabCut mode, ``empty_mask`` or ``ties``; ``topk``, ``cap``, ``batch_size`` or
         ``grabcut_iters`` below 1; ``topk`` above ``h * w``; negative ``sigma``; images
         not uint8 ``(N, H, W, C)``, labels of the wrong length or not class-major;
         ``masks`` not matching.
@@ -388,6 +482,10 @@ def build_cloud(
     seed = _check_int(seed, "seed", 0)
     if grabcut not in GRABCUT_MODES:
         raise ValueError(f"grabcut must be one of {GRABCUT_MODES}, got {grabcut!r}")
+    if empty_mask not in EMPTY_MASK_RULES:
+        raise ValueError(f"empty_mask must be one of {EMPTY_MASK_RULES}, got {empty_mask!r}")
+    if ties not in TIE_RULES:
+        raise ValueError(f"ties must be one of {TIE_RULES}, got {ties!r}")
     if not (float(sigma) >= 0.0):
         raise ValueError(f"sigma must be >= 0, got {sigma!r}")
     sigma = float(sigma)
@@ -407,7 +505,7 @@ def build_cloud(
 
     width = int(modules["conv1"].out_channels) if "conv1" in modules else 64
     c, h, w = mapper_layer_shapes(width, image_size)[layer]
-    rng = np.random.default_rng(seed)
+    rng = layer_rng(seed, layer)
     info: dict[str, Any] = {"subsampled": False, "n_ties": 0, "grabcut_errors": 0}
     info["mask_fallbacks"] = 0
 
@@ -432,7 +530,12 @@ def build_cloud(
         _check_masks(masks, grabcut, grabcut_iters, n_images, image_size)
         region = masks.foreground if method == "foreground" else masks.background
         img_idx, pos_idx, plan_info = _plan_region(
-            region, receptive_field_table(layer, image_size, rf_width), topk, rng
+            region,
+            receptive_field_table(layer, image_size, rf_width),
+            topk,
+            rng,
+            empty_mask=empty_mask,
+            ties=ties,
         )
         info.update(plan_info, grabcut_errors=int(masks.errors))
 
@@ -461,11 +564,14 @@ def build_cloud(
         "method": method,
         "layer": layer,
         "seed": seed,
+        "rng_seed": layer_seed(seed, layer),
         "cap": cap,
         "replace": bool(replace),
         "topk": topk,
         "grabcut": grabcut,
         "grabcut_iters": grabcut_iters,
+        "empty_mask": empty_mask,
+        "ties": ties,
         "sigma": sigma,
         "low": low,
         "rf_width": int(rf_width),

@@ -58,6 +58,7 @@ from matplotlib.patches import Patch, Wedge
 from cnntopo.artifacts import atomic_path
 
 __all__ = [
+    "figure_knn",
     "PALETTE",
     "EXTRA_PALETTE",
     "OTHER_COLOR",
@@ -934,5 +935,79 @@ def figure_settings(
     axes[1].legend(fontsize=7, loc="best")
     if title:
         fig.suptitle(title)
+    _save(fig, path, dpi)
+    return fig
+
+
+def figure_knn(
+    distances: np.ndarray,
+    path: str | os.PathLike,
+    *,
+    k: int,
+    eps: Sequence[tuple[float, str]] = (),
+    n_points: int | None = None,
+    title: str | None = None,
+    dpi: float = 150,
+) -> Figure:
+    """Write the sorted k-NN distance curve with the chosen DBSCAN eps marked.
+
+    The plot of the official ``get_knn.get_knn`` (docs/methods.md §12): the distance of
+    every point to its ``k``-th nearest neighbour (the point itself counted), in
+    increasing order against the point's rank; cnntopo adds one horizontal line per eps
+    used by the graphs of the cloud.
+
+    Parameters
+    ----------
+    distances : numpy.ndarray, shape (Q,)
+        :func:`cnntopo.mapper.graph.knn_distances`, ascending.
+    path : path-like
+        Output file, format by suffix; written atomically.
+    k : int
+        The ``k`` of the distances (axis label).
+    eps : sequence of (float, str)
+        Each graph's eps and a short label (e.g. its source, ``"given"`` or ``"knee"``);
+        equal values are drawn once, with their distinct labels and the number of
+        graphs.
+    n_points : int, optional
+        Points in the cloud, when the distances are of a sample of ``Q < n_points``
+        queries (axis label).
+    title : str, optional
+        Axes title.
+    dpi : float, default 150
+        Resolution of raster output.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    d = np.asarray(distances, dtype=np.float64)
+    if d.ndim != 1 or d.size == 0:
+        raise ValueError(f"distances must be a non-empty 1-D array, got shape {d.shape}")
+    fig = Figure(figsize=(5, 5), dpi=dpi, layout="constrained")
+    ax = fig.subplots()
+    ax.plot(np.arange(d.size), d, color="#1f77b4", lw=1.2, label=f"{k}-NN distance")
+    marks: dict[float, list[str]] = {}
+    for value, label in eps:
+        marks.setdefault(float(value), []).append(str(label))
+    colors = ["#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
+    for i, (value, labels) in enumerate(sorted(marks.items())):
+        ax.axhline(
+            value,
+            color=colors[i % len(colors)],
+            ls="--",
+            lw=1,
+            label=f"eps = {value:g} ("
+            + ", ".join(dict.fromkeys(labels))
+            + (f"; {len(labels)} graphs)" if len(labels) > 1 else ")"),
+        )
+    sample = n_points is not None and n_points > d.size
+    ax.set_xlabel(
+        f"points, sorted ({d.size:,} queried of {n_points:,})" if sample else "points, sorted"
+    )
+    ax.set_ylabel(f"distance to the {k}-th nearest neighbour (itself counted)")
+    if marks:
+        ax.legend(fontsize=6, loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=9)
     _save(fig, path, dpi)
     return fig

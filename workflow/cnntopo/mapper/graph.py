@@ -81,6 +81,8 @@ __all__ = [
     "l2norm_lens",
     "cover_intervals",
     "knee_eps",
+    "knn_distances",
+    "with_predictions",
     "dbscan_labels",
     "mapper_graph",
     "graph_stats",
@@ -315,6 +317,104 @@ def _knee_eps(X: Any, *, n_jobs: int | None = 1) -> tuple[float, str]:
         return float(np.round(float(knee), 3)), "knee"
     median = np.sort(dist)[len(dist) // 2]
     return float(np.round(median, 3)), "median"
+
+
+def with_predictions(
+    points: np.ndarray, correct: np.ndarray, image_index: np.ndarray
+) -> np.ndarray:
+    """Prepend the official 0/1 ``predictions`` column to a cloud's points.
+
+    The official noisy foreground CSVs hold ``label, predictions, activations...``;
+    pandas reads ``predictions`` (``'true'``/``'false'``) as booleans and Mapper
+    Interactive keeps every column but the label as a feature, so the Mapper lens and
+    DBSCAN see a 0/1 coordinate: 1 when the network classified the point's (noisy)
+    image correctly (docs/methods.md §12).
+
+    Parameters
+    ----------
+    points : numpy.ndarray, shape (P, c)
+    correct : numpy.ndarray, shape (N,), bool
+        Per image: the network's prediction equals its label.
+    image_index : numpy.ndarray, shape (P,), int
+        Image of every point (a row of ``correct``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (P, c + 1), the dtype of ``points``
+        Column 0 is ``correct[image_index]`` as 0.0 / 1.0, then the points.
+    """
+    points = np.asarray(points)
+    flag = np.asarray(correct, dtype=bool)[np.asarray(image_index)]
+    if points.ndim != 2 or flag.shape != (points.shape[0],):
+        raise ValueError(
+            f"points {points.shape} and image_index {np.shape(image_index)} do not match"
+        )
+    return np.hstack([flag[:, None].astype(points.dtype), points])
+
+
+def knn_distances(
+    X: Any,
+    k: int = 5,
+    *,
+    queries: int | None = None,
+    seed: int = 0,
+    n_jobs: int | None = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distances to the ``k``-th nearest neighbour, the point itself counted.
+
+    The curve of the official ``get_knn.get_knn`` (docs/methods.md §12): it queries
+    every point's ``k`` nearest neighbours among the points, including the point itself
+    at distance 0, and sorts the distance to the ``k``-th in increasing order. So
+    ``k = 5`` (official) is the distance to the 4th nearest *other* point (duplicates
+    count as neighbours at distance 0). The official code used an approximate index
+    (pynndescent); this is exact (scikit-learn).
+
+    Parameters
+    ----------
+    X : array-like, shape (N, d)
+        Points, ``N >= k``.
+    k : int, default 5
+        Neighbours per query, the point itself included.
+    queries : int or None, default None
+        None = every point is a query (official). Otherwise a uniform sample of this many
+        points (without replacement, ``np.random.default_rng(seed)``) is queried against
+        all ``N`` points: an unbiased sample of the same distances at ``queries / N`` of
+        the cost.
+    seed : int, default 0
+        Seed of the query sample (unused when every point is queried).
+    n_jobs : int or None, default 1
+        Passed to ``sklearn.neighbors.NearestNeighbors``.
+
+    Returns
+    -------
+    distances : numpy.ndarray, shape (Q,), float64
+        Ascending; ``Q = N`` or ``min(queries, N)``.
+    rows : numpy.ndarray, shape (Q,), int64
+        The queried rows of ``X``, ascending (``arange(N)`` without sampling).
+
+    Raises
+    ------
+    ValueError
+        ``k < 1``, fewer than ``k`` points, ``queries < 1``, or ``X`` not a finite 2-D
+        array.
+    """
+    X = as_points(X)
+    n = X.shape[0]
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    if n < k:
+        raise ValueError(f"k={k} nearest neighbours need at least {k} points, got {n}")
+    if queries is None or queries >= n:
+        rows = np.arange(n, dtype=np.int64)
+    else:
+        if isinstance(queries, bool) or not isinstance(queries, int | np.integer) or queries < 1:
+            raise ValueError(f"queries must be an integer >= 1 or None, got {queries!r}")
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=int(queries), replace=False))
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(n_neighbors=int(k), n_jobs=n_jobs).fit(X)
+    dist = nn.kneighbors(X[rows], return_distance=True)[0][:, int(k) - 1]
+    return np.sort(dist.astype(np.float64)), rows
 
 
 # --------------------------------------------------------------------------- graph

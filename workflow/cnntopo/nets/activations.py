@@ -37,6 +37,7 @@ __all__ = [
     "MANIFEST_KEYS",
     "FORMAT",
     "capture",
+    "no_tf32",
     "extract_activations",
     "load_activations",
     "read_manifest",
@@ -73,6 +74,30 @@ MANIFEST_KEYS: tuple[str, ...] = (
 
 
 @contextlib.contextmanager
+def no_tf32() -> Iterator[None]:
+    """Run float32 matrix products and convolutions in full float32 precision.
+
+    Sets ``torch.backends.cuda.matmul.allow_tf32`` and
+    ``torch.backends.cudnn.allow_tf32`` to False and restores both on exit, also when the
+    block raises. PyTorch lets cuDNN run float32 convolutions in TF32 on Ampere and newer
+    GPUs by default (about 1e-3 relative error); the official extraction ran on the CPU
+    in float32 (docs/methods.md §3). A no-op for CPU arithmetic.
+
+    Yields
+    ------
+    None
+    """
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = (matmul.allow_tf32, cudnn.allow_tf32)
+    try:
+        matmul.allow_tf32 = False
+        cudnn.allow_tf32 = False
+        yield
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = saved
+
+
+@contextlib.contextmanager
 def capture(
     model: nn.Module, layer_names: Sequence[str], *, clone: bool = False
 ) -> Iterator[dict[str, torch.Tensor]]:
@@ -80,7 +105,9 @@ def capture(
 
     Registers a forward hook on each module that stores ``output.detach()`` in the
     yielded dict under the module's name (a later forward overwrites it). Hooks are
-    removed on exit, also when the block raises.
+    removed on exit, also when the block raises. Inside the block TF32 is off
+    (:func:`no_tf32`), so captured activations are full float32 also on GPUs; the
+    previous settings are restored on exit.
 
     For the convolutions of :class:`cnntopo.nets.models.ResNet18CIFAR` the stored tensor is
     the raw conv output (pre-BN, pre-ReLU, can be negative); nothing modifies it in
@@ -130,7 +157,8 @@ def capture(
     try:
         for name in layer_names:
             handles.append(modules[name].register_forward_hook(make_hook(name)))
-        yield store
+        with no_tf32():
+            yield store
     finally:
         for handle in handles:
             handle.remove()

@@ -51,8 +51,22 @@ def get_construction(wildcards):
         return {"low": MAPPER["random_low"]}
     if method == "full":
         return {"cap": MAPPER["full"]["cap"], "replace": MAPPER["full"]["replace"]}
-    grabcut = MAPPER["grabcut"]
-    return {"grabcut": grabcut["input"], "grabcut_iters": grabcut["iterations"]}
+    grabcut, fgbg = MAPPER["grabcut"], MAPPER["fgbg"]
+    return {
+        "grabcut": grabcut["input"],
+        "grabcut_iters": grabcut["iterations"],
+        "empty_mask": fgbg["empty_mask"],
+        "ties": fgbg["ties"],
+    }
+
+
+def get_predictions_feature(wildcards):
+    """Whether a graph's features carry the 0/1 predictions column: only noisy
+    foreground clouds, as the official noise scripts (docs/methods.md §12)."""
+    spec = parse_cloud(wildcards.cloud)
+    if spec["method"] == "foreground" and spec["sigma"] > 0:
+        return MAPPER["noise"]["predictions_feature"]
+    return False
 
 
 def get_mapper_setting_table(cloud, layer):
@@ -174,6 +188,14 @@ def get_noise_titles(wildcards):
     ]
 
 
+def get_cloud_layer_graphs(wildcards):
+    """Every configured graph of one (cloud, layer)."""
+    return [
+        get_mapper_graph(wildcards.cloud, wildcards.layer, s)
+        for s in get_mapper_settings(wildcards.cloud, wildcards.layer)
+    ]
+
+
 def get_cloud_layers(wildcards):
     return get_mapper_clouds()[wildcards.cloud]
 
@@ -230,7 +252,8 @@ def get_mapper_outputs():
     if not is_mapper_enabled():
         return []
     out = [MP("mapper_stats"), MP("fig_mapper_purity", ext="png")]
-    for cloud in get_mapper_clouds():
+    for cloud, layers in get_mapper_clouds().items():
+        out += [MP("fig_mapper_knn", cloud=cloud, layer=l, ext="png") for l in layers]
         if "-noise" not in cloud:
             out.append(MP("fig_mapper_layers", cloud=cloud, ext="png"))
         if MAPPER["figures"]["explorer"]:

@@ -154,3 +154,36 @@ rule mapper_explorer:
         split=MAPPER["images"]["split"],
     script:
         "../../scripts/mapper/mapper_explorer.py"
+
+
+rule figure_mapper_knn:
+    input:
+        cloud=MP("mapper_cloud"),
+        graphs=get_cloud_layer_graphs,
+    output:
+        knn=MP("mapper_knn"),
+        png=report(
+            MP("fig_mapper_knn", ext="png"),
+            caption="../../report/mapper_knn.rst",
+            category="Mapper",
+            subcategory="k-NN distances",
+            labels={"cloud": "{cloud}", "layer": "{layer}"},
+        ),
+        extra=MP.expand("fig_mapper_knn", ext=FIG_EXTRA),
+    log:
+        f"{OUT}/logs/figures/mapper/knn/{{cloud}}/{{layer}}.log",
+    benchmark:
+        f"{OUT}/benchmarks/mapper/knn/{{cloud}}/{{layer}}.tsv"
+    conda:
+        get_env("plot")
+    threads: MAPPER["graph"]["threads"]
+    resources:
+        mem_mb=get_mapper_graph_mem_mb,
+        runtime=get_mapper_graph_runtime,
+    params:
+        k=MAPPER["figures"]["knn_k"],
+        queries=MAPPER["figures"]["knn_queries"],
+        seed=MAPPER["seed"],
+        predictions=get_predictions_feature,
+    script:
+        "../../scripts/mapper/figure_mapper_knn.py"

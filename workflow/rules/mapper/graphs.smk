@@ -20,6 +20,7 @@ rule mapper_graph:
         setting=get_graph_setting,
         min_samples=MAPPER["graph"]["min_samples"],
         cover=MAPPER["graph"]["cover"],
+        predictions=get_predictions_feature,
     script:
         "../../scripts/mapper/mapper_graph.py"
 

@@ -11,5 +11,6 @@ mapper_graph(
     **snakemake.params.setting,
     min_samples=snakemake.params.min_samples,
     cover=snakemake.params.cover,
+    predictions=snakemake.params.predictions,
     threads=snakemake.threads,
 )

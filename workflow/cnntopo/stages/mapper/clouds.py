@@ -20,8 +20,9 @@ log = logging.getLogger("cnntopo")
 
 #: Arguments of :func:`cnntopo.mapper.clouds.build_cloud` that only some constructions
 #: read (random: ``low``; full: ``cap``, ``replace``; foreground/background: ``grabcut``,
-#: ``grabcut_iters``). A cloud's job receives and records only its own.
-CONSTRUCTION_KEYS = ("low", "cap", "replace", "grabcut", "grabcut_iters")
+#: ``grabcut_iters``, ``empty_mask``, ``ties``). A cloud's job receives and records only
+#: its own.
+CONSTRUCTION_KEYS = ("low", "cap", "replace", "grabcut", "grabcut_iters", "empty_mask", "ties")
 
 
 def select_mapper_images(

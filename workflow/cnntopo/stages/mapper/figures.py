@@ -13,6 +13,7 @@ from cnntopo import artifacts
 from cnntopo.stages.common import load_mapper_images
 
 __all__ = [
+    "figure_mapper_knn",
     "figure_mapper_panels",
     "figure_mapper_purity",
     "figure_mapper_settings",
@@ -93,6 +94,102 @@ def figure_mapper_settings(stats_csv: str | Path, outputs: Sequence[str | Path])
     table = pd.read_csv(stats_csv)
     for out in outputs:
         figure_settings(table, out)
+
+
+def figure_mapper_knn(
+    cloud_npz: str | Path,
+    graph_files: Sequence[str | Path],
+    out_npz: str | Path,
+    outputs: Sequence[str | Path],
+    *,
+    k: int,
+    queries: int | None,
+    seed: int,
+    predictions: bool = False,
+    threads: int = 1,
+) -> dict:
+    """Sorted k-NN distances of one cloud, with the eps of its graphs marked.
+
+    The official eps plot (``get_knn.get_knn``; docs/methods.md §12):
+    :func:`cnntopo.mapper.graph.knn_distances` and :func:`cnntopo.mapper.draw.figure_knn`.
+
+    Parameters
+    ----------
+    cloud_npz : path-like
+        The point cloud (``points`` (P, c), ``meta`` with ``cloud`` and ``layer``).
+    graph_files : sequence of path-like
+        The cloud's graphs; the eps each used (``meta.eps``, ``meta.eps_source``,
+        ``meta.setting``) is marked.
+    out_npz : path-like
+        Output ``.npz``: ``distances`` (Q,) ascending, ``rows`` (Q,) the queried rows,
+        ``meta`` (JSON: cloud, layer, k, queries, seed, n_points, eps marks).
+    outputs : sequence of path-like
+        The figure in each format (by suffix).
+    k : int
+        Neighbours per query, the point itself included (official: 5).
+    queries : int or None
+        None = every point (official); else a seeded sample of this many query points.
+    seed : int
+        Seed of the query sample (recorded).
+    predictions : bool, default False
+        Use the features of the cloud's graphs with the 0/1 ``predictions`` column
+        (:func:`cnntopo.stages.mapper.graphs.load_features`).
+    threads : int, default 1
+        Threads of the neighbour search (the result does not depend on them).
+
+    Returns
+    -------
+    dict
+        The ``meta`` record.
+    """
+    from cnntopo.mapper.draw import figure_knn
+    from cnntopo.mapper.graph import knn_distances
+    from cnntopo.stages.mapper.graphs import load_features
+
+    points, _, cloud_meta = load_features(cloud_npz, predictions)
+    distances, rows = knn_distances(points, k, queries=queries, seed=seed, n_jobs=threads)
+    marks = []
+    for path in graph_files:
+        g = artifacts.read_json(path).get("meta", {})
+        marks.append(
+            {"eps": float(g["eps"]), "source": g.get("eps_source"), "setting": g.get("setting")}
+        )
+    cloud, layer = cloud_meta.get("cloud"), cloud_meta.get("layer")
+    meta = {
+        "cloud": cloud,
+        "layer": layer,
+        "k": int(k),
+        "queries": None if queries is None else int(queries),
+        "seed": int(seed),
+        "predictions_feature": bool(predictions),
+        "sampled": bool(rows.size < points.shape[0]),
+        "n_points": int(points.shape[0]),
+        "n_queries": int(rows.size),
+        "eps": marks,
+    }
+    artifacts.write_npz(
+        out_npz, distances=distances, rows=rows, meta=np.asarray(artifacts.json_dumps(meta))
+    )
+    eps = [(m["eps"], str(m["source"])) for m in marks]
+    for out in outputs:
+        figure_knn(
+            distances,
+            out,
+            k=k,
+            eps=eps,
+            n_points=points.shape[0],
+            title=f"{cloud} {layer}: sorted {k}-NN distances",
+        )
+    log.info(
+        "%s %s: %d-NN distances of %d of %d points, median %.4g",
+        cloud,
+        layer,
+        k,
+        rows.size,
+        points.shape[0],
+        float(np.median(distances)),
+    )
+    return meta
 
 
 def _point_images(titles: Sequence[str], cloud_files: Sequence[str | Path]) -> dict:

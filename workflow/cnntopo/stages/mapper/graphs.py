@@ -21,6 +21,35 @@ def _cloud_meta(z) -> dict:
     return json.loads(str(z["meta"])) if "meta" in z.files else {}
 
 
+def load_features(
+    cloud_npz: str | Path, predictions: bool = False
+) -> tuple[np.ndarray, np.ndarray, dict]:
+    """The Mapper features of a cloud, its labels and its ``meta``.
+
+    Parameters
+    ----------
+    cloud_npz : path-like
+        The point cloud.
+    predictions : bool, default False
+        Prepend the 0/1 ``predictions`` column
+        (:func:`cnntopo.mapper.graph.with_predictions`).
+
+    Returns
+    -------
+    features : numpy.ndarray, shape (P, c) or (P, c + 1)
+    labels : numpy.ndarray, shape (P,)
+    meta : dict
+    """
+    from cnntopo.mapper.graph import with_predictions
+
+    with np.load(cloud_npz, allow_pickle=False) as z:
+        points, labels = z["points"], z["labels"]
+        meta = _cloud_meta(z)
+        if predictions:
+            points = with_predictions(points, z["correct"], z["image_index"])
+    return points, labels, meta
+
+
 def mapper_graph(
     cloud_npz: str | Path,
     setting: str,
@@ -31,6 +60,7 @@ def mapper_graph(
     eps: float | None,
     min_samples: int,
     cover: str,
+    predictions: bool = False,
     threads: int = 1,
 ) -> dict:
     """Mapper graph of one cloud with one setting, in Mapper Interactive's JSON format.
@@ -58,6 +88,10 @@ def mapper_graph(
         DBSCAN ``min_samples``.
     cover : {"paper", "kmapper"}
         Interval formula.
+    predictions : bool, default False
+        Prepend the 0/1 correctness of each point's image as a feature
+        (:func:`cnntopo.mapper.graph.with_predictions`; the official noisy foreground
+        graphs).
     threads : int, default 1
         Threads of the neighbour searches (the graph does not depend on them).
 
@@ -69,9 +103,7 @@ def mapper_graph(
     from cnntopo.mapper.graph import mapper_graph as _mapper
 
     t0 = time.perf_counter()
-    with np.load(cloud_npz, allow_pickle=False) as z:
-        points, labels = z["points"], z["labels"]
-        meta = _cloud_meta(z)
+    points, labels, meta = load_features(cloud_npz, predictions)
     graph = _mapper(
         points,
         labels,
@@ -88,6 +120,7 @@ def mapper_graph(
         cloud=meta.get("cloud"),
         layer=meta.get("layer"),
         setting=setting,
+        predictions_feature=bool(predictions),
         seconds=time.perf_counter() - t0,
     )
     artifacts.write_json(out, graph)
