@@ -1,12 +1,29 @@
-"""Representational-similarity baselines: linear CKA and orthogonal Procrustes.
+"""Representational-similarity measures: CKA (linear, RBF, debiased), Procrustes, CCA family.
 
 The paper discusses its persistent-homology distances "in the broader context of
 existing representational similarity metrics" (docs/methods.md §9). No
-CKA or Procrustes code was released, so this module provides the two standard
-baselines, computed on exactly the inputs the PH pipeline sees:
+similarity code was released, so this module provides the standard measures,
+computed on the inputs the PH pipeline sees or on the standard representations
+of :mod:`cnntopo.ph.representations`:
 
-**The same activations.** A representation here is a layer's *top-l2 point
-cloud* (:func:`cnntopo.ph.pointclouds.top_l2`, construction P1): an ``(N, c)``
+- CKA: :func:`linear_cka` (alias :func:`cka_linear`), :func:`cka_rbf`,
+  :func:`cka_debiased`, and from precomputed Gram matrices
+  :func:`cka_from_grams` / :func:`cka_matrix_from_grams` (one Gram per layer,
+  every pair for one ``n^2`` inner product); :func:`cka_matrix` for linear CKA
+  between many feature matrices.
+- :func:`orthogonal_procrustes_distance` (alias :func:`procrustes`),
+  :func:`procrustes_matrix`.
+- CCA family: :func:`canonical_correlations`, :func:`cca` (mean correlation or
+  mean squared correlation), :func:`svcca`, :func:`pwcca`.
+- :data:`MEASURES`: every measure by name with its convention (``"similarity"``:
+  larger is closer; ``"distance"``: smaller is closer).
+
+All measures take two representations ``X`` of shape ``(n, p)`` and ``Y`` of
+shape ``(n, q)`` whose rows are the same ``n`` images in the same order, and
+return a float.
+
+**The same activations.** A representation here is, for example, a layer's
+*top-l2 point cloud* (:func:`cnntopo.ph.pointclouds.top_l2`, construction P1): an ``(N, c)``
 matrix whose row ``i`` is the spatial activation vector of largest l2 norm for
 evaluation image ``i`` (``N`` images, ``c`` channels of that layer). Ripser sees
 the rows as ``N`` points in ``R^c``; CKA and Procrustes see the same matrix as
@@ -15,7 +32,7 @@ their rows are the same images in the same order (the chosen spatial position
 may differ between layers; the image may not). Layers of different width
 (64 ... 512 channels) are compared directly; no padding is needed for CKA.
 
-Both measures centre the columns (features) first, which Ripser does not need:
+All measures centre the columns (features) first, which Ripser does not need:
 Vietoris--Rips diagrams are translation invariant anyway.
 
 References
@@ -28,12 +45,21 @@ References
    arXiv:2108.01661.
 .. [3] Schönemann, P. H. 1966. A generalized solution of the orthogonal
    Procrustes problem. Psychometrika 31(1): 1--10.
+.. [4] Song, L.; Smola, A.; Gretton, A.; Bedo, J.; Borgwardt, K. 2012. Feature
+   Selection via Dependence Maximization. JMLR 13: 1393--1434.
+.. [5] Nguyen, T.; Raghu, M.; Kornblith, S. 2021. Do Wide and Deep Networks Learn
+   the Same Things? ICLR 2021. arXiv:2010.15327.
+.. [6] Raghu, M.; Gilmer, J.; Yosinski, J.; Sohl-Dickstein, J. 2017. SVCCA.
+   NeurIPS 2017. arXiv:1706.05806.
+.. [7] Morcos, A. S.; Raghu, M.; Bengio, S. 2018. Insights on representational
+   similarity in neural networks with canonical correlation. NeurIPS 2018.
+   arXiv:1806.05759.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,6 +68,23 @@ __all__ = [
     "cka_matrix",
     "orthogonal_procrustes_distance",
     "procrustes_matrix",
+    "cka_linear",
+    "procrustes",
+    "centre_gram",
+    "linear_gram",
+    "rbf_gram",
+    "rbf_from_linear_gram",
+    "hsic",
+    "cka_from_grams",
+    "cka_matrix_from_grams",
+    "cka_rbf",
+    "cka_debiased",
+    "canonical_correlations",
+    "cca",
+    "svcca",
+    "pwcca",
+    "Measure",
+    "MEASURES",
 ]
 
 _CKA_METHODS = ("auto", "gram", "feature")
@@ -438,3 +481,769 @@ def procrustes_matrix(clouds: Sequence[Any], others: Sequence[Any] | None = None
         else [_frobenius_normalised(b, nm) for b, nm in zip(ys, other_names, strict=True)]
     )
     return _pair_matrix(px, py, _procrustes_pair, diagonal=0.0)
+
+
+# ---------------------------------------------------------------------------
+# the measure names of issue 11 (aliases of the two original baselines)
+# ---------------------------------------------------------------------------
+
+#: Linear CKA (similarity in [0, 1]); the same function as :func:`linear_cka`.
+cka_linear = linear_cka
+
+#: Orthogonal Procrustes distance (distance in [0, 2]); the same function as
+#: :func:`orthogonal_procrustes_distance`.
+procrustes = orthogonal_procrustes_distance
+
+
+# ---------------------------------------------------------------------------
+# Gram matrices and HSIC
+# ---------------------------------------------------------------------------
+
+
+def _as_gram(K: Any, name: str) -> np.ndarray:
+    """Return ``K`` as a float64 symmetric ``(n, n)`` array with finite entries, n >= 2."""
+    arr = np.asarray(K)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise ValueError(f"{name} must be a square (n, n) Gram matrix, got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64, copy=False)
+    if arr.shape[0] < 2:
+        raise ValueError(f"{name} needs at least 2 rows (images), got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    scale = float(np.abs(arr).max())
+    if not np.allclose(arr, arr.T, rtol=1e-9, atol=1e-12 * scale):
+        raise ValueError(f"{name} is not symmetric; a Gram matrix K[i, j] = k(x_i, x_j) is")
+    return arr
+
+
+def _check_same_size(K: np.ndarray, L: np.ndarray) -> int:
+    if K.shape != L.shape:
+        raise ValueError(
+            "the Gram matrices must be of the same images (same n); got shapes "
+            f"{K.shape} and {L.shape}"
+        )
+    return K.shape[0]
+
+
+def _double_centred(K: np.ndarray) -> np.ndarray:
+    """``H K H`` with ``H = I - 11^T/n``, without forming ``H`` (shape (n, n))."""
+    row = K.mean(axis=0)
+    col = K.mean(axis=1)
+    return K - row[None, :] - col[:, None] + row.mean()
+
+
+def _u_centred(K: np.ndarray) -> np.ndarray:
+    """U-centred Gram matrix (Székely & Rizzo 2014; zero diagonal), n >= 4.
+
+    ``<U(K), U(L)>_F / (n (n - 3))`` is the unbiased HSIC estimator of Song et al. 2012.
+    """
+    n = K.shape[0]
+    G = K.copy()
+    np.fill_diagonal(G, 0.0)
+    means = G.sum(axis=0) / (n - 2)
+    means -= means.sum() / (2 * (n - 1))
+    G -= means[:, None]
+    G -= means[None, :]
+    np.fill_diagonal(G, 0.0)
+    return G
+
+
+def centre_gram(K: Any) -> np.ndarray:
+    """Double-centred Gram matrix ``H K H``, with ``H = I - 1 1^T / n``.
+
+    For a linear kernel ``K = X X^T`` this is ``X_c X_c^T`` with ``X_c`` the
+    column-centred features. Centring is idempotent, so a centred matrix may be
+    passed again.
+
+    Parameters
+    ----------
+    K : array_like, shape (n, n)
+        Symmetric Gram (kernel) matrix of ``n`` images.
+
+    Returns
+    -------
+    np.ndarray, shape (n, n), float64
+        The centred matrix (exactly symmetric; rows and columns sum to zero).
+
+    Raises
+    ------
+    ValueError
+        If ``K`` is not a finite, real, symmetric square matrix with ``n >= 2``.
+    """
+    C = _double_centred(_as_gram(K, "K"))
+    return (C + C.T) / 2.0  # exactly symmetric
+
+
+def linear_gram(X: Any) -> np.ndarray:
+    """Centred linear-kernel Gram matrix ``X_c X_c^T`` of one representation.
+
+    For layers too large to flatten in memory use
+    :func:`cnntopo.ph.representations.centred_gram`, which accumulates the same
+    matrix over channel blocks.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        Representation; row ``i`` belongs to image ``i``.
+
+    Returns
+    -------
+    np.ndarray, shape (n, n), float64
+        ``X_c X_c^T`` with ``X_c`` the column-centred ``X``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`linear_cka` (zero variance excepted: a zero matrix is returned).
+    """
+    Xc = _centred(_as_cloud(X, "X"))
+    G = Xc @ Xc.T
+    return (G + G.T) / 2.0
+
+
+def _check_sigma_frac(sigma_frac: float) -> float:
+    if isinstance(sigma_frac, bool) or not isinstance(sigma_frac, int | float | np.floating):
+        raise TypeError(f"sigma_frac must be a positive number, got {type(sigma_frac).__name__}")
+    if not (np.isfinite(sigma_frac) and sigma_frac > 0):
+        raise ValueError(f"sigma_frac must be positive and finite, got {sigma_frac}")
+    return float(sigma_frac)
+
+
+def rbf_from_linear_gram(
+    G: Any, sigma_frac: float = 0.4, *, include_self: bool = False
+) -> np.ndarray:
+    """RBF Gram matrix from a linear Gram matrix (centred or not).
+
+    The squared distances are ``d_ij^2 = G_ii + G_jj - 2 G_ij``; then
+
+    .. math::
+
+        K_{ij} = \\exp\\!\\left(-\\frac{d_{ij}^2}{2\\sigma^2}\\right), \\qquad
+        \\sigma = \\texttt{sigma\\_frac} \\times \\operatorname{median}_{i<j} d_{ij},
+
+    the bandwidth rule of Kornblith et al. 2019 [1]_ (section 3, "RBF kernel":
+    "a fraction of the median distance between examples"; they report 0.2, 0.4
+    and 0.8). A pipeline can thus compute one linear Gram per layer (possibly
+    accumulated over channel blocks) and derive the RBF kernel from it.
+
+    Parameters
+    ----------
+    G : array_like, shape (n, n)
+        Linear Gram matrix ``X X^T`` (or its centred form: distances are
+        translation invariant).
+    sigma_frac : float, default 0.4
+        Bandwidth as a fraction of the median pairwise Euclidean distance.
+    include_self : bool, default False
+        If True the median is taken over all ``n^2`` entries of the distance matrix,
+        the ``n`` zero self-distances included (as the reference code accompanying
+        [1]_ does, on squared distances); the default uses the ``n (n - 1) / 2``
+        distinct pairs. The difference vanishes as ``n`` grows.
+
+    Returns
+    -------
+    np.ndarray, shape (n, n), float64
+        The (uncentred) RBF Gram matrix, ones on the diagonal.
+
+    Raises
+    ------
+    ValueError
+        If ``G`` is invalid, ``sigma_frac`` is not positive, or the median distance
+        is 0 (most images have identical representations).
+
+    References
+    ----------
+    .. [1] Kornblith, S. et al. 2019. Similarity of Neural Network Representations
+       Revisited. ICML 2019. arXiv:1905.00414.
+    """
+    frac = _check_sigma_frac(sigma_frac)
+    G = _as_gram(G, "G")
+    n = G.shape[0]
+    d = np.diag(G)
+    sq = np.maximum(d[:, None] + d[None, :] - 2.0 * G, 0.0)
+    np.fill_diagonal(sq, 0.0)
+    sq = (sq + sq.T) / 2.0
+    dist = np.sqrt(sq)
+    med = float(np.median(dist) if include_self else np.median(dist[np.triu_indices(n, 1)]))
+    if med == 0.0:
+        raise ValueError(
+            "the median pairwise distance is 0 (most images have identical representations); "
+            "the RBF bandwidth sigma_frac * median is undefined"
+        )
+    sigma = frac * med
+    return np.exp(-sq / (2.0 * sigma * sigma))
+
+
+def rbf_gram(X: Any, sigma_frac: float = 0.4, *, include_self: bool = False) -> np.ndarray:
+    """RBF Gram matrix of one representation, bandwidth relative to the median distance.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p)
+        Representation; row ``i`` belongs to image ``i``.
+    sigma_frac, include_self
+        As :func:`rbf_from_linear_gram`.
+
+    Returns
+    -------
+    np.ndarray, shape (n, n), float64
+        ``exp(-||x_i - x_j||^2 / (2 sigma^2))`` with
+        ``sigma = sigma_frac * median_{i<j} ||x_i - x_j||``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`rbf_from_linear_gram`, or if ``X`` is invalid.
+    """
+    return rbf_from_linear_gram(linear_gram(X), sigma_frac, include_self=include_self)
+
+
+def hsic(K: Any, L: Any, *, debiased: bool = False) -> float:
+    """Hilbert-Schmidt independence criterion from two Gram matrices.
+
+    Biased (Gretton et al. 2005 [1]_): ``tr(K H L H) / (n - 1)^2``.
+    Debiased (Song et al. 2012 [2]_, unbiased estimator, ``n >= 4``)::
+
+        [ tr(K~ L~) + (1^T K~ 1)(1^T L~ 1) / ((n-1)(n-2)) - 2/(n-2) 1^T K~ L~ 1 ] / (n (n-3))
+
+    with ``K~``, ``L~`` the Gram matrices with their diagonals set to 0; computed as
+    ``<U(K), U(L)>_F / (n (n-3))`` with the U-centred matrices ``U`` (Székely &
+    Rizzo 2014 [3]_), which is the same number.
+
+    Parameters
+    ----------
+    K, L : array_like, shape (n, n)
+        Symmetric Gram matrices of the same ``n`` images (centred or not).
+    debiased : bool, default False
+        Use the unbiased estimator.
+
+    Returns
+    -------
+    float
+        The HSIC estimate (biased: >= 0 for positive semi-definite kernels;
+        debiased: may be negative).
+
+    Raises
+    ------
+    ValueError
+        If a matrix is invalid, the sizes differ, or ``debiased`` and ``n < 4``.
+
+    References
+    ----------
+    .. [1] Gretton, A.; Bousquet, O.; Smola, A.; Schölkopf, B. 2005. Measuring
+       Statistical Dependence with Hilbert-Schmidt Norms. ALT 2005, LNCS 3734: 63--77.
+    .. [2] Song, L.; Smola, A.; Gretton, A.; Bedo, J.; Borgwardt, K. 2012. Feature
+       Selection via Dependence Maximization. JMLR 13: 1393--1434, eq. (5).
+    .. [3] Székely, G. J.; Rizzo, M. L. 2014. Partial distance correlation with
+       methods for dissimilarities. Ann. Statist. 42(6): 2382--2412.
+    """
+    A = _as_gram(K, "K")
+    B = _as_gram(L, "L")
+    n = _check_same_size(A, B)
+    if debiased:
+        _check_debiased_n(n)
+        return float(np.vdot(_u_centred(A), _u_centred(B))) / (n * (n - 3))
+    return float(np.vdot(_double_centred(A), _double_centred(B))) / (n - 1) ** 2
+
+
+def _check_debiased_n(n: int) -> None:
+    if n < 4:
+        raise ValueError(f"the debiased HSIC estimator needs at least 4 images, got n = {n}")
+
+
+def _normalised_gram(K: np.ndarray, name: str, debiased: bool) -> np.ndarray:
+    """Centred (or U-centred) Gram matrix scaled to unit Frobenius norm."""
+    C = _u_centred(K) if debiased else _double_centred(K)
+    self_hsic = float(np.vdot(C, C))
+    if not self_hsic > 0.0:
+        raise ValueError(
+            f"{name} has zero variance after centring (all rows equal, or a degenerate kernel); "
+            "CKA is undefined for a constant representation"
+        )
+    return C / np.sqrt(self_hsic)
+
+
+def _cka_value(Kn: np.ndarray, Ln: np.ndarray, debiased: bool) -> float:
+    value = float(np.vdot(Kn, Ln))
+    if debiased:
+        return float(min(max(value, -1.0), 1.0))
+    return _clip01(value)
+
+
+def cka_from_grams(K: Any, L: Any, *, debiased: bool = False) -> float:
+    """Centred kernel alignment from two precomputed Gram matrices.
+
+    .. math::
+
+        \\mathrm{CKA}(K, L) = \\frac{\\mathrm{HSIC}(K, L)}
+        {\\sqrt{\\mathrm{HSIC}(K, K)\\,\\mathrm{HSIC}(L, L)}}
+
+    (Kornblith et al. 2019 [1]_, eq. (3)), with the biased HSIC (``H K H``
+    centring) or, if ``debiased``, the unbiased HSIC of Song et al. 2012 [2]_ as
+    used for minibatch and debiased CKA by Nguyen, Raghu & Kornblith 2021 [3]_.
+    Any kernel works: pass :func:`linear_gram` for linear CKA (equal to
+    :func:`linear_cka` on the features), :func:`rbf_gram` for RBF CKA.
+
+    Parameters
+    ----------
+    K : array_like, shape (n, n)
+        Gram matrix of the first representation (centred or not; both centrings
+        remove any ``a_i + a_j`` term, so a linear Gram of uncentred features gives
+        the same value).
+    L : array_like, shape (n, n)
+        Gram matrix of the second representation of the same ``n`` images.
+    debiased : bool, default False
+        Use the unbiased HSIC estimator (needs ``n >= 4``).
+
+    Returns
+    -------
+    float
+        A similarity: 1 for ``K = L`` (up to scale). Biased CKA lies in ``[0, 1]``
+        for positive semi-definite kernels (clamped against rounding); debiased CKA
+        lies in ``[-1, 1]`` and is near 0 for independent representations.
+
+    Raises
+    ------
+    ValueError
+        If a matrix is invalid or degenerate (zero after centring), the sizes
+        differ, or ``debiased`` and ``n < 4``.
+
+    References
+    ----------
+    .. [1] Kornblith, S. et al. 2019. Similarity of Neural Network Representations
+       Revisited. ICML 2019. arXiv:1905.00414.
+    .. [2] Song, L. et al. 2012. Feature Selection via Dependence Maximization.
+       JMLR 13: 1393--1434.
+    .. [3] Nguyen, T.; Raghu, M.; Kornblith, S. 2021. Do Wide and Deep Networks
+       Learn the Same Things? ICLR 2021. arXiv:2010.15327.
+    """
+    A = _as_gram(K, "K")
+    B = _as_gram(L, "L")
+    n = _check_same_size(A, B)
+    if debiased:
+        _check_debiased_n(n)
+    return _cka_value(
+        _normalised_gram(A, "K", debiased), _normalised_gram(B, "L", debiased), debiased
+    )
+
+
+def cka_matrix_from_grams(
+    grams: Sequence[Any], others: Sequence[Any] | None = None, *, debiased: bool = False
+) -> np.ndarray:
+    """CKA between every pair of precomputed Gram matrices.
+
+    Each matrix is centred (or U-centred) and normalised once; each pair then costs
+    one ``n^2`` inner product. All prepared matrices are held in memory
+    (``8 n^2`` bytes each).
+
+    Parameters
+    ----------
+    grams : sequence of array_like, each shape (n, n)
+        K1 Gram matrices of the same ``n`` images (e.g. one per layer, computed once
+        with :func:`cnntopo.ph.representations.centred_gram` or :func:`rbf_gram`).
+    others : sequence of array_like, each shape (n, n), optional
+        K2 further Gram matrices; if None, the matrix within ``grams``.
+    debiased : bool, default False
+        As :func:`cka_from_grams`.
+
+    Returns
+    -------
+    np.ndarray, shape (K1, K1) or (K1, K2), float64
+        ``C[i, j] = cka_from_grams(grams[i], others[j], debiased=debiased)``;
+        without ``others`` symmetric with ones on the diagonal.
+
+    Raises
+    ------
+    TypeError
+        If ``grams`` or ``others`` is a single 2-D array instead of a sequence.
+    ValueError
+        As :func:`cka_from_grams`, or if a sequence is empty.
+    """
+
+    def prepare(seq: Sequence[Any], label: str) -> list[np.ndarray]:
+        if isinstance(seq, np.ndarray) and seq.ndim == 2:
+            raise TypeError(
+                f"{label} must be a sequence of (n, n) Gram matrices, got a single 2-D array; "
+                "wrap it in a list"
+            )
+        out = [_as_gram(K, f"{label}[{i}]") for i, K in enumerate(seq)]
+        if not out:
+            raise ValueError(f"{label} is empty; pass at least one (n, n) Gram matrix")
+        return out
+
+    xs = prepare(grams, "grams")
+    ys = None if others is None else prepare(others, "others")
+    sizes = {K.shape for K in xs + (ys or [])}
+    if len(sizes) > 1:
+        raise ValueError(
+            f"all Gram matrices must be of the same images (same n); got shapes {sorted(sizes)}"
+        )
+    if debiased:
+        _check_debiased_n(xs[0].shape[0])
+    px = [_normalised_gram(K, f"grams[{i}]", debiased) for i, K in enumerate(xs)]
+    py = (
+        None
+        if ys is None
+        else [_normalised_gram(K, f"others[{j}]", debiased) for j, K in enumerate(ys)]
+    )
+    return _pair_matrix(px, py, lambda a, b: _cka_value(a, b, debiased), diagonal=1.0)
+
+
+def cka_rbf(
+    X: Any, Y: Any, sigma_frac: float = 0.4, *, debiased: bool = False, include_self: bool = False
+) -> float:
+    """CKA with a Gaussian RBF kernel (Kornblith et al. 2019 [1]_).
+
+    ``cka_from_grams(rbf_gram(X, sigma_frac), rbf_gram(Y, sigma_frac))``: the
+    bandwidth of each representation is ``sigma_frac`` times its own median
+    pairwise Euclidean distance (Kornblith et al. use 0.2, 0.4 and 0.8).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p1)
+    Y : array_like, shape (n, p2)
+        Representations of the same ``n`` images (rows aligned).
+    sigma_frac : float, default 0.4
+        Bandwidth as a fraction of the median distance.
+    debiased : bool, default False
+        Use the unbiased HSIC estimator.
+    include_self : bool, default False
+        Median convention, see :func:`rbf_from_linear_gram`.
+
+    Returns
+    -------
+    float
+        A similarity in ``[0, 1]`` (``[-1, 1]`` if ``debiased``); 1 for ``Y = X``.
+        Invariant to orthogonal transforms, isotropic scaling and translation of
+        either input (the bandwidth scales with the data), not to general
+        invertible linear maps.
+
+    Raises
+    ------
+    ValueError
+        As :func:`linear_cka` and :func:`rbf_from_linear_gram`.
+
+    References
+    ----------
+    .. [1] Kornblith, S. et al. 2019. Similarity of Neural Network Representations
+       Revisited. ICML 2019. arXiv:1905.00414, section 3 and Table 2.
+    """
+    A = _as_cloud(X, "X")
+    B = _as_cloud(Y, "Y")
+    _check_same_rows([A, B], ["X", "Y"])
+    return cka_from_grams(
+        rbf_gram(A, sigma_frac, include_self=include_self),
+        rbf_gram(B, sigma_frac, include_self=include_self),
+        debiased=debiased,
+    )
+
+
+def cka_debiased(X: Any, Y: Any) -> float:
+    """Linear CKA with the unbiased HSIC estimator (debiased CKA).
+
+    ``cka_from_grams(linear_gram(X), linear_gram(Y), debiased=True)``: HSIC is
+    estimated with the unbiased U-statistic of Song et al. 2012 [1]_, as in the
+    minibatch CKA of Nguyen, Raghu & Kornblith 2021 [2]_ and the "debiased" option
+    of the reference code of Kornblith et al. 2019. It removes the positive bias of
+    linear CKA for small ``n`` relative to the widths.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p1)
+    Y : array_like, shape (n, p2)
+        Representations of the same ``n >= 4`` images.
+
+    Returns
+    -------
+    float
+        A similarity in ``[-1, 1]``: 1 for ``Y = X``, near 0 for independent inputs
+        (may be slightly negative). Invariant to orthogonal transforms, isotropic
+        scaling and translation.
+
+    Raises
+    ------
+    ValueError
+        As :func:`linear_cka`, or ``n < 4``.
+
+    References
+    ----------
+    .. [1] Song, L. et al. 2012. Feature Selection via Dependence Maximization.
+       JMLR 13: 1393--1434.
+    .. [2] Nguyen, T.; Raghu, M.; Kornblith, S. 2021. Do Wide and Deep Networks
+       Learn the Same Things? ICLR 2021. arXiv:2010.15327.
+    """
+    A = _as_cloud(X, "X")
+    B = _as_cloud(Y, "Y")
+    _check_same_rows([A, B], ["X", "Y"])
+    return cka_from_grams(linear_gram(A), linear_gram(B), debiased=True)
+
+
+# ---------------------------------------------------------------------------
+# CCA family
+# ---------------------------------------------------------------------------
+
+_STATISTICS = ("rho", "r2")
+
+
+def _basis(X: np.ndarray, name: str, keep: float | int | None = None) -> np.ndarray:
+    """Orthonormal basis (n, r) of the column space of the centred ``X``.
+
+    ``keep`` (SVCCA) limits it to the leading singular directions: a float in
+    (0, 1] keeps the fewest explaining at least that fraction of the variance, an
+    int keeps that many (at most the rank).
+    """
+    Xc = _centred(X)
+    U, s, _ = np.linalg.svd(Xc, full_matrices=False)
+    if s.size == 0 or s[0] == 0.0:
+        raise _zero_variance_error(name)
+    rank = int(np.sum(s > s[0] * max(Xc.shape) * np.finfo(np.float64).eps))
+    k = rank
+    if isinstance(keep, int | np.integer) and not isinstance(keep, bool):
+        k = min(int(keep), rank)
+    elif keep is not None:
+        var = np.cumsum(s[:rank] ** 2)
+        k = int(np.searchsorted(var / var[-1], float(keep) * (1 - 1e-12))) + 1
+        k = min(k, rank)
+    return U[:, :k]
+
+
+def _check_keep(keep: Any) -> float | int:
+    if isinstance(keep, bool) or not isinstance(keep, int | float | np.integer | np.floating):
+        raise TypeError(f"keep must be a float in (0, 1] or a positive int, got {keep!r}")
+    if isinstance(keep, int | np.integer):
+        if keep < 1:
+            raise ValueError(f"keep as a number of directions must be >= 1, got {keep}")
+        return int(keep)
+    if not 0.0 < keep <= 1.0:
+        raise ValueError(f"keep as a variance fraction must lie in (0, 1], got {keep}")
+    return float(keep)
+
+
+def _check_statistic(statistic: str) -> str:
+    if statistic not in _STATISTICS:
+        raise ValueError(f"statistic must be one of {_STATISTICS}, got {statistic!r}")
+    return statistic
+
+
+def _summary(rho: np.ndarray, statistic: str) -> float:
+    return float(np.mean(rho**2) if statistic == "r2" else np.mean(rho))
+
+
+def _correlations(Ux: np.ndarray, Uy: np.ndarray) -> np.ndarray:
+    return np.clip(np.linalg.svd(Ux.T @ Uy, compute_uv=False), 0.0, 1.0)
+
+
+def canonical_correlations(X: Any, Y: Any) -> np.ndarray:
+    """Canonical correlations between two representations (Hotelling 1936 [1]_).
+
+    Computed as the singular values of ``Q_X^T Q_Y`` for orthonormal bases
+    ``Q_X``, ``Q_Y`` of the column spaces of the centred inputs (Björck & Golub
+    1973 [2]_: cosines of the principal angles), which handles rank-deficient
+    inputs (columns that are linear combinations of others are dropped implicitly).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p1)
+    Y : array_like, shape (n, p2)
+        Representations of the same ``n`` images.
+
+    Returns
+    -------
+    np.ndarray, shape (min(r1, r2),), float64
+        Correlations in ``[0, 1]``, descending, with ``r1``, ``r2`` the numerical
+        ranks of the centred inputs. If ``r1 + r2 >= n`` some correlations are 1
+        trivially (CCA overfits when the widths approach ``n``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`linear_cka`.
+
+    References
+    ----------
+    .. [1] Hotelling, H. 1936. Relations between two sets of variates. Biometrika
+       28(3/4): 321--377.
+    .. [2] Björck, Å.; Golub, G. H. 1973. Numerical methods for computing angles
+       between linear subspaces. Math. Comp. 27(123): 579--594.
+    """
+    A = _as_cloud(X, "X")
+    B = _as_cloud(Y, "Y")
+    _check_same_rows([A, B], ["X", "Y"])
+    return _correlations(_basis(A, "X"), _basis(B, "Y"))
+
+
+def cca(X: Any, Y: Any, *, statistic: str = "rho") -> float:
+    """Mean canonical correlation (the "CCA" rows of Kornblith et al. 2019, Table 2).
+
+    With canonical correlations :math:`\\rho_1 \\ge \\dots \\ge \\rho_m`
+    (:func:`canonical_correlations`, ``m = min(r1, r2)``):
+    ``statistic="rho"`` gives :math:`\\bar\\rho = \\frac1m\\sum_i \\rho_i`,
+    ``statistic="r2"`` gives :math:`R^2_{CCA} = \\frac1m\\sum_i \\rho_i^2`
+    (Kornblith et al. [1]_, section 2, divide by the width of the narrower side).
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p1)
+    Y : array_like, shape (n, p2)
+        Representations of the same ``n`` images.
+    statistic : {"rho", "r2"}, default "rho"
+        Mean correlation or mean squared correlation.
+
+    Returns
+    -------
+    float
+        A similarity in ``[0, 1]``; 1 when ``Y = X A + b`` for an invertible ``A``.
+        Invariant to invertible linear maps and translations of either input.
+
+    Raises
+    ------
+    ValueError
+        As :func:`linear_cka`, or an unknown ``statistic``.
+
+    References
+    ----------
+    .. [1] Kornblith, S. et al. 2019. Similarity of Neural Network Representations
+       Revisited. ICML 2019. arXiv:1905.00414.
+    """
+    statistic = _check_statistic(statistic)
+    return _summary(canonical_correlations(X, Y), statistic)
+
+
+def svcca(X: Any, Y: Any, keep: float | int = 0.99, *, statistic: str = "rho") -> float:
+    """Singular-vector CCA (Raghu et al. 2017 [1]_).
+
+    Each centred representation is first reduced to its leading singular
+    directions (``keep`` as a variance fraction, the paper's 99 %, or as a number
+    of directions); then :func:`cca` is applied to the two reduced
+    representations ``U_k S_k``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p1)
+    Y : array_like, shape (n, p2)
+        Representations of the same ``n`` images.
+    keep : float in (0, 1] or int >= 1, default 0.99
+        Float: keep the fewest directions whose variance (squared singular values)
+        reaches this fraction of the total. Int: keep this many (at most the rank).
+    statistic : {"rho", "r2"}, default "rho"
+        As :func:`cca`.
+
+    Returns
+    -------
+    float
+        A similarity in ``[0, 1]`` (mean over ``min(k1, k2)`` correlations).
+        Invariant to orthogonal transforms, isotropic scaling and translation; not
+        to general invertible linear maps (they change the retained directions).
+
+    Raises
+    ------
+    TypeError
+        If ``keep`` is not a number.
+    ValueError
+        As :func:`cca`, or ``keep`` out of range.
+
+    References
+    ----------
+    .. [1] Raghu, M.; Gilmer, J.; Yosinski, J.; Sohl-Dickstein, J. 2017. SVCCA:
+       Singular Vector Canonical Correlation Analysis for Deep Learning Dynamics and
+       Interpretability. NeurIPS 2017. arXiv:1706.05806.
+    """
+    keep = _check_keep(keep)
+    statistic = _check_statistic(statistic)
+    A = _as_cloud(X, "X")
+    B = _as_cloud(Y, "Y")
+    _check_same_rows([A, B], ["X", "Y"])
+    rho = _correlations(_basis(A, "X", keep), _basis(B, "Y", keep))
+    return _summary(rho, statistic)
+
+
+def pwcca(X: Any, Y: Any) -> float:
+    """Projection-weighted CCA (Morcos, Raghu & Bengio 2018 [1]_).
+
+    .. math::
+
+        \\rho_{PW} = \\sum_{i=1}^{m} \\alpha_i \\rho_i, \\qquad
+        \\alpha_i \\propto \\sum_j |\\langle h_i, x_j \\rangle|, \\quad \\sum_i \\alpha_i = 1,
+
+    with :math:`\\rho_i` the canonical correlations, :math:`h_i` the unit-norm
+    canonical variates and :math:`x_j` the centred columns (neurons) of the side
+    whose weights are used. As in the reference implementation of [1]_, the
+    weights come from the side with fewer (linearly independent) columns, whose
+    canonical variates span its whole column space (``X`` on ties); the measure is
+    therefore symmetric except for inputs of equal rank.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, p1)
+    Y : array_like, shape (n, p2)
+        Representations of the same ``n`` images.
+
+    Returns
+    -------
+    float
+        A similarity in ``[0, 1]``; 1 when ``Y = X A + b`` for an invertible ``A``.
+        Translation invariant; not invariant to general invertible linear maps
+        (the weights change).
+
+    Raises
+    ------
+    ValueError
+        As :func:`linear_cka`.
+
+    References
+    ----------
+    .. [1] Morcos, A. S.; Raghu, M.; Bengio, S. 2018. Insights on representational
+       similarity in neural networks with canonical correlation. NeurIPS 2018.
+       arXiv:1806.05759, section 2.2.
+    """
+    A = _as_cloud(X, "X")
+    B = _as_cloud(Y, "Y")
+    _check_same_rows([A, B], ["X", "Y"])
+    Ux, Uy = _basis(A, "X"), _basis(B, "Y")
+    left, s, right_t = np.linalg.svd(Ux.T @ Uy, full_matrices=False)
+    rho = np.clip(s, 0.0, 1.0)
+    if Ux.shape[1] <= Uy.shape[1]:
+        variates, neurons = Ux @ left, _centred(A)
+    else:
+        variates, neurons = Uy @ right_t.T, _centred(B)
+    weights = np.abs(variates.T @ neurons).sum(axis=1)
+    return float(min(max(float(weights @ rho / weights.sum()), 0.0), 1.0))
+
+
+# ---------------------------------------------------------------------------
+# registry
+# ---------------------------------------------------------------------------
+
+
+class Measure(NamedTuple):
+    """A representational-similarity measure, for callers that loop over measures.
+
+    Attributes
+    ----------
+    function : callable
+        ``function(X, Y, **params) -> float`` on two ``(n, p)`` representations.
+    kind : {"similarity", "distance"}
+        Larger is closer (``"similarity"``) or smaller is closer (``"distance"``);
+        the ``kind`` argument of :mod:`cnntopo.ph.specificity`.
+    gram : bool
+        Whether the measure can be computed from per-representation Gram matrices
+        with :func:`cka_from_grams` / :func:`cka_matrix_from_grams`.
+    """
+
+    function: Callable[..., float]
+    kind: str
+    gram: bool
+
+
+#: The measures by name: linear, RBF and debiased CKA, orthogonal Procrustes,
+#: mean CCA, SVCCA and PWCCA.
+MEASURES: dict[str, Measure] = {
+    "cka_linear": Measure(cka_linear, "similarity", True),
+    "cka_rbf": Measure(cka_rbf, "similarity", True),
+    "cka_debiased": Measure(cka_debiased, "similarity", True),
+    "procrustes": Measure(procrustes, "distance", False),
+    "cca": Measure(cca, "similarity", False),
+    "svcca": Measure(svcca, "similarity", False),
+    "pwcca": Measure(pwcca, "similarity", False),
+}
