@@ -458,3 +458,45 @@ def test_validation():
         cka_matrix_from_grams([])
     with pytest.raises(ValueError, match="same images"):
         cka_matrix_from_grams([X @ X.T, Y[:8] @ Y[:8].T])
+
+
+# ---------------------------------------------------------------------------
+# external oracle (optional): torch-cka, debiased CKA of Nguyen et al. 2021
+# ---------------------------------------------------------------------------
+
+
+def test_debiased_cka_matches_torch_cka_oracle():
+    """torch-cka 0.21 (``pip install torch-cka``, not a requirement) with one batch of all
+    images computes unbiased-HSIC CKA of the flattened layer outputs."""
+    torch_cka = pytest.importorskip("torch_cka")
+    torch = pytest.importorskip("torch")
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from cnntopo.ph.representations import centred_gram, flat
+
+    rng = _rng(37)
+    n = 24
+    a = rng.normal(size=(n, 3, 2, 2)).astype(np.float32)
+    b = (np.tanh(a[:, [2, 0, 1, 1]]) + 0.5 * rng.normal(size=(n, 4, 2, 2))).astype(np.float32)
+
+    class Take(torch.nn.Module):
+        def __init__(self, part: int) -> None:
+            super().__init__()
+            self.part = part
+
+        def forward(self, x):
+            return (
+                x[:, :12].reshape(-1, 3, 2, 2) if self.part == 0 else x[:, 12:].reshape(-1, 4, 2, 2)
+            )
+
+    both = torch.from_numpy(np.hstack([a.reshape(n, -1), b.reshape(n, -1)]))
+    loader = DataLoader(TensorDataset(both), batch_size=n)
+    model1, model2 = torch.nn.Sequential(Take(0)), torch.nn.Sequential(Take(1))
+    oracle = torch_cka.CKA(model1, model2, "a", "b", model1_layers=["0"], model2_layers=["0"])
+    oracle.compare(loader, loader)
+    expected = float(oracle.export()["CKA"][0, 0])
+
+    assert cka_debiased(flat(a), flat(b)) == pytest.approx(expected, rel=1e-4)
+    assert cka_from_grams(centred_gram(a, 1), centred_gram(b, 2), debiased=True) == pytest.approx(
+        expected, rel=1e-4
+    )
