@@ -17,6 +17,7 @@ from cnntopo.ph.similarity import (
     MEASURES,
     canonical_correlations,
     cca,
+    cca_from_grams,
     centre_gram,
     cka_debiased,
     cka_from_grams,
@@ -28,10 +29,12 @@ from cnntopo.ph.similarity import (
     linear_gram,
     orthogonal_procrustes_distance,
     procrustes,
+    procrustes_from_grams,
     pwcca,
     rbf_from_linear_gram,
     rbf_gram,
     svcca,
+    svcca_from_grams,
 )
 
 
@@ -388,6 +391,59 @@ def test_pwcca_hand_computed_weights():
 
 
 # ---------------------------------------------------------------------------
+# Gram forms of Procrustes and the CCA family
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "p", "q"), [(40, 5, 7), (15, 30, 60)])
+def test_gram_forms_equal_feature_forms(n, p, q):
+    X, Y = _pair(n, p, q, seed=n + p)
+    K, L = X @ X.T, (Y + 3.0) @ (Y + 3.0).T  # uncentred, one translated
+    assert procrustes_from_grams(K, L) == pytest.approx(procrustes(X, Y), rel=1e-8)
+    assert procrustes_from_grams(L, K) == pytest.approx(procrustes(X, Y), rel=1e-8)
+    for statistic in ("rho", "r2"):
+        assert cca_from_grams(K, L, statistic=statistic) == pytest.approx(
+            cca(X, Y, statistic=statistic), rel=1e-8
+        )
+        for keep in (0.5, 0.9, 0.99, 1, 3):
+            assert svcca_from_grams(K, L, keep, statistic=statistic) == pytest.approx(
+                svcca(X, Y, keep, statistic=statistic), rel=1e-8
+            )
+
+
+def test_procrustes_from_grams_rotated_copy_and_schonemann():
+    X = _rng(41).normal(size=(20, 6))
+    Z = 2.0 * X @ _orthogonal(6, seed=3) + 1.0
+    assert procrustes_from_grams(X @ X.T, Z @ Z.T) == pytest.approx(0.0, abs=1e-10)
+    # wide flat-like representations (p >> n): the Gram form against Schönemann's
+    # explicit minimiser on the feature matrices
+    rng = _rng(42)
+    A, B = rng.normal(size=(12, 300)), rng.normal(size=(12, 200))
+    An = (A - A.mean(0)) / np.linalg.norm(A - A.mean(0))
+    Bn = np.hstack([B - B.mean(0), np.zeros((12, 100))])
+    Bn /= np.linalg.norm(Bn)
+    u, _, vt = np.linalg.svd(Bn.T @ An)
+    ref = np.linalg.norm(An - Bn @ (u @ vt)) ** 2
+    assert procrustes_from_grams(A @ A.T, B @ B.T) == pytest.approx(ref, rel=1e-8)
+
+
+def test_cca_from_grams_is_trivial_for_wide_representations():
+    # p >= n - 1: both column spaces are all centred vectors, every correlation is 1
+    rng = _rng(43)
+    A, B = rng.normal(size=(10, 50)), rng.normal(size=(10, 9))
+    assert cca_from_grams(A @ A.T, B @ B.T) == pytest.approx(1.0, abs=1e-10)
+    assert cca(A, B) == pytest.approx(1.0, abs=1e-10)
+    assert svcca_from_grams(A @ A.T, B @ B.T, 2) < 0.99
+
+
+def test_cca_ignores_linearly_dependent_columns():
+    X, Y = _pair(30, 4, 3, seed=44)
+    Xd = np.column_stack([X, X[:, 0] - 2 * X[:, 1], np.full(30, 5.0)])
+    assert cca(Xd, Y) == pytest.approx(cca(X, Y), rel=1e-9)
+    assert 0.0 < pwcca(Xd, Y) <= 1.0
+
+
+# ---------------------------------------------------------------------------
 # registry, conventions, validation
 # ---------------------------------------------------------------------------
 
@@ -407,6 +463,10 @@ def test_registry_conventions(name):
         assert identical == pytest.approx(0.0, abs=1e-9)
         assert value > identical
     assert measure.function(Y, X) == pytest.approx(value, rel=1e-9)
+    if measure.from_grams is not None:
+        # the Gram form of the same measure, from uncentred linear Gram matrices
+        assert measure.from_grams(X @ X.T, Y @ Y.T) == pytest.approx(value, rel=1e-8, abs=1e-12)
+        assert measure.from_grams(X @ X.T, X @ X.T) == pytest.approx(identical, abs=1e-9)
 
 
 def test_registry_names():
@@ -419,7 +479,7 @@ def test_registry_names():
         "svcca",
         "pwcca",
     }
-    assert {n for n, m in MEASURES.items() if m.gram} == {"cka_linear", "cka_rbf", "cka_debiased"}
+    assert {n for n, m in MEASURES.items() if m.from_grams is None} == {"pwcca"}
 
 
 def test_validation():
@@ -458,6 +518,12 @@ def test_validation():
         cka_matrix_from_grams([])
     with pytest.raises(ValueError, match="same images"):
         cka_matrix_from_grams([X @ X.T, Y[:8] @ Y[:8].T])
+    with pytest.raises(ValueError, match="zero variance"):
+        procrustes_from_grams(np.ones((10, 10)), Y @ Y.T)
+    with pytest.raises(ValueError, match="same images"):
+        svcca_from_grams(X @ X.T, Y[:8] @ Y[:8].T)
+    with pytest.raises(ValueError, match="keep"):
+        svcca_from_grams(X @ X.T, Y @ Y.T, 2.0)
 
 
 # ---------------------------------------------------------------------------

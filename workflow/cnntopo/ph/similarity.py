@@ -15,6 +15,9 @@ of :mod:`cnntopo.ph.representations`:
   :func:`procrustes_matrix`.
 - CCA family: :func:`canonical_correlations`, :func:`cca` (mean correlation or
   mean squared correlation), :func:`svcca`, :func:`pwcca`.
+- Gram forms of Procrustes, CCA and SVCCA (:func:`procrustes_from_grams`,
+  :func:`cca_from_grams`, :func:`svcca_from_grams`), for representations too wide
+  for their features to be compared directly (flattened convolutional layers).
 - :data:`MEASURES`: every measure by name with its convention (``"similarity"``:
   larger is closer; ``"distance"``: smaller is closer).
 
@@ -83,6 +86,9 @@ __all__ = [
     "cca",
     "svcca",
     "pwcca",
+    "procrustes_from_grams",
+    "cca_from_grams",
+    "svcca_from_grams",
     "Measure",
     "MEASURES",
 ]
@@ -1212,6 +1218,168 @@ def pwcca(X: Any, Y: Any) -> float:
 
 
 # ---------------------------------------------------------------------------
+# Gram forms of Procrustes and the CCA family
+# ---------------------------------------------------------------------------
+
+
+def _gram_spectrum(K: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Eigen-pairs of the centred ``K`` above the rank tolerance, descending.
+
+    Returns ``(lam, U)`` with ``H K H = U diag(lam) U^T`` restricted to the
+    numerical rank: for ``K = X X^T``, ``U`` are the left singular vectors of the
+    centred ``X`` and ``lam`` its squared singular values.
+    """
+    C = _double_centred(K)
+    lam, U = np.linalg.eigh((C + C.T) / 2.0)
+    lam, U = lam[::-1], U[:, ::-1]
+    if not lam[0] > 0.0:
+        raise _zero_variance_error(name)
+    n = K.shape[0]
+    keep = lam > lam[0] * 10.0 * n * np.finfo(np.float64).eps
+    return lam[keep], U[:, keep]
+
+
+def _gram_basis(K: np.ndarray, name: str, keep: float | int | None = None) -> np.ndarray:
+    """As :func:`_basis`, from the Gram matrix ``K = X X^T`` (shape (n, r))."""
+    lam, U = _gram_spectrum(K, name)
+    k = lam.size
+    if isinstance(keep, int | np.integer) and not isinstance(keep, bool):
+        k = min(int(keep), k)
+    elif keep is not None:
+        var = np.cumsum(lam)
+        k = min(int(np.searchsorted(var / var[-1], float(keep) * (1 - 1e-12))) + 1, k)
+    return U[:, :k]
+
+
+def _two_grams(K: Any, L: Any) -> tuple[np.ndarray, np.ndarray]:
+    A = _as_gram(K, "K")
+    B = _as_gram(L, "L")
+    _check_same_size(A, B)
+    return A, B
+
+
+def procrustes_from_grams(K: Any, L: Any) -> float:
+    """Orthogonal Procrustes distance from two linear Gram matrices.
+
+    With ``K = X X^T`` and ``L = Y Y^T`` (centred or not), factor the centred
+    matrices as ``F F^T`` and ``G G^T`` (``F = U_K diag(lam_K)^(1/2)``); then
+    ``X_c = F R`` for a partial isometry ``R``, so
+    ``||X_c^T Y_c||_* = ||F^T G||_*`` and ``||X_c||_F^2 = tr(H K H)``, and
+
+    .. math::
+
+        d = 2 - 2\\,\\frac{\\|F^\\top G\\|_*}{\\sqrt{\\operatorname{tr}(HKH)\\,
+        \\operatorname{tr}(HLH)}},
+
+    the value of :func:`orthogonal_procrustes_distance` (Ding et al. 2021) without
+    the features: for flattened convolutional layers (``p`` up to ``c h w``) the
+    ``p1 x p2`` matrix ``X^T Y`` would not fit in memory, the ``n x n`` Grams do.
+
+    Parameters
+    ----------
+    K : array_like, shape (n, n)
+        Linear Gram matrix of the first representation (e.g.
+        :func:`cnntopo.ph.representations.centred_gram`).
+    L : array_like, shape (n, n)
+        Linear Gram matrix of the second representation of the same images.
+
+    Returns
+    -------
+    float
+        A distance in ``[0, 2]`` (see :func:`orthogonal_procrustes_distance`).
+
+    Raises
+    ------
+    ValueError
+        If a matrix is invalid or zero after centring, or the sizes differ.
+
+    Notes
+    -----
+    Costs two ``n x n`` eigendecompositions and one SVD of at most ``n x n``
+    (O(n^3)). Eigenvalues below ``10 n eps`` of the largest are treated as 0.
+    """
+    A, B = _two_grams(K, L)
+    lam_k, U_k = _gram_spectrum(A, "K")
+    lam_l, U_l = _gram_spectrum(B, "L")
+    F = U_k * np.sqrt(lam_k)
+    G = U_l * np.sqrt(lam_l)
+    nuclear = float(np.linalg.svd(F.T @ G, compute_uv=False).sum())
+    value = 2.0 - 2.0 * nuclear / np.sqrt(lam_k.sum() * lam_l.sum())
+    return float(min(max(value, 0.0), 2.0))
+
+
+def cca_from_grams(K: Any, L: Any, *, statistic: str = "rho") -> float:
+    """Mean canonical correlation (:func:`cca`) from two linear Gram matrices.
+
+    The eigenvectors of the centred ``K = X X^T`` with non-zero eigenvalues are an
+    orthonormal basis of the column space of ``X_c``; the canonical correlations
+    are the singular values of ``U_K^T U_L``.
+
+    Parameters
+    ----------
+    K, L : array_like, shape (n, n)
+        Linear Gram matrices of two representations of the same images (centred or
+        not).
+    statistic : {"rho", "r2"}, default "rho"
+        As :func:`cca`.
+
+    Returns
+    -------
+    float
+        A similarity in ``[0, 1]``, :func:`cca` of the underlying features.
+
+    Raises
+    ------
+    ValueError
+        As :func:`procrustes_from_grams`, or an unknown ``statistic``.
+
+    Notes
+    -----
+    The numerical rank is decided on the eigenvalues (``> 10 n eps`` of the
+    largest, i.e. singular values above about ``sqrt(10 n eps)`` of the largest),
+    a coarser cut than the feature form's; directions that small are numerical
+    noise for CCA. For flattened layers with ``p >= n - 1`` every correlation is 1
+    (CCA needs ``n`` well above the widths); use :func:`svcca_from_grams`.
+    """
+    statistic = _check_statistic(statistic)
+    A, B = _two_grams(K, L)
+    return _summary(_correlations(_gram_basis(A, "K"), _gram_basis(B, "L")), statistic)
+
+
+def svcca_from_grams(K: Any, L: Any, keep: float | int = 0.99, *, statistic: str = "rho") -> float:
+    """SVCCA (:func:`svcca`) from two linear Gram matrices.
+
+    The leading singular directions of ``X_c`` are the leading eigenvectors of the
+    centred ``K = X X^T`` (eigenvalues = squared singular values = variances), so
+    the variance cut and the CCA need only the Gram matrices.
+
+    Parameters
+    ----------
+    K, L : array_like, shape (n, n)
+        Linear Gram matrices of two representations of the same images.
+    keep : float in (0, 1] or int >= 1, default 0.99
+        As :func:`svcca`.
+    statistic : {"rho", "r2"}, default "rho"
+        As :func:`cca`.
+
+    Returns
+    -------
+    float
+        A similarity in ``[0, 1]``, :func:`svcca` of the underlying features.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`svcca` and :func:`procrustes_from_grams`.
+    """
+    keep = _check_keep(keep)
+    statistic = _check_statistic(statistic)
+    A, B = _two_grams(K, L)
+    rho = _correlations(_gram_basis(A, "K", keep), _gram_basis(B, "L", keep))
+    return _summary(rho, statistic)
+
+
+# ---------------------------------------------------------------------------
 # registry
 # ---------------------------------------------------------------------------
 
@@ -1226,24 +1394,45 @@ class Measure(NamedTuple):
     kind : {"similarity", "distance"}
         Larger is closer (``"similarity"``) or smaller is closer (``"distance"``);
         the ``kind`` argument of :mod:`cnntopo.ph.specificity`.
-    gram : bool
-        Whether the measure can be computed from per-representation Gram matrices
-        with :func:`cka_from_grams` / :func:`cka_matrix_from_grams`.
+    from_grams : callable or None
+        ``from_grams(K, L, **params) -> float``: the same measure from the two
+        *linear* Gram matrices ``X X^T`` and ``Y Y^T`` (e.g. from
+        :func:`cnntopo.ph.representations.centred_gram`), or None if the measure
+        needs the features (PWCCA). For ``cka_rbf`` it builds the RBF kernels with
+        :func:`rbf_from_linear_gram` first.
     """
 
     function: Callable[..., float]
     kind: str
-    gram: bool
+    from_grams: Callable[..., float] | None
+
+
+def _cka_linear_from_grams(K: Any, L: Any) -> float:
+    return cka_from_grams(K, L)
+
+
+def _cka_debiased_from_grams(K: Any, L: Any) -> float:
+    return cka_from_grams(K, L, debiased=True)
+
+
+def _cka_rbf_from_grams(
+    K: Any, L: Any, sigma_frac: float = 0.4, *, debiased: bool = False, include_self: bool = False
+) -> float:
+    return cka_from_grams(
+        rbf_from_linear_gram(K, sigma_frac, include_self=include_self),
+        rbf_from_linear_gram(L, sigma_frac, include_self=include_self),
+        debiased=debiased,
+    )
 
 
 #: The measures by name: linear, RBF and debiased CKA, orthogonal Procrustes,
 #: mean CCA, SVCCA and PWCCA.
 MEASURES: dict[str, Measure] = {
-    "cka_linear": Measure(cka_linear, "similarity", True),
-    "cka_rbf": Measure(cka_rbf, "similarity", True),
-    "cka_debiased": Measure(cka_debiased, "similarity", True),
-    "procrustes": Measure(procrustes, "distance", False),
-    "cca": Measure(cca, "similarity", False),
-    "svcca": Measure(svcca, "similarity", False),
-    "pwcca": Measure(pwcca, "similarity", False),
+    "cka_linear": Measure(cka_linear, "similarity", _cka_linear_from_grams),
+    "cka_rbf": Measure(cka_rbf, "similarity", _cka_rbf_from_grams),
+    "cka_debiased": Measure(cka_debiased, "similarity", _cka_debiased_from_grams),
+    "procrustes": Measure(procrustes, "distance", procrustes_from_grams),
+    "cca": Measure(cca, "similarity", cca_from_grams),
+    "svcca": Measure(svcca, "similarity", svcca_from_grams),
+    "pwcca": Measure(pwcca, "similarity", None),
 }
