@@ -27,6 +27,8 @@ from cnntopo.ph.similarity import (
     hsic,
     linear_cka,
     linear_gram,
+    measure_matrix,
+    measure_matrix_from_grams,
     orthogonal_procrustes_distance,
     procrustes,
     procrustes_from_grams,
@@ -480,6 +482,72 @@ def test_registry_names():
         "pwcca",
     }
     assert {n for n, m in MEASURES.items() if m.from_grams is None} == {"pwcca"}
+
+
+_MATRIX_CASES = [
+    ("cka_linear", {}),
+    ("cka_debiased", {}),
+    ("cka_rbf", {}),
+    ("cka_rbf", {"sigma_frac": 0.8, "debiased": True}),
+    ("cka_rbf", {"sigma_frac": 0.2, "include_self": True}),
+    ("procrustes", {}),
+    ("cca", {"statistic": "r2"}),
+    ("svcca", {}),
+    ("svcca", {"keep": 2, "statistic": "r2"}),
+]
+
+
+@pytest.fixture
+def reps():
+    rng = _rng(51)
+    base = rng.normal(size=(25, 6))
+    return [
+        base,
+        np.tanh(base @ rng.normal(size=(6, 9))) + 0.2 * rng.normal(size=(25, 9)),
+        np.maximum(base[:, :4], 0.0) + 0.1 * rng.normal(size=(25, 4)),
+        rng.normal(size=(25, 5)),
+    ]
+
+
+@pytest.mark.parametrize(("name", "params"), _MATRIX_CASES)
+def test_measure_matrices_agree_with_pairs(name, params, reps):
+    measure = MEASURES[name]
+    grams = [r @ r.T for r in reps]
+    M = measure_matrix(name, reps, **params)
+    G = measure_matrix_from_grams(name, grams, **params)
+    diagonal = 1.0 if measure.kind == "similarity" else 0.0
+    for C in (M, G):
+        assert C.shape == (4, 4)
+        np.testing.assert_array_equal(np.diag(C), diagonal)
+        np.testing.assert_array_equal(C, C.T)
+    for i, j in itertools.combinations(range(4), 2):
+        ref = measure.function(reps[i], reps[j], **params)
+        assert M[i, j] == pytest.approx(ref, rel=1e-12)
+        assert G[i, j] == pytest.approx(ref, rel=1e-8, abs=1e-12)
+        assert G[i, j] == pytest.approx(measure.from_grams(grams[i], grams[j], **params), rel=1e-9)
+    np.testing.assert_allclose(
+        measure_matrix_from_grams(name, grams[:2], grams[1:], **params), G[:2, 1:], rtol=1e-9
+    )
+    np.testing.assert_allclose(measure_matrix(name, reps[:2], reps[1:], **params), M[:2, 1:])
+
+
+def test_measure_matrix_validation(reps):
+    grams = [r @ r.T for r in reps]
+    with pytest.raises(ValueError, match="unknown measure"):
+        measure_matrix("cosine", reps)
+    with pytest.raises(ValueError, match="needs the features"):
+        measure_matrix_from_grams("pwcca", grams)
+    with pytest.raises(TypeError, match="unexpected parameters"):
+        measure_matrix_from_grams("svcca", grams, sigma_frac=0.4)
+    with pytest.raises(TypeError, match="no parameters"):
+        measure_matrix_from_grams("cka_linear", grams, debiased=True)
+    with pytest.raises(TypeError, match="sequence"):
+        measure_matrix_from_grams("cca", grams[0])
+    with pytest.raises(ValueError, match="same images"):
+        measure_matrix_from_grams("cca", [grams[0], grams[1][:5, :5]])
+    with pytest.raises(ValueError, match="at least 4 images"):
+        measure_matrix_from_grams("cka_debiased", [g[:3, :3] for g in grams])
+    assert measure_matrix("pwcca", reps).shape == (4, 4)
 
 
 def test_validation():

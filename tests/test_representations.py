@@ -14,8 +14,15 @@ from cnntopo.ph.representations import (
     flat,
     pool,
     representation,
+    representation_gram,
 )
-from cnntopo.ph.similarity import cka_from_grams, cka_rbf, linear_cka, rbf_from_linear_gram
+from cnntopo.ph.similarity import (
+    cka_from_grams,
+    cka_rbf,
+    linear_cka,
+    linear_gram,
+    rbf_from_linear_gram,
+)
 
 
 @pytest.fixture
@@ -94,6 +101,13 @@ def test_cka_from_blocked_grams_equals_feature_cka(acts):
     assert cka_from_grams(K, L) == pytest.approx(cka_rbf(flat(acts), flat(other), 0.4), rel=1e-9)
 
 
+@pytest.mark.parametrize("kind", REPRESENTATIONS)
+def test_representation_gram(acts, kind):
+    G = representation_gram(acts, kind, block_channels=2)
+    np.testing.assert_allclose(G, _gram_ref(representation(acts, kind)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(G, linear_gram(representation(acts, kind)), rtol=1e-10, atol=1e-10)
+
+
 def test_validation(acts):
     with pytest.raises(ValueError, match="4 dimensions"):
         flat(acts[0])
@@ -109,5 +123,9 @@ def test_validation(acts):
         centred_gram([acts[:, :2], acts[:10, 2:]])
     with pytest.raises(ValueError, match="NaN"):
         centred_gram([np.full((4, 2), np.nan)])
+    with pytest.raises(ValueError, match="kind must be one of"):
+        representation_gram(acts, "mean")
+    with pytest.raises(ValueError, match="4 dimensions"):
+        representation_gram(acts[0])
     with pytest.raises(ValueError, match=r"\(N, c, h, w\) or \(N, p\)"):
         centred_gram(acts[0, 0, 0])

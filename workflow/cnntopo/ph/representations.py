@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from cnntopo.ph.pointclouds import top_l2
-from cnntopo.ph.similarity import centre_gram
+from cnntopo.ph.similarity import centre_gram, linear_gram
 
 __all__ = [
     "REPRESENTATIONS",
@@ -44,6 +44,7 @@ __all__ = [
     "representation",
     "channel_blocks",
     "centred_gram",
+    "representation_gram",
 ]
 
 #: Names accepted by :func:`representation`.
@@ -250,3 +251,39 @@ def centred_gram(blocks: Any, block_channels: int | None = None) -> np.ndarray:
     if G is None:
         raise ValueError("no blocks given; pass activations or an iterable of (N, d) blocks")
     return centre_gram((G + G.T) / 2.0)
+
+
+def representation_gram(
+    activations: Any, kind: str = "flat", block_channels: int | None = None
+) -> np.ndarray:
+    """Centred linear Gram matrix of one representation of a layer.
+
+    The per-layer quantity a pipeline stores once and compares for every pair with
+    :func:`cnntopo.ph.similarity.measure_matrix_from_grams`.
+
+    Parameters
+    ----------
+    activations : np.ndarray or np.memmap, shape (N, c, h, w)
+        Layer activations.
+    kind : {"flat", "pool", "topl2"}, default "flat"
+        The representation (see :func:`representation`). ``"flat"`` is accumulated
+        over channel blocks (:func:`centred_gram`) and never materialised.
+    block_channels : int, optional
+        Channels per block for ``"flat"``, see :func:`channel_blocks`.
+
+    Returns
+    -------
+    np.ndarray, shape (N, N), float64
+        ``X_c X_c^T`` for the column-centred representation ``X``.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown or ``activations`` invalid.
+    """
+    if kind == "flat":
+        _shape4(activations)
+        return centred_gram(activations, block_channels)
+    if kind not in REPRESENTATIONS:
+        raise ValueError(f"kind must be one of {REPRESENTATIONS}, got {kind!r}")
+    return linear_gram(representation(activations, kind))

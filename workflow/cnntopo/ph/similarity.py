@@ -19,7 +19,10 @@ of :mod:`cnntopo.ph.representations`:
   :func:`cca_from_grams`, :func:`svcca_from_grams`), for representations too wide
   for their features to be compared directly (flattened convolutional layers).
 - :data:`MEASURES`: every measure by name with its convention (``"similarity"``:
-  larger is closer; ``"distance"``: smaller is closer).
+  larger is closer; ``"distance"``: smaller is closer) and its Gram form;
+  :func:`measure_matrix` and :func:`measure_matrix_from_grams`: one measure between
+  all pairs of representations, by name (the Gram version prepares each matrix
+  once).
 
 All measures take two representations ``X`` of shape ``(n, p)`` and ``Y`` of
 shape ``(n, q)`` whose rows are the same ``n`` images in the same order, and
@@ -91,6 +94,8 @@ __all__ = [
     "svcca_from_grams",
     "Measure",
     "MEASURES",
+    "measure_matrix",
+    "measure_matrix_from_grams",
 ]
 
 _CKA_METHODS = ("auto", "gram", "feature")
@@ -1436,3 +1441,177 @@ MEASURES: dict[str, Measure] = {
     "svcca": Measure(svcca, "similarity", svcca_from_grams),
     "pwcca": Measure(pwcca, "similarity", None),
 }
+
+
+# ---------------------------------------------------------------------------
+# all pairs, by measure name
+# ---------------------------------------------------------------------------
+
+
+def _check_measure(name: str, need_grams: bool = False) -> Measure:
+    if name not in MEASURES:
+        raise ValueError(f"unknown measure {name!r}; expected one of {sorted(MEASURES)}")
+    measure = MEASURES[name]
+    if need_grams and measure.from_grams is None:
+        with_grams = sorted(n for n, m in MEASURES.items() if m.from_grams is not None)
+        raise ValueError(
+            f"measure {name!r} needs the features (no Gram form); Gram forms exist for {with_grams}"
+        )
+    return measure
+
+
+def measure_matrix(
+    name: str, reps: Sequence[Any], others: Sequence[Any] | None = None, **params: Any
+) -> np.ndarray:
+    """One measure between every pair of representations (feature form).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MEASURES`.
+    reps : sequence of array_like, each shape (n, p_i)
+        K1 representations of the same ``n`` images.
+    others : sequence of array_like, each shape (n, q_j), optional
+        K2 further representations; if None, the matrix within ``reps``.
+    **params
+        Passed to the measure (e.g. ``sigma_frac`` for ``"cka_rbf"``, ``keep`` for
+        ``"svcca"``).
+
+    Returns
+    -------
+    np.ndarray, shape (K1, K1) or (K1, K2), float64
+        ``M[i, j] = MEASURES[name].function(reps[i], others[j], **params)``. Without
+        ``others`` the upper triangle is computed and mirrored (every measure but
+        PWCCA on inputs of equal rank is symmetric; PWCCA then takes ``reps[i]``'s
+        weights for ``i < j``), with 1 (similarity) or 0 (distance) on the diagonal.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`cka_matrix`, or an unknown ``name``.
+    """
+    measure = _check_measure(name)
+    xs = _prepare_clouds(reps, "reps")
+    ys = None if others is None else _prepare_clouds(others, "others")
+    names = [f"reps[{i}]" for i in range(len(xs))]
+    other_names = [f"others[{j}]" for j in range(len(ys or []))]
+    _check_same_rows(xs + (ys or []), names + other_names)
+    diagonal = 1.0 if measure.kind == "similarity" else 0.0
+    return _pair_matrix(xs, ys, lambda a, b: measure.function(a, b, **params), diagonal)
+
+
+def _gram_preparation(
+    name: str, params: dict[str, Any]
+) -> tuple[Callable[[np.ndarray, str], Any], Callable[[Any, Any], float]]:
+    """Per-Gram preparation and per-pair evaluation of a measure's Gram form."""
+    if name in ("cka_linear", "cka_debiased"):
+        if params:
+            raise TypeError(f"{name} takes no parameters, got {sorted(params)}")
+        debiased = name == "cka_debiased"
+        return (
+            lambda K, nm: _normalised_gram(K, nm, debiased),
+            lambda a, b: _cka_value(a, b, debiased),
+        )
+    if name == "cka_rbf":
+        sigma_frac = params.pop("sigma_frac", 0.4)
+        debiased = bool(params.pop("debiased", False))
+        include_self = bool(params.pop("include_self", False))
+        if params:
+            raise TypeError(f"unexpected parameters for cka_rbf: {sorted(params)}")
+
+        def prep_rbf(K: np.ndarray, nm: str) -> np.ndarray:
+            R = rbf_from_linear_gram(K, sigma_frac, include_self=include_self)
+            return _normalised_gram(R, nm, debiased)
+
+        return prep_rbf, lambda a, b: _cka_value(a, b, debiased)
+    if name == "procrustes":
+        if params:
+            raise TypeError(f"procrustes takes no parameters, got {sorted(params)}")
+
+        def prep_procrustes(K: np.ndarray, nm: str) -> np.ndarray:
+            lam, U = _gram_spectrum(K, nm)
+            return U * np.sqrt(lam / lam.sum())  # factor of the unit-trace centred Gram
+
+        def pair_procrustes(F: np.ndarray, G: np.ndarray) -> float:
+            nuclear = float(np.linalg.svd(F.T @ G, compute_uv=False).sum())
+            return float(min(max(2.0 - 2.0 * nuclear, 0.0), 2.0))
+
+        return prep_procrustes, pair_procrustes
+    # cca, svcca
+    statistic = _check_statistic(params.pop("statistic", "rho"))
+    keep = _check_keep(params.pop("keep", 0.99)) if name == "svcca" else None
+    if params:
+        raise TypeError(f"unexpected parameters for {name}: {sorted(params)}")
+    return (
+        lambda K, nm: _gram_basis(K, nm, keep),
+        lambda a, b: _summary(_correlations(a, b), statistic),
+    )
+
+
+def measure_matrix_from_grams(
+    name: str, grams: Sequence[Any], others: Sequence[Any] | None = None, **params: Any
+) -> np.ndarray:
+    """One measure between every pair of representations, from their linear Gram matrices.
+
+    Each Gram matrix is prepared once (centred and normalised for CKA, RBF kernel
+    for ``"cka_rbf"``, eigendecomposition for Procrustes, CCA and SVCCA); each pair
+    then costs an ``n^2`` inner product (CKA) or at most an ``n x n`` product and
+    SVD (Procrustes, CCA, SVCCA). The values equal
+    ``MEASURES[name].from_grams(grams[i], others[j], **params)`` and the feature
+    forms on the underlying representations.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MEASURES` with a Gram form (all but ``"pwcca"``).
+    grams : sequence of array_like, each shape (n, n)
+        K1 *linear* Gram matrices ``X_i X_i^T`` (centred or not) of the same ``n``
+        images, e.g. from :func:`cnntopo.ph.representations.centred_gram`.
+    others : sequence of array_like, each shape (n, n), optional
+        K2 further linear Gram matrices; if None, the matrix within ``grams``.
+    **params
+        The measure's parameters: ``sigma_frac``, ``debiased``, ``include_self``
+        (``"cka_rbf"``); ``statistic`` (``"cca"``, ``"svcca"``); ``keep``
+        (``"svcca"``).
+
+    Returns
+    -------
+    np.ndarray, shape (K1, K1) or (K1, K2), float64
+        Without ``others`` symmetric with 1 (similarity) or 0 (distance) on the
+        diagonal.
+
+    Raises
+    ------
+    TypeError
+        If a sequence is a single 2-D array, or on unexpected parameters.
+    ValueError
+        If ``name`` is unknown or has no Gram form, a matrix is invalid or
+        degenerate, or the sizes differ.
+    """
+    measure = _check_measure(name, need_grams=True)
+    prepare, pair = _gram_preparation(name, dict(params))
+
+    def validated(seq: Sequence[Any], label: str) -> list[np.ndarray]:
+        if isinstance(seq, np.ndarray) and seq.ndim == 2:
+            raise TypeError(
+                f"{label} must be a sequence of (n, n) Gram matrices, got a single 2-D array; "
+                "wrap it in a list"
+            )
+        out = [_as_gram(K, f"{label}[{i}]") for i, K in enumerate(seq)]
+        if not out:
+            raise ValueError(f"{label} is empty; pass at least one (n, n) Gram matrix")
+        return out
+
+    xs = validated(grams, "grams")
+    ys = None if others is None else validated(others, "others")
+    sizes = {K.shape for K in xs + (ys or [])}
+    if len(sizes) > 1:
+        raise ValueError(
+            f"all Gram matrices must be of the same images (same n); got shapes {sorted(sizes)}"
+        )
+    if name == "cka_debiased" or (name == "cka_rbf" and params.get("debiased")):
+        _check_debiased_n(xs[0].shape[0])
+    px = [prepare(K, f"grams[{i}]") for i, K in enumerate(xs)]
+    py = None if ys is None else [prepare(K, f"others[{j}]") for j, K in enumerate(ys)]
+    diagonal = 1.0 if measure.kind == "similarity" else 0.0
+    return _pair_matrix(px, py, pair, diagonal)
