@@ -87,7 +87,7 @@ def slurm_run(slurm_cluster, tmp_path_factory):
     # The loopback node has no GPU: with device "auto" the training/extraction rules ask
     # for one (gpu=1 -> sbatch --gpus=1), which sbatch rejects there. device "cpu" gives
     # gpu=0, which the plugin turns into no GPU request at all.
-    # Smaller than the tiny run itself (about 40 jobs instead of 104): every kind of rule
+    # Smaller than the tiny run itself (36 jobs instead of 73): every kind of rule
     # still goes through sbatch, on fewer layers, one Mapper construction and setting.
     cpu_only = base / "cpu_only.yaml"
     cpu_only.write_text(
@@ -168,6 +168,8 @@ def test_every_non_local_job_ran_as_a_slurm_job(slurm_run):
     # every job of the DAG ran: on SLURM, or locally as a localrule (`all`)
     assert len({job for job, _, _ in submitted}) + sum(local.values()) == total
     assert local == Counter({"all": 1})
+    # one persistence job per model (2 seeds), each writing the diagrams of all 3 layers
+    assert remote["persistence_diagrams"] == 2 and remote["topl2_pointclouds"] == 2
 
     # SLURM itself ran each job: slurmd wrote its output to <logdir>/rule_<rule>/.../<id>.log,
     # and inside each, Snakemake's job step finished that rule
