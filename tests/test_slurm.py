@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "profiles" / "slurm-local" / "slurm-local.sh"
 SLURM_BINARIES = ("slurmctld", "slurmd", "sbatch", "munged")
 INIT_SECONDS = 5  # first status check after 5 s (profile: 40 s); needs MinJobAge >= 15 s
-RUN_TIMEOUT = 3000  # s; 104 jobs took 1309 s on a busy 2-core machine. SIGKILL: SIGTERM may hang
+# s; on a busy 2-core machine 104 jobs took 1309 s, the 36 of one persistence job per model
+# 238 s. SIGKILL: SIGTERM may hang
+RUN_TIMEOUT = 3000
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (.+?)\)\.")
 
 pytestmark = pytest.mark.slurm
