@@ -67,11 +67,25 @@ else
   .venv/bin/python -m pip install -q uv==0.13.9
   findlinks=()
   [ -n "${PIP_FIND_LINKS:-}" ] && findlinks=(--find-links "$PIP_FIND_LINKS")
-  if ! .venv/bin/uv pip install -q --python .venv/bin/python "${findlinks[@]}" -r "$reqs" -e . ; then
+  # --compile-bytecode: uv, unlike pip, writes no .pyc files by default (see below)
+  if ! .venv/bin/uv pip install -q --compile-bytecode --python .venv/bin/python "${findlinks[@]}" -r "$reqs" -e . ; then
     say "uv failed; falling back to pip"
     .venv/bin/python -m pip install -q -r "$reqs" -e .
   fi
   echo "$hash $mode" > "$stamp"
+fi
+
+# --- bytecode -------------------------------------------------------------------------
+# Every job is a fresh Python process. Without .pyc files next to the installed packages
+# it compiles numpy, torch, snakemake, ... from source each time, which costs seconds per
+# job and per dry run wherever Python may not write them itself (PYTHONDONTWRITEBYTECODE,
+# common in containers and CI, or a read-only .venv). Compile them once, here; also for a
+# .venv made before setup.sh did (benchmarks/bench_startup.py measures the difference).
+if [ ! -e .venv/.cnntopo-bytecode ]; then
+  say "compiling the packages' bytecode once (.pyc)"
+  site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  .venv/bin/python -m compileall -q -j 0 "$site" workflow/cnntopo >/dev/null || true
+  touch .venv/.cnntopo-bytecode
 fi
 
 .venv/bin/python - <<'PY'

@@ -24,6 +24,7 @@ TORCH_FREE = [
     "cnntopo.config",
     "cnntopo.names",
     "cnntopo.paths",
+    "cnntopo.progress",
     "cnntopo.resources",
     "cnntopo.sweep",
     "cnntopo.nets.layers",

@@ -257,4 +257,4 @@ def test_mapper_image_count_reruns_the_image_selection(tiny_run, tmp_path):
     (res,) = _dry_runs([cfg], tmp_path)
     assert res["error"] is None, res["error"]
     assert "select_mapper_images" in res["jobs"] and "mapper_graph" in res["jobs"]
-    assert "train_model" not in res["jobs"] and "persistence_diagram" not in res["jobs"]
+    assert "train_model" not in res["jobs"] and "persistence_diagrams" not in res["jobs"]

@@ -62,12 +62,26 @@ def test_sensitivity_runtime():
     assert resources.sensitivity_runtime(PAPER, ["conv1"], 4, 1000) == 10
 
 
+def test_persistence_job_of_one_model():
+    # one cloud at a time: memory of the largest cloud (64 bytes per pair of points)
+    assert resources.persistence_mem_mb(1000) == 4000 + 64 * 1000**2 // 2**20 == 4061
+    assert resources.persistence_mem_mb(120) == 4000
+    # run time: 2 minutes per 1000-point cloud (as the cube of the points) plus 10
+    assert resources.persistence_runtime(17, 1000) == 10 + 17 * 2 == 44
+    assert resources.persistence_runtime(1, 1000) == 12
+    assert resources.persistence_runtime(17, 2000) == 10 + 17 * 16
+    assert resources.persistence_runtime(17, 120) == 11  # 17 * 2 * 0.12**3 = 0.06, rounded up
+    assert resources.persistence_runtime(17, 1000, attempt=3) == 3 * 44
+
+
 @pytest.mark.parametrize(
     ("size", "args"),
     [
         (resources.train_mem_mb, (64, 1024)),
         (resources.extract_mem_mb, (PAPER, 250)),
         (resources.cross_mem_mb, (100, PAPER, LAYERS, 1000, 50)),
+        (resources.persistence_mem_mb, (1000,)),
+        (resources.persistence_runtime, (17, 1000)),
     ],
 )
 def test_memory_grows_with_each_attempt(size, args):

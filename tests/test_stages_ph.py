@@ -9,10 +9,11 @@ import pytest
 import ripser
 
 from cnntopo.names import metric_label
-from cnntopo.ph.persistence import save_diagrams
+from cnntopo.ph.persistence import diagrams, load_diagrams, save_diagrams
 from cnntopo.stages.common import load_cross, write_cross
 from cnntopo.stages.ph.distances import cross_distances, metric_params, specificity_analysis
 from cnntopo.stages.ph.figures import figure_sensitivity, figure_sw_vs_cka
+from cnntopo.stages.ph.persistence import persistence_diagram, persistence_diagrams
 from cnntopo.stages.ph.sensitivity import sensitivity_test
 from cnntopo.stages.ph.similarity import cka_cross
 
@@ -251,3 +252,42 @@ def test_figure_sw_vs_cka_compares_the_mean_within_model_blocks(tmp_path, monkey
     write_cross(tmp_path / "c1.npz", C, [0, 1], LAYERS, {"kind": "similarity"})
     with pytest.raises(ValueError, match="different models or layers"):
         figure_sw_vs_cka(tmp_path / "d.npz", tmp_path / "c1.npz", [str(tmp_path / "g.png")])
+
+
+def test_persistence_of_a_model_writes_the_files_of_one_job_per_layer(tmp_path):
+    """One job per model: every layer's file is the one its own job would write."""
+    rng = np.random.default_rng(0)
+    t = np.linspace(0.0, 2.0 * np.pi, 40, endpoint=False)
+    circle = np.stack([np.cos(t), np.sin(t), np.zeros_like(t)], axis=1)
+    clouds = {"conv1": circle, "block.0": rng.normal(size=(30, 5)).astype(np.float32)}
+    paths = []
+    for layer, points in clouds.items():
+        path = tmp_path / "clouds" / f"{layer}.npz"
+        path.parent.mkdir(exist_ok=True)
+        np.savez(path, points=points)
+        paths.append(path)
+    layers = list(clouds)
+    settings = {"backend": "giotto", "maxdim": 1, "coeff": 2}
+    batched = [tmp_path / "model" / f"{layer}.npz" for layer in layers]
+    persistence_diagrams(paths, batched, seed=3, layers=layers, **settings)
+    for cloud, out, layer in zip(paths, batched, layers, strict=True):
+        single = tmp_path / "single" / f"{layer}.npz"
+        persistence_diagram(cloud, single, seed=3, layer=layer, **settings)
+        (dgms, meta), (ref, ref_meta) = load_diagrams(out), load_diagrams(single)
+        assert all(np.array_equal(a, b) for a, b in zip(dgms, ref, strict=True))
+        assert meta.pop("seconds") >= 0 and ref_meta.pop("seconds") >= 0
+        assert meta == ref_meta and meta["layer"] == layer and meta["seed"] == 3
+        expected = diagrams(clouds[layer], maxdim=1, backend="ripser")
+        assert all(np.array_equal(a, b) for a, b in zip(dgms, expected, strict=True))
+    # the circle's one long H1 bar
+    h1 = load_diagrams(batched[0])[0][1]
+    assert np.count_nonzero(h1[:, 1] - h1[:, 0] > 1) == 1
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_persistence_of_a_model_needs_one_cloud_and_output_per_layer(tmp_path):
+    with pytest.raises(ValueError, match="one point cloud and one output per layer"):
+        persistence_diagrams(
+            ["a.npz"], ["a.out.npz", "b.out.npz"], seed=0, layers=["a"],
+            backend="giotto", maxdim=1, coeff=2,
+        )  # fmt: skip

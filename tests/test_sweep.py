@@ -174,7 +174,7 @@ def test_sweep_dry_run_registers_one_module_per_variant():
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = proc.stdout + proc.stderr
     for i in range(4):
-        assert f"v{i}_persistence_diagram" in out
+        assert f"v{i}_persistence_diagrams" in out
     # networks: width 4 trained by v0, width 8 by v2; the Mapper network once, by v0
     assert "v0_train_model" in out and "v2_train_model" in out
     assert "v1_train_model" not in out and "v3_train_model" not in out

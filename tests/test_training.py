@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -119,6 +121,7 @@ def test_training_learns_bright_vs_dark():
         device="cpu",
         image_size=16,
         log=lines.append,
+        progress_every=math.inf,  # only the epoch lines
     )
     assert result["test_acc"] >= 0.9
     assert result["steps"] == 3 * (96 // 16) and result["steps_per_epoch"] == 6
@@ -135,9 +138,37 @@ def test_training_learns_bright_vs_dark():
         "seconds",
     }
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3 loss ")
-    assert " train_acc " in lines[0] and " test_acc " in lines[0] and lines[0].endswith("s")
+    assert " train_acc " in lines[0] and " test_acc " in lines[0] and " eta " in lines[0]
+    assert lines[-1].endswith(" eta 0s")
     # lr of the last step of epoch 1 (peak at the end of epoch 1 of 3): multiplier 5/6
     assert result["history"][0]["lr"] == pytest.approx(0.05 * 5 / 6)
+
+
+def test_progress_lines_inside_epochs_leave_training_unchanged():
+    """With progress_every=0 a line follows every step; the weights are those of a silent run."""
+    lines = []
+    model = init_model("resnet18_cifar", 4, 2, seed=0)
+    train_model(
+        model,
+        bright_dark(64),
+        None,
+        small_recipe(epochs=2),
+        seed=5,
+        mean=MEAN,
+        std=STD,
+        device="cpu",
+        image_size=16,
+        log=lines.append,
+        progress_every=0,
+    )
+    # 4 steps per epoch: four progress lines, then the epoch's line
+    assert len(lines) == 2 * (4 + 1)
+    assert lines[0].startswith("epoch 1 step 1/4 loss ") and " train_acc " in lines[0]
+    assert " | 1/8 steps (12.5%) elapsed " in lines[0] and " eta " in lines[0]
+    assert lines[6].startswith("epoch 2 step 2/4 ") and " | 6/8 steps (75.0%) " in lines[6]
+    assert lines[4].startswith("epoch 1/2 loss ") and lines[9].startswith("epoch 2/2 loss ")
+    silent = _train_weights(seed=5, epochs=2)
+    assert all(torch.equal(v, silent[k]) for k, v in model.state_dict().items())
 
 
 def _train_weights(seed: int, init_seed: int = 0, **kw) -> dict[str, torch.Tensor]:

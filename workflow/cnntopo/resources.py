@@ -8,6 +8,7 @@ are generous estimates, not bounds. The Mapper jobs' are in :mod:`cnntopo.mapper
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Mapping
 
 __all__ = [
@@ -18,6 +19,8 @@ __all__ = [
     "shard_mb",
     "extract_mem_mb",
     "cross_mem_mb",
+    "persistence_mem_mb",
+    "persistence_runtime",
     "sensitivity_runtime",
 ]
 
@@ -176,6 +179,62 @@ def cross_mem_mb(
     sw = K * 2 * M * (1.5 * n_images + 1) * 8
     clouds = n_models * n_images * channels * 8
     return int(2000 + (sw + K * K * 8 + clouds) / 2**20) * attempt
+
+
+def persistence_mem_mb(n_images: int, attempt: int = 1) -> int:
+    """MB of a persistence job: one cloud at a time, 64 bytes per pair of its points.
+
+    A job computes its layers' diagrams one after the other and writes each before the
+    next, so its memory is that of one cloud (Ripser's distance matrix, edge list and
+    reduction), whatever the number of layers.
+
+    Parameters
+    ----------
+    n_images : int
+        Points per cloud (``activations.n_images``).
+    attempt : int, default 1
+        Snakemake's attempt number.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> persistence_mem_mb(1000), persistence_mem_mb(1000, attempt=2)
+    (4061, 8122)
+    """
+    return (4000 + 64 * n_images**2 // 2**20) * attempt
+
+
+def persistence_runtime(n_layers: int, n_images: int, attempt: int = 1) -> int:
+    """Minutes of a persistence job of ``n_layers`` clouds, generously.
+
+    2 minutes per cloud of 1000 points (an activation cloud takes about 0.3 s, a cloud
+    with a prominent noisy loop about 10 s), growing as the cube of the points, plus 10
+    minutes of start-up; a job that runs out of time asks for more on each retry.
+
+    Parameters
+    ----------
+    n_layers : int
+        Clouds of the job (the analysed layers).
+    n_images : int
+        Points per cloud (``activations.n_images``).
+    attempt : int, default 1
+        Snakemake's attempt number.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> persistence_runtime(17, 1000), persistence_runtime(17, 1000, attempt=2)
+    (44, 88)
+    >>> persistence_runtime(17, 120)
+    11
+    """
+    return math.ceil(10 + n_layers * 2 * (n_images / 1000) ** 3) * attempt
 
 
 def sensitivity_runtime(shapes: Shapes, layers: Collection[str], step: int, n_images: int) -> int:

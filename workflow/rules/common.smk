@@ -179,6 +179,14 @@ def get_extract_mem_mb(wildcards, attempt):
     return resources.extract_mem_mb(SHAPES, batch_size, attempt)
 
 
+def get_persistence_mem_mb(wildcards, attempt):
+    return resources.persistence_mem_mb(N_IMAGES, attempt)
+
+
+def get_persistence_runtime(wildcards, attempt):
+    return resources.persistence_runtime(len(LAYERS), N_IMAGES, attempt)
+
+
 def get_cross_mem_mb(wildcards, attempt):
     M = config["distances"]["M"]
     return resources.cross_mem_mb(len(SEEDS), SHAPES, LAYERS, N_IMAGES, M, attempt)

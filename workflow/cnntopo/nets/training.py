@@ -41,6 +41,7 @@ from torch import nn
 
 from cnntopo.nets.datasets import ImageSet
 from cnntopo.nets.devices import select_device
+from cnntopo.progress import Progress, format_duration
 
 __all__ = [
     "KEEP_MODES",
@@ -385,6 +386,7 @@ def train_model(
     device: str | torch.device | None = None,
     image_size: int = 32,
     log: Callable[[str], None] | None = print,
+    progress_every: float = 30.0,
 ) -> dict[str, Any]:
     """Train ``model`` in place with ``recipe``; evaluate on ``test_set`` along the way.
 
@@ -416,7 +418,14 @@ def train_model(
     image_size : int, default 32
     log : callable or None, default print
         Receives one line per epoch, e.g.
-        ``epoch 3/24 loss 1.234 train_acc 0.567 test_acc 0.612 lr 0.80 time 12.3s``.
+        ``epoch 3/24 loss 1.234 train_acc 0.567 test_acc 0.612 lr 0.80 time 12.3s eta 4m12s``,
+        and inside an epoch a progress line whenever ``progress_every`` seconds have
+        passed since the last line, e.g. ``epoch 3 step 20/48 loss 1.301 train_acc
+        0.534 lr 0.812 | 116/1152 steps (10.1%) elapsed 31s eta 4m37s`` (the loss and
+        accuracy so far in the epoch; :class:`cnntopo.progress.Progress`).
+    progress_every : float, default 30.0
+        Seconds between two lines at most, while an epoch runs (``0``: after every
+        step).
 
     Returns
     -------
@@ -479,9 +488,13 @@ def train_model(
     history: list[dict[str, Any]] = []
     evaluation: dict[str, Any] = {"accuracy": None, "loss": None}
     t_start = time.perf_counter()
+    progress = None
+    if log is not None:
+        progress = Progress(recipe.epochs * spe, log, every=progress_every, clock=time.perf_counter)
     for epoch in range(1, recipe.epochs + 1):
         t_epoch = time.perf_counter()
-        entry = {"epoch": epoch, **loop.run(torch.randperm(n, generator=generator), spe, generator)}
+        order = torch.randperm(n, generator=generator)
+        entry = {"epoch": epoch, **loop.run(order, spe, generator, progress, epoch)}
         evaluate_now = test_set is not None and (
             keep_best
             or epoch == recipe.epochs
@@ -509,8 +522,10 @@ def train_model(
             }
         entry["seconds"] = time.perf_counter() - t_epoch
         history.append(entry)
-        if log is not None:
-            log(_log_line(entry, recipe.epochs))
+        if progress is not None:
+            eta = format_duration(progress.eta(epoch * spe))
+            log(f"{_log_line(entry, recipe.epochs)} eta {eta}")
+            progress.logged()
     train_seconds = time.perf_counter() - t_start
     final = {"accuracy": evaluation["accuracy"], "loss": evaluation["loss"]}
     kept_epoch = recipe.epochs
@@ -583,12 +598,20 @@ class _EpochLoop:
         return loss.detach(), out.detach()
 
     def run(
-        self, order: torch.Tensor, n_steps: int, generator: torch.Generator
+        self,
+        order: torch.Tensor,
+        n_steps: int,
+        generator: torch.Generator,
+        progress: Progress | None = None,
+        epoch: int = 1,
     ) -> dict[str, float]:
         """Train on the first ``n_steps`` batches of the permutation ``order``.
 
         Returns ``train_loss`` and ``train_acc`` (on the augmented batches, as the
         original logs them) and ``lr``, the learning rate of the epoch's last step.
+        After each step, ``progress`` (if given) is told the steps done since training
+        began (``epoch`` is 1-based, every epoch ``n_steps`` long); when it writes a
+        line, the loss and accuracy so far in the epoch are read from the device.
         """
         self.model.train()
         device = self.labels.device
@@ -603,6 +626,17 @@ class _EpochLoop:
             loss_sum += loss.double() * y.shape[0]
             correct += (out.argmax(dim=1) == y).sum()
             seen += int(y.shape[0])
+            if progress is not None and progress.due():
+                progress.update(
+                    (epoch - 1) * n_steps + b + 1,
+                    {
+                        "epoch": epoch,
+                        "step": f"{b + 1}/{n_steps}",
+                        "loss": float(loss_sum.item()) / seen,
+                        "train_acc": float(correct.item()) / seen,
+                        "lr": lr,
+                    },
+                )
         return {
             "train_loss": float(loss_sum.item()) / seen,
             "train_acc": float(correct.item()) / seen,

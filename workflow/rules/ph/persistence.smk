@@ -1,24 +1,26 @@
-# Stage 5: Vietoris-Rips persistence diagrams per (model, layer) (docs/methods.md §5).
+# Stage 5: Vietoris-Rips persistence diagrams, one file per (model, layer) (docs/methods.md §5).
+# One job per model: a diagram takes well under a second, starting a job several seconds.
 
 
-rule persistence_diagram:
+rule persistence_diagrams:
     input:
-        cloud=P("pointcloud"),
+        clouds=P.expand("pointcloud", layer=LAYERS),
     output:
-        diagrams=P("diagram"),
+        diagrams=P.expand("diagram", layer=LAYERS),
     log:
-        f"{OUT}/logs/diagrams/topl2/seed{{seed}}/{{layer}}.log",
+        f"{OUT}/logs/diagrams/topl2/seed{{seed}}.log",
     benchmark:
-        f"{OUT}/benchmarks/diagrams/topl2/seed{{seed}}/{{layer}}.tsv"
+        f"{OUT}/benchmarks/diagrams/topl2/seed{{seed}}.tsv"
     conda:
         get_env("tda")
     threads: get_persistence_threads()
     resources:
-        mem_mb=4000,
-        runtime=60,
+        mem_mb=get_persistence_mem_mb,
+        runtime=get_persistence_runtime,
     params:
+        layers=LAYERS,
         backend=config["persistence"]["backend"],
         maxdim=config["persistence"]["maxdim"],
         coeff=config["persistence"]["coeff"],
     script:
-        "../../scripts/ph/persistence_diagram.py"
+        "../../scripts/ph/persistence_diagrams.py"

@@ -1,0 +1,13 @@
+"""Rule persistence_diagrams: Vietoris-Rips persistence of every point cloud of one model."""
+
+from cnntopo.logs import setup_job_logging
+from cnntopo.stages.ph.persistence import persistence_diagrams
+
+setup_job_logging(snakemake.log[0])
+persistence_diagrams(
+    snakemake.input.clouds,
+    snakemake.output.diagrams,
+    seed=int(snakemake.wildcards.seed),
+    **snakemake.params,
+    n_threads=snakemake.threads,
+)
