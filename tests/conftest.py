@@ -63,8 +63,12 @@ def _quick_slurm_client(tmp_path_factory):
         os.environ.pop("SLURM_CONF", None)
 
 
-def run_snakemake(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Run ``python -m snakemake ARGS`` in the repository root (no stdin, output captured)."""
+def run_snakemake(*args: str, timeout: int = 2400) -> subprocess.CompletedProcess:
+    """Run ``python -m snakemake ARGS`` in the repository root (no stdin, output captured).
+
+    ``timeout`` only guards against a hung run: the end-to-end runs share two cores with
+    the other xdist worker and may take three times longer on a slow machine.
+    """
     return subprocess.run(
         [sys.executable, "-m", "snakemake", *args],
         cwd=REPO,

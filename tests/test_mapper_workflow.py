@@ -40,7 +40,7 @@ def _config(tmp_path: Path, **graph) -> Path:
 def _snakemake(config: Path, *args: str):
     out = yaml.safe_load(config.read_text())["results_dir"]
     stats = f"{out}/tiny/mapper/stats.csv"
-    return run_snakemake(*args, "--configfile", str(config), "--", stats, timeout=600)
+    return run_snakemake(*args, "--configfile", str(config), "--", stats, timeout=1800)
 
 
 @pytest.mark.slow

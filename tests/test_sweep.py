@@ -170,7 +170,7 @@ def test_sweep_summary_table(tmp_path):
 
 
 def test_sweep_dry_run_registers_one_module_per_variant():
-    proc = run_snakemake("-n", "--quiet", "rules", "--configfile", "config/sweep.yaml", timeout=300)
+    proc = run_snakemake("-n", "--quiet", "rules", "--configfile", "config/sweep.yaml", timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
     out = proc.stdout + proc.stderr
     for i in range(4):
