@@ -307,6 +307,104 @@ def test_knee_eps_duplicates_and_errors():
         knee_eps(np.array([[0.0], [np.inf]]))
 
 
+def _activation_like(rng, n, d, n_classes=10):
+    """relu(s * (C[y] + noise)): the float32 clouds of benchmarks/bench_mapper.py."""
+    centres = np.maximum(rng.normal(size=(n_classes, d)), 0) * 1.5
+    y = rng.integers(0, n_classes, n)
+    scale = rng.uniform(0.6, 1.4, size=(n, 1))
+    return np.maximum(scale * (centres[y] + rng.normal(size=(n, d))), 0).astype(np.float32)
+
+
+def _held_out_clouds():
+    from sklearn.datasets import load_digits
+
+    rng = np.random.default_rng(2026)
+    yield "activations 3000 x 64", _activation_like(rng, 3000, 64)
+    yield "activations 4000 x 512", _activation_like(rng, 4000, 512)
+    yield "activations 6000 x 256", _activation_like(rng, 6000, 256)
+    yield "gaussian 4000 x 32", rng.normal(size=(4000, 32)).astype(np.float32)
+    yield "blobs 3000 x 16", _blobs(rng, 3000, 16)
+    yield "digits 1797 x 64", load_digits().data
+
+
+def test_approx_knee_eps_is_within_one_percent_of_the_exact():
+    for name, X in _held_out_clouds():
+        exact = mapper._knee_eps(X)
+        approx = mapper._knee_eps(X, method="approx", seed=0)
+        assert exact[1] == approx[1] == "knee", name
+        assert abs(approx[0] - exact[0]) <= 0.01 * exact[0], (name, exact, approx)
+
+
+def test_approx_nn_distances_are_found_distances():
+    """Every approximate 1-NN distance is a real distance to another point, so never
+    below the exact one; most are the exact one; the point itself is excluded by index
+    (a duplicate stays a neighbour at 0)."""
+    rng = np.random.default_rng(7)
+    X = _activation_like(rng, 3000, 128)
+    X[1] = X[0]  # a duplicate pair
+    exact = mapper._nn_distances(X, "exact", 0, 1)
+    approx = mapper._nn_distances(X, "approx", 5, 1)
+    assert approx.shape == exact.shape == (3000,)
+    assert np.all(approx >= exact - 1e-4 * exact.max())
+    assert np.mean(np.isclose(approx, exact, rtol=1e-5, atol=1e-6)) > 0.95
+    assert approx[0] == approx[1] == 0.0 and np.all(approx[2:] > 0)
+
+
+def test_approx_knee_eps_is_deterministic_and_thread_independent():
+    rng = np.random.default_rng(8)
+    X = _activation_like(rng, 2000, 64)
+    a = mapper._nn_distances(X, "approx", 3, 1)
+    np.testing.assert_array_equal(a, mapper._nn_distances(X, "approx", 3, 2))
+    np.testing.assert_array_equal(a, mapper._nn_distances(X, "approx", 3, 1))
+    assert knee_eps(X, method="approx", seed=3, n_jobs=2) == knee_eps(X, method="approx", seed=3)
+    with pytest.raises(ValueError, match="k-NN method"):
+        knee_eps(X, method="auto")
+
+
+def test_approx_knn_distances():
+    rng = np.random.default_rng(9)
+    X = _activation_like(rng, 2000, 64)
+    for k in (2, 5, 40):  # 40 > the index's 30 neighbours: the index gets k
+        exact, rows = knn_distances(X, k)
+        approx, rows_a = knn_distances(X, k, method="approx", seed=1)
+        assert rows_a.tolist() == rows.tolist()
+        assert np.all(approx >= exact - 1e-4 * exact.max())  # sorted, so rank by rank
+        assert np.median(np.abs(approx - exact) / exact) < 1e-3, k
+    x = np.array([[0.0], [1.0], [3.0], [6.0], [10.0]])
+    assert knn_distances(x, 3, method="approx")[0].tolist() == [2.0, 3.0, 3.0, 4.0, 7.0]
+    assert knn_distances(x, 1, method="approx")[0].tolist() == [0.0] * 5
+    d_q, rows = knn_distances(X, 5, queries=30, seed=4, method="approx")
+    expected_rows = np.sort(np.random.default_rng(4).choice(2000, size=30, replace=False))
+    assert rows.tolist() == expected_rows.tolist() and d_q.size == 30
+    with pytest.raises(ValueError, match="k-NN method"):
+        knn_distances(X, 5, method="nndescent")
+
+
+def test_resolve_knn_method():
+    assert mapper.resolve_knn_method("auto", 100_001, 100_000) == "approx"
+    assert mapper.resolve_knn_method("auto", 100_000, 100_000) == "exact"
+    assert mapper.resolve_knn_method("exact", 10**6, 1) == "exact"
+    assert mapper.resolve_knn_method("approx", 10, 10**6) == "approx"
+    with pytest.raises(ValueError, match="k-NN method"):
+        mapper.resolve_knn_method("fast", 10, 10)
+
+
+def test_mapper_graph_records_the_knn_method():
+    rng = np.random.default_rng(10)
+    X = _blobs(rng, 600, 8)
+    y = rng.integers(0, 3, 600)
+    exact = mapper_graph(X, y, n_intervals=5)["meta"]
+    approx = mapper_graph(X, y, n_intervals=5, knn_method="approx", seed=4)["meta"]
+    given = mapper_graph(X, y, n_intervals=5, eps=1.0, knn_method="approx")["meta"]
+    assert (exact["knn_method"], exact["knn_seed"]) == ("exact", None)
+    assert (approx["knn_method"], approx["knn_seed"]) == ("approx", 4)
+    assert approx["eps"] == knee_eps(X, method="approx", seed=4)
+    assert abs(approx["eps"] - exact["eps"]) <= 0.01 * exact["eps"]
+    assert (given["knn_method"], given["knn_seed"]) == (None, None)
+    with pytest.raises(ValueError, match="k-NN method"):
+        mapper_graph(X, y, knn_method="auto")
+
+
 # --------------------------------------------------------------------------- oracle
 
 

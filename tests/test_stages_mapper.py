@@ -261,3 +261,44 @@ def test_figure_mapper_settings_writes_every_format(tmp_path):
         "settings.png",
         "stats.csv",
     ]
+
+
+def test_knn_method_auto_picks_by_cloud_size_and_is_recorded(tmp_path):
+    _write_cloud(tmp_path / "cloud.npz", n=300)
+    kw = dict(intervals=4, overlap=30.0, eps=None, min_samples=3, cover="paper", seed=2)
+    small = mapper_graph(
+        tmp_path / "cloud.npz",
+        "s",
+        tmp_path / "a.json",
+        knn_method="auto",
+        knn_approx_above=300,
+        **kw,
+    )
+    large = mapper_graph(
+        tmp_path / "cloud.npz",
+        "s",
+        tmp_path / "b.json",
+        knn_method="auto",
+        knn_approx_above=299,
+        **kw,
+    )
+    assert (small["knn_method"], small["knn_method_config"]) == ("exact", "auto")
+    assert (large["knn_method"], large["knn_seed"]) == ("approx", 2)
+    with np.load(tmp_path / "cloud.npz") as z:
+        assert small["eps"] == knee_eps(z["points"])
+        assert large["eps"] == knee_eps(z["points"], method="approx", seed=2)
+    meta = figure_mapper_knn(
+        tmp_path / "cloud.npz",
+        [tmp_path / "b.json"],
+        tmp_path / "knn.npz",
+        [],
+        k=5,
+        queries=None,
+        seed=2,
+        knn_method="auto",
+        knn_approx_above=299,
+    )
+    with np.load(tmp_path / "knn.npz") as z:
+        saved = json.loads(str(z["meta"]))
+    assert saved["knn_method"] == meta["knn_method"] == "approx"
+    assert saved["knn_method_config"] == "auto"

@@ -184,6 +184,8 @@ rule figure_mapper_knn:
         k=MAPPER["figures"]["knn_k"],
         queries=MAPPER["figures"]["knn_queries"],
         seed=MAPPER["seed"],
+        knn_method=MAPPER["graph"]["knn_method"],
+        knn_approx_above=MAPPER["graph"]["knn_approx_above"],
         predictions=get_predictions_feature,
     script:
         "../../scripts/mapper/figure_mapper_knn.py"

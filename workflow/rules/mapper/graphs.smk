@@ -20,6 +20,9 @@ rule mapper_graph:
         setting=get_graph_setting,
         min_samples=MAPPER["graph"]["min_samples"],
         cover=MAPPER["graph"]["cover"],
+        knn_method=MAPPER["graph"]["knn_method"],
+        knn_approx_above=MAPPER["graph"]["knn_approx_above"],
+        seed=MAPPER["seed"],
         predictions=get_predictions_feature,
     script:
         "../../scripts/mapper/mapper_graph.py"

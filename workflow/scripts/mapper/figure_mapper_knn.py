@@ -12,6 +12,8 @@ figure_mapper_knn(
     k=snakemake.params.k,
     queries=snakemake.params.queries,
     seed=snakemake.params.seed,
+    knn_method=snakemake.params.knn_method,
+    knn_approx_above=snakemake.params.knn_approx_above,
     predictions=snakemake.params.predictions,
     threads=snakemake.threads,
 )

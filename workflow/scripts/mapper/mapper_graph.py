@@ -11,6 +11,9 @@ mapper_graph(
     **snakemake.params.setting,
     min_samples=snakemake.params.min_samples,
     cover=snakemake.params.cover,
+    knn_method=snakemake.params.knn_method,
+    knn_approx_above=snakemake.params.knn_approx_above,
+    seed=snakemake.params.seed,
     predictions=snakemake.params.predictions,
     threads=snakemake.threads,
 )

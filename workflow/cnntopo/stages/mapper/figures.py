@@ -105,6 +105,8 @@ def figure_mapper_knn(
     k: int,
     queries: int | None,
     seed: int,
+    knn_method: str = "exact",
+    knn_approx_above: int = 100000,
     predictions: bool = False,
     threads: int = 1,
 ) -> dict:
@@ -122,7 +124,7 @@ def figure_mapper_knn(
         ``meta.setting``) is marked.
     out_npz : path-like
         Output ``.npz``: ``distances`` (Q,) ascending, ``rows`` (Q,) the queried rows,
-        ``meta`` (JSON: cloud, layer, k, queries, seed, n_points, eps marks).
+        ``meta`` (JSON: cloud, layer, k, queries, seed, knn_method, n_points, eps marks).
     outputs : sequence of path-like
         The figure in each format (by suffix).
     k : int
@@ -130,7 +132,12 @@ def figure_mapper_knn(
     queries : int or None
         None = every point (official); else a seeded sample of this many query points.
     seed : int
-        Seed of the query sample (recorded).
+        Seed of the query sample and of the approximate index (recorded).
+    knn_method : {"exact", "approx", "auto"}, default "exact"
+        Neighbour search; ``"auto"`` = ``"approx"`` above ``knn_approx_above`` points
+        (:func:`cnntopo.mapper.graph.resolve_knn_method`). The method used is recorded.
+    knn_approx_above : int, default 100000
+        Threshold of ``"auto"``.
     predictions : bool, default False
         Use the features of the cloud's graphs with the 0/1 ``predictions`` column
         (:func:`cnntopo.stages.mapper.graphs.load_features`).
@@ -143,11 +150,14 @@ def figure_mapper_knn(
         The ``meta`` record.
     """
     from cnntopo.mapper.draw import figure_knn
-    from cnntopo.mapper.graph import knn_distances
+    from cnntopo.mapper.graph import knn_distances, resolve_knn_method
     from cnntopo.stages.mapper.graphs import load_features
 
     points, _, cloud_meta = load_features(cloud_npz, predictions)
-    distances, rows = knn_distances(points, k, queries=queries, seed=seed, n_jobs=threads)
+    method = resolve_knn_method(knn_method, points.shape[0], knn_approx_above)
+    distances, rows = knn_distances(
+        points, k, queries=queries, seed=seed, method=method, n_jobs=threads
+    )
     marks = []
     for path in graph_files:
         g = artifacts.read_json(path).get("meta", {})
@@ -161,6 +171,8 @@ def figure_mapper_knn(
         "k": int(k),
         "queries": None if queries is None else int(queries),
         "seed": int(seed),
+        "knn_method": method,
+        "knn_method_config": knn_method,
         "predictions_feature": bool(predictions),
         "sampled": bool(rows.size < points.shape[0]),
         "n_points": int(points.shape[0]),

@@ -60,6 +60,9 @@ def mapper_graph(
     eps: float | None,
     min_samples: int,
     cover: str,
+    knn_method: str = "exact",
+    knn_approx_above: int = 100000,
+    seed: int = 0,
     predictions: bool = False,
     threads: int = 1,
 ) -> dict:
@@ -88,6 +91,14 @@ def mapper_graph(
         DBSCAN ``min_samples``.
     cover : {"paper", "kmapper"}
         Interval formula.
+    knn_method : {"exact", "approx", "auto"}, default "exact"
+        Neighbour search of the knee rule (``eps`` None);
+        :func:`cnntopo.mapper.graph.resolve_knn_method` resolves ``"auto"`` by the
+        cloud's size. The method used is recorded in the graph's ``meta``.
+    knn_approx_above : int, default 100000
+        ``"auto"`` uses the approximate search above this many points.
+    seed : int, default 0
+        ``random_state`` of the approximate index.
     predictions : bool, default False
         Prepend the 0/1 correctness of each point's image as a feature
         (:func:`cnntopo.mapper.graph.with_predictions`; the official noisy foreground
@@ -101,9 +112,11 @@ def mapper_graph(
         The graph's ``meta``.
     """
     from cnntopo.mapper.graph import mapper_graph as _mapper
+    from cnntopo.mapper.graph import resolve_knn_method
 
     t0 = time.perf_counter()
     points, labels, meta = load_features(cloud_npz, predictions)
+    method = resolve_knn_method(knn_method, points.shape[0], knn_approx_above)
     graph = _mapper(
         points,
         labels,
@@ -114,6 +127,8 @@ def mapper_graph(
         min_samples=min_samples,
         cover=cover,
         label_names=meta["classes"],
+        knn_method=method,
+        seed=seed,
         n_jobs=threads,
     )
     graph.setdefault("meta", {}).update(
@@ -121,6 +136,7 @@ def mapper_graph(
         layer=meta.get("layer"),
         setting=setting,
         predictions_feature=bool(predictions),
+        knn_method_config=knn_method,
         seconds=time.perf_counter() - t0,
     )
     artifacts.write_json(out, graph)
