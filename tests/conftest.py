@@ -13,30 +13,39 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
-# The end-to-end runs, longest first; tests/test_slurm.py, the tests that read the tiny
-# run and the sweep run each stay on one xdist worker (one run each), so the runs overlap
-# with each other and with the unit tests on the other worker.
-LONG_RUNS = ("slurm", "tiny", "sweep")
+# The end-to-end runs. Each run's tests go to one xdist worker, so that the run is made
+# once and overlaps with the other runs and the unit tests on the other worker. xdist's
+# own `xdist_group` marker is inert with pytest 9 (it renames `item._nodeid`, which
+# pytest 9 no longer reads), so the scheduler below groups by node id instead.
+TINY_RUN_FILES = ("test_workflow.py", "test_provenance.py", "test_notebook.py")
 
 
-def _long_run(item: pytest.Item) -> str | None:
-    if item.path.name == "test_slurm.py":
-        return "slurm"
-    if "tiny_run" in getattr(item, "fixturenames", ()):
+def run_group(nodeid: str) -> str | None:
+    """The end-to-end run whose tests ``nodeid`` belongs to, or None.
+
+    Tests elsewhere that take the ``tiny_run`` fixture still work on either worker; a
+    worker makes the tiny run once for all its tests.
+    """
+    path, _, name = nodeid.partition("::")
+    file = path.rsplit("/", 1)[-1]
+    if file in TINY_RUN_FILES or name == "test_browser_renders_the_workflow_explorer":
         return "tiny"
-    if item.path.name == "test_sweep.py" and item.get_closest_marker("slow"):
-        return "sweep"
+    # the SLURM run, then the sweep run: about as long as the tiny run and its tests
+    if file == "test_slurm.py" or name == "test_sweep_runs_end_to_end":
+        return "slurm+sweep"
     return None
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group each end-to-end run's tests on one xdist worker and start the long runs first."""
-    groups = {item.nodeid: _long_run(item) for item in items}
-    for item in items:
-        if groups[item.nodeid]:
-            item.add_marker(pytest.mark.xdist_group(groups[item.nodeid]))
-    rank = {name: i for i, name in enumerate(LONG_RUNS)}
-    items.sort(key=lambda item: rank.get(groups[item.nodeid], len(rank)))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Schedule each group of :func:`run_group` as one unit; xdist starts the largest first."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class RunScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return run_group(nodeid) or nodeid
+
+    return RunScheduling(config, log)
 
 
 @pytest.fixture(scope="session", autouse=True)
