@@ -529,6 +529,33 @@ def _as_gram(K: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _gram_list(seq: Sequence[Any], label: str) -> list[np.ndarray]:
+    """A non-empty sequence of (n, n) Gram matrices, each checked by :func:`_as_gram`."""
+    if isinstance(seq, np.ndarray) and seq.ndim == 2:
+        raise TypeError(
+            f"{label} must be a sequence of (n, n) Gram matrices, got a single 2-D array; "
+            "wrap it in a list"
+        )
+    out = [_as_gram(K, f"{label}[{i}]") for i, K in enumerate(seq)]
+    if not out:
+        raise ValueError(f"{label} is empty; pass at least one (n, n) Gram matrix")
+    return out
+
+
+def _gram_sequences(
+    grams: Sequence[Any], others: Sequence[Any] | None
+) -> tuple[list[np.ndarray], list[np.ndarray] | None]:
+    """Checked ``grams`` and ``others`` (or None), all of the same images (same n)."""
+    xs = _gram_list(grams, "grams")
+    ys = None if others is None else _gram_list(others, "others")
+    sizes = {K.shape for K in xs + (ys or [])}
+    if len(sizes) > 1:
+        raise ValueError(
+            f"all Gram matrices must be of the same images (same n); got shapes {sorted(sizes)}"
+        )
+    return xs, ys
+
+
 def _check_same_size(K: np.ndarray, L: np.ndarray) -> int:
     if K.shape != L.shape:
         raise ValueError(
@@ -872,24 +899,7 @@ def cka_matrix_from_grams(
         As :func:`cka_from_grams`, or if a sequence is empty.
     """
 
-    def prepare(seq: Sequence[Any], label: str) -> list[np.ndarray]:
-        if isinstance(seq, np.ndarray) and seq.ndim == 2:
-            raise TypeError(
-                f"{label} must be a sequence of (n, n) Gram matrices, got a single 2-D array; "
-                "wrap it in a list"
-            )
-        out = [_as_gram(K, f"{label}[{i}]") for i, K in enumerate(seq)]
-        if not out:
-            raise ValueError(f"{label} is empty; pass at least one (n, n) Gram matrix")
-        return out
-
-    xs = prepare(grams, "grams")
-    ys = None if others is None else prepare(others, "others")
-    sizes = {K.shape for K in xs + (ys or [])}
-    if len(sizes) > 1:
-        raise ValueError(
-            f"all Gram matrices must be of the same images (same n); got shapes {sorted(sizes)}"
-        )
+    xs, ys = _gram_sequences(grams, others)
     if debiased:
         _check_debiased_n(xs[0].shape[0])
     px = [_normalised_gram(K, f"grams[{i}]", debiased) for i, K in enumerate(xs)]
@@ -1591,24 +1601,7 @@ def measure_matrix_from_grams(
     measure = _check_measure(name, need_grams=True)
     prepare, pair = _gram_preparation(name, dict(params))
 
-    def validated(seq: Sequence[Any], label: str) -> list[np.ndarray]:
-        if isinstance(seq, np.ndarray) and seq.ndim == 2:
-            raise TypeError(
-                f"{label} must be a sequence of (n, n) Gram matrices, got a single 2-D array; "
-                "wrap it in a list"
-            )
-        out = [_as_gram(K, f"{label}[{i}]") for i, K in enumerate(seq)]
-        if not out:
-            raise ValueError(f"{label} is empty; pass at least one (n, n) Gram matrix")
-        return out
-
-    xs = validated(grams, "grams")
-    ys = None if others is None else validated(others, "others")
-    sizes = {K.shape for K in xs + (ys or [])}
-    if len(sizes) > 1:
-        raise ValueError(
-            f"all Gram matrices must be of the same images (same n); got shapes {sorted(sizes)}"
-        )
+    xs, ys = _gram_sequences(grams, others)
     if name == "cka_debiased" or (name == "cka_rbf" and params.get("debiased")):
         _check_debiased_n(xs[0].shape[0])
     px = [prepare(K, f"grams[{i}]") for i, K in enumerate(xs)]
