@@ -179,3 +179,65 @@ def test_wide_layer_with_few_points():
     reduced = remove_low_variance_directions(points, 4)
     assert reduced.shape == (12, 16)
     np.testing.assert_allclose(pdist(reduced), pdist(points), rtol=1e-5)  # rank 12 <= 16 kept
+
+
+# ---------------------------------------------------------------------------
+# Ding et al.'s grounded test (PC deletion vs linear-probe accuracy)
+# ---------------------------------------------------------------------------
+
+
+def test_deletion_counts_halve_the_kept_components():
+    from cnntopo.ph.sensitivity import deletion_counts
+
+    assert deletion_counts(8).tolist() == [4, 6, 7]
+    assert deletion_counts(999).tolist()[0] == 499 and deletion_counts(999)[-1] == 998
+    with pytest.raises(ValueError):
+        deletion_counts(1)
+
+
+def test_deletion_curve_from_the_gram_equals_deletion_in_feature_space():
+    """Gram route (principal coordinates) vs explicit PCA deletion of the features."""
+    from cnntopo.ph.sensitivity import deletion_curve, linear_probe_accuracy, probe_split
+    from cnntopo.ph.similarity import linear_cka, linear_gram, procrustes, svcca
+
+    rng = np.random.default_rng(0)
+    n, p = 160, 24
+    y = rng.integers(0, 4, n)
+    X = rng.normal(size=(n, p)) * np.linspace(3, 0.1, p)
+    X[:, :4] += 2 * np.eye(4)[y]
+    specs = [
+        ("cka_linear", "cka_linear", {}),
+        ("procrustes", "procrustes", {}),
+        ("svcca", "svcca", {"keep": 0.99}),
+        ("pwcca", "pwcca", {}),
+    ]
+    curve = deletion_curve(linear_gram(X), y, specs, features=X)
+    Xc = X - X.mean(axis=0)
+    U, S, Vt = np.linalg.svd(Xc, full_matrices=False)
+    train, test = probe_split(y)
+    base = linear_probe_accuracy(X, y, train, test)
+    for row in curve.itertuples():
+        k = row.deleted
+        Xk = (U[:, : p - k] * S[: p - k]) @ Vt[: p - k]
+        assert row.cka_linear == pytest.approx(1 - linear_cka(X, Xk), abs=1e-9)
+        assert row.procrustes == pytest.approx(procrustes(X, Xk), abs=1e-9)
+        assert row.svcca == pytest.approx(1 - svcca(X, Xk, keep=0.99), abs=1e-6)
+        assert row.pwcca == pytest.approx(0.0, abs=1e-9)  # X_k's span lies in X's
+        acc = linear_probe_accuracy(Xk, y, train, test)
+        assert abs(row.accuracy - acc) <= 1.0 / len(test) + 1e-12
+        assert row.accuracy_drop == pytest.approx(base - row.accuracy)
+    assert curve["cka_linear"].is_monotonic_increasing
+
+
+def test_spearman_interval_matches_scipy_and_covers_it():
+    from scipy.stats import spearmanr
+
+    from cnntopo.ph.sensitivity import spearman_interval
+
+    rng = np.random.default_rng(3)
+    x = rng.random(60)
+    y = x + 0.3 * rng.random(60)
+    groups = np.repeat(np.arange(12), 5)
+    rho, low, high, n = spearman_interval(x, y, groups, n_boot=300)
+    assert rho == pytest.approx(spearmanr(x, y).statistic) and n == 60
+    assert low <= rho <= high <= 1

@@ -165,3 +165,102 @@ def test_matrix_validation(clouds):
         cka_matrix(clouds, [clouds[0][:30]])
     with pytest.raises(ValueError, match="same number of rows"):
         procrustes_matrix([clouds[0], clouds[1][:10]])
+
+
+# ---------------------------------------------------------------------------
+# threads, principal coordinates and the pipeline stages (issue 11)
+# ---------------------------------------------------------------------------
+
+
+def test_threads_do_not_change_the_matrix():
+    from cnntopo.ph.similarity import linear_gram, measure_matrix_from_grams
+
+    grams = [linear_gram(_rng(i).normal(size=(30, 5))) for i in range(6)]
+    one = measure_matrix_from_grams("procrustes", grams)
+    np.testing.assert_array_equal(one, measure_matrix_from_grams("procrustes", grams, n_jobs=3))
+
+
+def test_principal_coordinates_reproduce_the_centred_gram():
+    from cnntopo.ph.similarity import principal_coordinates
+
+    X = _rng(2).normal(size=(20, 7))
+    F = principal_coordinates(X @ X.T)
+    Xc = X - X.mean(axis=0)
+    np.testing.assert_allclose(F @ F.T, Xc @ Xc.T, atol=1e-10)
+    np.testing.assert_allclose((F**2).sum(axis=0), np.linalg.svd(Xc, compute_uv=False) ** 2)
+
+
+def test_similarity_stages_on_shards_match_the_feature_measures(tmp_path):
+    """Representations from shards, cross matrices from Grams, then the tests, against
+    the measures on explicitly flattened / pooled activations."""
+    import pandas as pd
+
+    from cnntopo.ph.representations import flat, pool
+    from cnntopo.ph.similarity import pwcca
+    from cnntopo.stages.common import load_cross
+    from cnntopo.stages.ph.similarity import (
+        similarity_cross,
+        similarity_representations,
+        similarity_tests,
+    )
+
+    layers, seeds, reps = ["a", "b", "c"], [0, 1], ["flat", "pool", "topl2"]
+    acts, files = [], {r: [] for r in reps}
+    for seed in seeds:
+        shards = []
+        for i, c in enumerate((3, 4, 6)):
+            a = _rng(10 * seed + i).normal(size=(25, c, 3, 3)).astype(np.float32)
+            acts.append(a)
+            shards.append(tmp_path / f"s{seed}_{i}.npy")
+            np.save(shards[-1], a)
+        outs = [tmp_path / f"{r}_{seed}.npz" for r in reps]
+        similarity_representations(shards, outs, seed=seed, layers=layers, representations=reps)
+        for r, o in zip(reps, outs, strict=True):
+            files[r].append(o)
+    specs = [
+        {"label": "cka_linear", "name": "cka_linear", "params": {}},
+        {"label": "procrustes", "name": "procrustes", "params": {}},
+        {"label": "pwcca", "name": "pwcca", "params": {}},
+    ]
+    cross = []
+    for r in ("flat", "pool"):
+        outs = [tmp_path / f"cross_{r}_{m['label']}.npz" for m in specs]
+        similarity_cross(
+            files[r],
+            outs,
+            seeds=seeds,
+            layers=layers,
+            representation=r,
+            measures=specs,
+            threads=2,
+        )
+        cross += outs
+        feats = [flat(a) if r == "flat" else pool(a) for a in acts]
+        cka, *_ = load_cross(outs[0])
+        proc, *_ = load_cross(outs[1])
+        np.testing.assert_allclose(
+            cka, [[_naive_cka(x, y) for y in feats] for x in feats], atol=1e-9
+        )
+        np.testing.assert_allclose(
+            proc, [[orthogonal_procrustes_distance(x, y) for y in feats] for x in feats], atol=1e-8
+        )
+        if r == "pool":  # features stored: PWCCA on the neurons themselves
+            pw, *_ = load_cross(outs[2])
+            assert pw[0, 4] == pytest.approx(pwcca(feats[0], feats[4]), abs=1e-9)
+    outs = [tmp_path / f"{n}.csv" for n in ("spec", "depth", "perm")]
+    similarity_tests(cross, *outs, stages=[8, 8, 4], n_boot=50, n_permutations=50)
+    spec = pd.read_csv(outs[0])
+    assert spec.columns[:7].tolist() == [
+        "measure",
+        "representation",
+        "dim",
+        "exact",
+        "within1",
+        "ci_low",
+        "ci_high",
+    ]
+    assert len(spec) == 6 and (spec["n_cases"] == 3 * 2).all()
+    assert ((spec["ci_low"] <= spec["exact"]) & (spec["exact"] <= spec["ci_high"])).all()
+    perm = pd.read_csv(outs[2])
+    assert perm["model"].astype(str).tolist()[:3] == ["0", "1", "pooled"]
+    assert perm["p_value"].between(0, 1).all()

@@ -168,3 +168,83 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="S >= 2"):
         identification_rates(nearest[:1, :, :1])
     assert isinstance(identification_rates(nearest), pd.DataFrame)
+
+
+# ---------------------------------------------------------------------------
+# bootstrap intervals, layer depth, stage permutation (issue 11)
+# ---------------------------------------------------------------------------
+
+
+def test_bootstrap_interval_is_over_model_pairs():
+    from cnntopo.ph.specificity import bootstrap_identification
+
+    S, L = 2, 4
+    nearest = np.full((S, L, S), -1)
+    nearest[0, :, 1] = [0, 1, 2, 3]  # pair (0, 1): all exact
+    nearest[1, :, 0] = [0, 0, 0, 0]  # pair (1, 0): one exact of four
+    rate, low, high, n = bootstrap_identification(nearest, 0, n_boot=500, seed=1)
+    assert rate == pytest.approx(identification_rates(nearest)["rate"].iloc[-1]) == 0.625
+    assert n == L * S * (S - 1)
+    # two pairs: a draw averages two of {1, 0.25}, so only 0.25, 0.625, 1 are possible
+    assert low == pytest.approx(0.25) and high == pytest.approx(1.0)
+    within, wlo, whi, _ = bootstrap_identification(nearest, 1, n_boot=200)
+    assert within == pytest.approx(0.75) and wlo <= within <= whi
+
+
+def test_depth_correlation_matches_scipy_per_pair_mean():
+    from scipy.stats import spearmanr
+
+    from cnntopo.ph.specificity import depth_correlation
+
+    S, L = 3, 5
+    D = _identifiable(S, L, noise=0.8, seed=4)
+    rho, low, high, n_pairs = depth_correlation(D, S, L, "distance", n_boot=300)
+    depth = np.abs(np.subtract.outer(np.arange(L), np.arange(L))).ravel()
+    expected = np.mean(
+        [
+            spearmanr(D[s * L : (s + 1) * L, t * L : (t + 1) * L].ravel(), depth).statistic
+            for s in range(S)
+            for t in range(S)
+            if s != t
+        ]
+    )
+    assert rho == pytest.approx(expected) and n_pairs == S * (S - 1)
+    assert low <= rho <= high and 0.5 < rho <= 1
+    # a similarity is the negated distance
+    sim = depth_correlation(-D, S, L, "similarity", n_boot=300)
+    assert sim[0] == pytest.approx(rho)
+
+
+def test_stage_permutation_p_value_matches_exhaustive_enumeration():
+    import itertools
+
+    from cnntopo.ph.specificity import stage_permutation_test
+
+    rng = np.random.default_rng(7)
+    stages = [0, 0, 1, 1, 1]
+    L = len(stages)
+    mats = []
+    for _ in range(2):
+        A = rng.random((L, L)) + 0.6 * (np.subtract.outer(stages, stages) != 0)
+        mats.append((A + A.T) / 2)
+    iu = np.triu_indices(L, 1)
+
+    def stat(labels, M):
+        same = np.asarray(labels)[iu[0]] == np.asarray(labels)[iu[1]]
+        return M[iu][~same].mean() - M[iu][same].mean()
+
+    labelings = set(itertools.permutations(stages))
+    exact = [np.mean([stat(p, M) >= stat(stages, M) - 1e-12 for p in labelings]) for M in mats]
+    pooled_exact = np.mean(
+        [
+            sum(stat(p, M) for M in mats) >= sum(stat(stages, M) for M in mats) - 1e-12
+            for p in labelings
+        ]
+    )
+    per_model, pooled = stage_permutation_test(mats, stages, n_permutations=20000, seed=0)
+    for res, p, M in zip(per_model, exact, mats, strict=True):
+        assert res["statistic"] == pytest.approx(stat(stages, M))
+        assert res["p_value"] == pytest.approx(p, abs=0.02)
+    assert pooled["p_value"] == pytest.approx(pooled_exact, abs=0.02)
+    with pytest.raises(ValueError, match="two stages"):
+        stage_permutation_test(mats, [0] * L)

@@ -15,7 +15,10 @@ from cnntopo.stages.ph.distances import cross_distances, metric_params, specific
 from cnntopo.stages.ph.figures import figure_sensitivity, figure_sw_vs_cka
 from cnntopo.stages.ph.persistence import persistence_diagram, persistence_diagrams
 from cnntopo.stages.ph.sensitivity import sensitivity_test
-from cnntopo.stages.ph.similarity import cka_cross
+from cnntopo.stages.ph.similarity import (
+    similarity_cross,
+    similarity_representations,
+)
 
 LAYERS = ["conv1", "block_seq.0.0.conv1", "block_seq.0.0.conv2"]
 SEEDS = [0, 3]
@@ -42,6 +45,24 @@ def _cka(X: np.ndarray, Y: np.ndarray) -> float:
     X, Y = X - X.mean(axis=0), Y - Y.mean(axis=0)
     cross = np.linalg.norm(Y.T @ X) ** 2
     return float(cross / (np.linalg.norm(X.T @ X) * np.linalg.norm(Y.T @ Y)))
+
+
+def cka_cross(folder, clouds, out):
+    """Linear CKA through the similarity stages: clouds as 1x1 feature maps (topl2 = them)."""
+    L = len(LAYERS)
+    reps = []
+    for s, seed in enumerate(SEEDS):
+        shards = []
+        for i, points in enumerate(clouds[s * L : (s + 1) * L]):
+            shards.append(folder / f"shard_{seed}_{i}.npy")
+            np.save(shards[-1], np.asarray(points)[:, :, None, None])
+        reps.append(folder / f"rep{seed}.npz")
+        similarity_representations(
+            shards, [reps[-1]], seed=seed, layers=LAYERS, representations=["topl2"]
+        )
+    spec = [{"label": "cka_linear", "name": "cka_linear", "params": {}}]
+    similarity_cross(reps, [out], seeds=SEEDS, layers=LAYERS, representation="topl2", measures=spec)
+    return load_cross(out)[0]
 
 
 def _write_clouds(folder, clouds):
@@ -115,11 +136,11 @@ def test_cross_matrix_refuses_infinite_bars_when_asked(tmp_path):
 def test_cka_cross_is_linear_cka_of_every_pair(tmp_path):
     rng = np.random.default_rng(2)
     clouds = [rng.normal(size=(40, c)) for c in (4, 4, 8) for _ in SEEDS]
-    files = _write_clouds(tmp_path, clouds)
-    C = cka_cross(files, tmp_path / "cka.npz", seeds=SEEDS, layers=LAYERS)
+    C = cka_cross(tmp_path, clouds, tmp_path / "cka.npz")
     matrix, seeds, layers, meta = load_cross(tmp_path / "cka.npz")
     assert np.array_equal(matrix, C) and seeds == SEEDS and layers == LAYERS
-    assert meta == {**meta, "metric": "linear_cka", "kind": "similarity"}
+    assert meta == {**meta, "measure": "cka_linear", "kind": "similarity"}
+    clouds = [c.astype(np.float32).astype(np.float64) for c in clouds]  # top-l2 is float32
     expected = np.array([[_cka(a, b) for b in clouds] for a in clouds])
     np.testing.assert_allclose(C, expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(np.diag(C), 1.0)
@@ -155,9 +176,7 @@ def test_specificity_of_identical_models_is_one_for_cka_too(tmp_path):
     model = [rng.normal(size=(50, 6)) for _ in LAYERS]
     rotation, _ = np.linalg.qr(rng.normal(size=(6, 6)))
     copy = [3.0 * points @ rotation for points in model]
-    files = _write_clouds(tmp_path, model + copy)
-    cka_cross(files, tmp_path / "cka.npz", seeds=SEEDS, layers=LAYERS)
-    C, *_ = load_cross(tmp_path / "cka.npz")
+    C = cka_cross(tmp_path, model + copy, tmp_path / "cka.npz")
     np.testing.assert_allclose(np.diag(C[:3, 3:]), 1.0)
     specificity_analysis(
         tmp_path / "cka.npz", tmp_path / "spec.csv", [str(tmp_path / "s.png")], label="CKA"

@@ -128,6 +128,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     schema = load_schema() if schema is None else schema
     if not isinstance(config, dict):
         raise ConfigError(f"the configuration must be a mapping, got {type(config).__name__}")
+    _check_replaced_keys(config)
     validator_cls = jsonschema.validators.validator_for(schema)
     validator = validator_cls(schema)
     errors = sorted(
@@ -144,6 +145,18 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
     return config
 
 
+def _check_replaced_keys(config: dict) -> None:
+    """Keys of earlier versions: say what replaced them instead of "unknown key"."""
+    sim = config.get("similarity")
+    if isinstance(sim, dict) and "cka" in sim:
+        raise ConfigError(
+            "invalid configuration:\n  - config key 'similarity.cka' was replaced by "
+            "'similarity.measures' and 'similarity.representations': for the old baseline "
+            "write 'similarity: {measures: [cka_linear], representations: [topl2]}', to switch "
+            "the measures off 'similarity: {measures: []}' (see config/README.md)"
+        )
+
+
 def _check_semantics(config: dict) -> None:
     """Cross-key checks that a JSON schema cannot express."""
     problems = []
@@ -157,6 +170,16 @@ def _check_semantics(config: dict) -> None:
         problems.append(
             f"config key 'distances.dim' = {config['distances']['dim']} exceeds "
             f"'persistence.maxdim' = {config['persistence']['maxdim']}: raise maxdim or compare a lower dimension"
+        )
+    too_high = [
+        d
+        for d in config["similarity"]["diagram_distances"]
+        if int(d.rsplit("_H", 1)[1]) > config["persistence"]["maxdim"]
+    ]
+    if too_high:
+        problems.append(
+            f"config key 'similarity.diagram_distances': {too_high} exceed 'persistence.maxdim' = "
+            f"{config['persistence']['maxdim']}: raise maxdim or drop them"
         )
     if (
         config["training"]["schedule"] == "triangular"

@@ -3,7 +3,8 @@
 The rules, the notebook and the tests all build paths from :data:`LAYOUT`, so the layout
 is written once. A template's fields are the folders (``out``: the experiment folder,
 ``models``: the PH networks, ``mapper_model``: the Mapper network) and the wildcards
-(``seed``, ``layer``, ``metric``, ``dim``, ``measure``, ``cloud``, ``setting``, ``ext``).
+(``seed``, ``layer``, ``metric``, ``dim``, ``measure``, ``representation``, ``cloud``,
+``setting``, ``ext``).
 Fields that are not given stay as ``{name}``, i.e. as Snakemake wildcards.
 
 Examples
@@ -45,9 +46,14 @@ LAYOUT: dict[str, str] = {
     "within_csv": "{out}/distances/topl2/{metric}_H{dim}/seed{seed}.csv",
     "mean_matrix": "{out}/distances/topl2/{metric}_H{dim}/mean.npz",
     "cross_matrix": "{out}/distances/topl2/{measure}/cross.npz",
-    "cka_cross": "{out}/similarity/cka/cross.npz",
+    "similarity_rep": "{out}/similarity/{representation}/seed{seed}.npz",
+    "similarity_cross": "{out}/similarity/{representation}/cross_{measure}.npz",
     "specificity": "{out}/analysis/specificity_{measure}.csv",
+    "specificity_table": "{out}/analysis/specificity.csv",
+    "layer_depth": "{out}/analysis/layer_depth.csv",
+    "stage_permutation": "{out}/analysis/stage_permutation.csv",
     "sensitivity": "{out}/sensitivity/seed{seed}/{layer}.csv",
+    "sensitivity_table": "{out}/analysis/sensitivity.csv",
     "fig_training": "{out}/figures/training.{ext}",
     "fig_heatmap": "{out}/figures/heatmaps/{metric}_H{dim}_seed{seed}.{ext}",
     "fig_heatmap_mean": "{out}/figures/heatmap_mean_{metric}_H{dim}.{ext}",
@@ -55,6 +61,7 @@ LAYOUT: dict[str, str] = {
     "fig_specificity": "{out}/figures/specificity_{measure}.{ext}",
     "fig_sensitivity": "{out}/figures/sensitivity/{measure}_seed{seed}.{ext}",
     "fig_vs_cka": "{out}/figures/{measure}_vs_cka.{ext}",
+    "fig_measures": "{out}/figures/similarity_measures.{ext}",
     # Mapper branch
     "mapper_weights": "{mapper_model}/weights.pt",
     "mapper_train_metrics": "{mapper_model}/train.json",

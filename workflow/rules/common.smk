@@ -29,6 +29,10 @@ METRIC = config["distances"]["metric"]
 #: The main diagram distance, e.g. sliced_wasserstein_H1 (a {measure} of the cross rules).
 DIST = f"{METRIC}_H{DIM}"
 WITHIN_METRICS = list(dict.fromkeys([METRIC, *config["distances"]["within_metrics"]]))
+SIMILARITY = config["similarity"]
+REPRESENTATIONS = SIMILARITY["representations"]
+#: PH distances in the comparison tables: the main one and similarity.diagram_distances.
+DIAGRAM_MEASURES = list(dict.fromkeys([DIST, *SIMILARITY["diagram_distances"]]))
 ENVS = Path(workflow.basedir) / "envs"
 
 
@@ -38,6 +42,7 @@ wildcard_constraints:
     ext=r"png|pdf|svg",
     metric=r"sliced_wasserstein|wasserstein|bottleneck",
     measure=r"[a-z_]+(_H\d+)?",
+    representation=r"topl2|flat|pool",
 
 
 def get_preflight():
@@ -88,6 +93,39 @@ def get_metric_params(wildcards):
     return metric_params(config["distances"], wildcards.metric)
 
 
+def get_similarity_measures():
+    """The similarity.measures as jobs read them: label, name and parameters of each.
+
+    RBF CKA gives one entry per bandwidth (label ``cka_rbf_<sigma>``).
+    """
+    out = []
+    for name in SIMILARITY["measures"]:
+        if name == "cka_rbf":
+            out += [
+                {
+                    "label": f"cka_rbf_{s:g}",
+                    "name": name,
+                    "params": {"sigma_frac": float(s)},
+                }
+                for s in SIMILARITY["rbf_sigmas"]
+            ]
+        elif name == "svcca":
+            out.append(
+                {
+                    "label": name,
+                    "name": name,
+                    "params": {"keep": SIMILARITY["svcca_keep"]},
+                }
+            )
+        else:
+            out.append({"label": name, "name": name, "params": {}})
+    return out
+
+
+def get_similarity_labels():
+    return [m["label"] for m in get_similarity_measures()]
+
+
 def get_measure_label(wildcards):
     if wildcards.measure == "cka":
         return "linear CKA"
@@ -105,10 +143,54 @@ def get_shards():
 
 
 def get_cross_matrix(wildcards):
-    """Cross-model matrix of a {measure}: the main diagram distance or "cka"."""
+    """Cross-model matrix of a {measure}: a diagram distance or "cka" (linear, top-l2)."""
     if wildcards.measure == "cka":
-        return P("cka_cross")
+        return P("similarity_cross", representation="topl2", measure="cka_linear")
     return P("cross_matrix", measure=wildcards.measure)
+
+
+def get_cross_metric(wildcards):
+    """The metric of a cross_distances job's {measure} (e.g. sliced_wasserstein_H0)."""
+    return wildcards.measure.rsplit("_H", 1)[0]
+
+
+def get_cross_dim(wildcards):
+    return int(wildcards.measure.rsplit("_H", 1)[1])
+
+
+def get_cross_metric_params(wildcards):
+    return metric_params(config["distances"], get_cross_metric(wildcards))
+
+
+def get_similarity_test_inputs():
+    """Cross matrices of the comparison: every (measure, representation), then PH."""
+    labels = get_similarity_labels()
+    out = [
+        P("similarity_cross", representation=r, measure=m)
+        for m in labels
+        for r in REPRESENTATIONS
+    ]
+    return out + P.expand("cross_matrix", measure=DIAGRAM_MEASURES)
+
+
+def get_sensitivity_representations():
+    return REPRESENTATIONS if SIMILARITY["measures"] else []
+
+
+def get_sensitivity_reps():
+    """Representation files of the tested models, seed-major (none without measures)."""
+    return [
+        P("similarity_rep", seed=s, representation=r)
+        for s in get_sensitivity_seeds()
+        for r in get_sensitivity_representations()
+    ]
+
+
+def get_figure_similarity_inputs(wildcards):
+    inputs = {"specificity": P("specificity_table")}
+    if config["sensitivity"]["enabled"]:
+        inputs["sensitivity"] = P("sensitivity_table")
+    return inputs
 
 
 def is_cross_enabled():
@@ -117,10 +199,12 @@ def is_cross_enabled():
 
 
 def get_specificity_measures():
-    """Measures of the specificity analysis: the CKA baseline (if on), the main distance."""
+    """Measures of the per-measure specificity figures: linear CKA on top-l2 (if among the
+    measures and representations), the main distance."""
     if not is_cross_enabled():
         return []
-    return ["cka", DIST] if config["similarity"]["cka"] else [DIST]
+    cka = "cka_linear" in SIMILARITY["measures"] and "topl2" in REPRESENTATIONS
+    return ["cka", DIST] if cka else [DIST]
 
 
 def get_sensitivity_seeds():
@@ -143,6 +227,10 @@ def get_final_outputs():
     if config["sensitivity"]["enabled"]:
         seeds = get_sensitivity_seeds()
         out += P.expand("fig_sensitivity", measure=DIST, seed=seeds, ext=ext)
+        out.append(P("sensitivity_table"))
+    if is_cross_enabled():
+        out += [P("specificity_table"), P("layer_depth"), P("stage_permutation")]
+        out += P.expand("fig_measures", ext=ext)
     return out + get_mapper_outputs() + [P("summary")]
 
 
@@ -185,6 +273,26 @@ def get_persistence_mem_mb(wildcards, attempt):
 
 def get_persistence_runtime(wildcards, attempt):
     return resources.persistence_runtime(len(LAYERS), N_IMAGES, attempt)
+
+
+def _gram_mb(n_models):
+    """The float64 N x N Gram matrices of n_models x layers, and their prepared forms."""
+    return 3 * n_models * len(LAYERS) * N_IMAGES**2 * 8 // 2**20
+
+
+def get_similarity_mem_mb(wildcards, attempt):
+    """Representations / sensitivity table: one model's Gram matrices and a channel block."""
+    return (1500 + _gram_mb(1)) * attempt
+
+
+def get_similarity_cross_mem_mb(wildcards, attempt):
+    """A cross job holds the Gram matrices of every (model, layer)."""
+    return (1000 + _gram_mb(len(SEEDS))) * attempt
+
+
+def get_similarity_tests_mem_mb(wildcards, attempt):
+    n = len(SEEDS) * len(LAYERS)
+    return (1000 + n * n * 8 * 4 // 2**20) * attempt
 
 
 def get_cross_mem_mb(wildcards, attempt):

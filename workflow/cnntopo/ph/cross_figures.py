@@ -27,7 +27,12 @@ from matplotlib.figure import Figure
 from cnntopo.ph.figures import layer_heatmap, paper_style, short_layer_label
 from cnntopo.ph.specificity import OVERALL, check_kind
 
-__all__ = ["specificity_figure", "sensitivity_figure", "comparison_figure"]
+__all__ = [
+    "specificity_figure",
+    "sensitivity_figure",
+    "comparison_figure",
+    "measures_figure",
+]
 
 _SENSITIVITY_VALUES = ("sw", "cka")
 _DEFAULT_YLABELS = {
@@ -259,4 +264,76 @@ def comparison_figure(
         layer_heatmap(
             right, names, ax=ax_right, title=right_title, cbar_label=right_label, cmap=right_cmap
         )
+    return fig
+
+
+def _row_labels(table: pd.DataFrame) -> list[str]:
+    return [f"{m} ({r})" for m, r in zip(table["measure"], table["representation"], strict=True)]
+
+
+def measures_figure(
+    specificity: pd.DataFrame,
+    sensitivity: pd.DataFrame | None = None,
+    *,
+    n_layers: int | None = None,
+) -> Figure:
+    """Every measure side by side: identification rate and sensitivity, with intervals.
+
+    Parameters
+    ----------
+    specificity : pandas.DataFrame
+        ``analysis/specificity.csv``: ``measure, representation, exact, within1,
+        ci_low, ci_high`` (one row per measure and representation).
+    sensitivity : pandas.DataFrame, optional
+        ``analysis/sensitivity.csv``: ``measure, representation, rho, ci_low,
+        ci_high``; a second panel when given.
+    n_layers : int, optional
+        Number of layers; draws the chance level ``1 / n_layers`` of exact
+        identification.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Left: exact identification (bars, 95 % bootstrap interval over model pairs)
+        and within one layer (open marks). Right: Spearman rho of dissimilarity with
+        the probe-accuracy drop (interval over layers).
+    """
+    spec = specificity.reset_index(drop=True)
+    panels = 1 if sensitivity is None else 2
+    height = 0.9 + 0.22 * max(len(spec), 0 if sensitivity is None else len(sensitivity))
+    with paper_style():
+        fig = Figure(figsize=(3.6 * panels + 0.8, height), layout="constrained")
+        axes = np.atleast_1d(fig.subplots(1, panels))
+        ax = axes[0]
+        y = np.arange(len(spec))
+        ax.barh(y, spec["exact"], color=_EXACT_COLOR, label="exact")
+        err = np.vstack([spec["exact"] - spec["ci_low"], spec["ci_high"] - spec["exact"]])
+        ax.errorbar(spec["exact"], y, xerr=np.clip(err, 0, None), fmt="none", color="k", lw=0.8)
+        ax.plot(spec["within1"], y, "o", mfc="none", color="k", ms=3.5, label="within ±1")
+        if n_layers:
+            ax.axvline(1.0 / n_layers, color="0.5", ls=":", lw=0.8, label="chance")
+        ax.set_yticks(y, _row_labels(spec))
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("layer identified across seeds")
+        ax.legend(loc="lower right", fontsize="small")
+        if sensitivity is not None:
+            sens = sensitivity.reset_index(drop=True)
+            ax = axes[1]
+            y = np.arange(len(sens))
+            err = np.vstack([sens["rho"] - sens["ci_low"], sens["ci_high"] - sens["rho"]])
+            ax.errorbar(
+                sens["rho"],
+                y,
+                xerr=np.nan_to_num(np.clip(err, 0, None)),
+                fmt="o",
+                color="k",
+                ms=3.5,
+                lw=0.8,
+            )
+            ax.axvline(0.0, color="0.5", ls=":", lw=0.8)
+            ax.set_yticks(y, _row_labels(sens))
+            ax.invert_yaxis()
+            ax.set_xlim(-1, 1)
+            ax.set_xlabel("Spearman ρ with probe-accuracy drop")
     return fig

@@ -38,7 +38,7 @@ import pandas as pd
 
 from cnntopo.ph.distances import finite_part, sliced_wasserstein
 from cnntopo.ph.persistence import diagrams
-from cnntopo.ph.similarity import linear_cka
+from cnntopo.ph.similarity import linear_cka, measure_matrix, measure_matrix_from_grams
 
 __all__ = [
     "pc_removal_counts",
@@ -47,6 +47,11 @@ __all__ = [
     "sensitivity_curve",
     "cka_sensitivity_curve",
     "to_paper_array",
+    "probe_split",
+    "linear_probe_accuracy",
+    "deletion_counts",
+    "deletion_curve",
+    "spearman_interval",
 ]
 
 
@@ -394,3 +399,227 @@ def to_paper_array(curve: pd.DataFrame, value: str = "sw") -> np.ndarray:
     return np.vstack(
         [curve[value].to_numpy(np.float64), curve["fraction_removed"].to_numpy(np.float64)]
     )
+
+
+# ---------------------------------------------------------------------------
+# Ding et al.'s grounded test: dissimilarity vs the drop in linear-probe accuracy
+# ---------------------------------------------------------------------------
+
+
+def probe_split(labels: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Stratified half split of the images: the probe trains on one half, scores the other.
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (N,)
+        Class of every image.
+    seed : int, default 0
+
+    Returns
+    -------
+    train, test : np.ndarray of int
+        Disjoint sorted image indices covering ``range(N)``; every class with two or
+        more images has images in both.
+    """
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.size < 4:
+        raise ValueError(f"labels must be a 1-D array of at least 4 images, got shape {y.shape}")
+    rng = np.random.default_rng(seed)
+    train = []
+    for c in np.unique(y):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        train += list(idx[: idx.size // 2])
+    train = np.sort(np.asarray(train, dtype=np.int64))
+    test = np.setdiff1d(np.arange(y.size), train)
+    return train, test
+
+
+def linear_probe_accuracy(
+    features: Any, labels: Any, train: Any, test: Any, *, C: float = 1.0
+) -> float:
+    """Held-out accuracy of a logistic-regression probe (Ding et al. 2021's grounding task).
+
+    The features are centred on the training half and divided by one number (their
+    root-mean-square row norm there), an isotropic scaling: the L2-regularised probe
+    then gives the same predictions on ``X`` and on ``X Q`` for any orthogonal ``Q``,
+    so it can be trained on principal coordinates instead of wide features.
+
+    Parameters
+    ----------
+    features : array_like, shape (N, p)
+        A representation of the N images (e.g. principal coordinates).
+    labels : array_like of int, shape (N,)
+    train, test : array_like of int
+        Image indices (:func:`probe_split`).
+    C : float, default 1.0
+        Inverse L2 regularisation of :class:`sklearn.linear_model.LogisticRegression`.
+
+    Returns
+    -------
+    float
+        Fraction of the test images classified correctly.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    X = np.asarray(features, dtype=np.float64)
+    y = np.asarray(labels)
+    mean = X[train].mean(axis=0)
+    scale = np.sqrt(np.mean(np.sum((X[train] - mean) ** 2, axis=1))) or 1.0
+    Z = (X - mean) / scale
+    probe = LogisticRegression(C=C, max_iter=5000, tol=1e-6).fit(Z[train], y[train])
+    return float(probe.score(Z[test], y[test]))
+
+
+def deletion_counts(rank: int) -> np.ndarray:
+    """Principal components deleted in the grounded sensitivity test.
+
+    The kept counts halve from ``rank``: ``ceil(rank / 2), ceil(rank / 4), ..., 1``;
+    the deleted counts are ``rank`` minus those (lowest-variance components first,
+    as Ding et al. 2021 [1]_), so the test spans mild to drastic deletions whatever
+    the width.
+
+    Parameters
+    ----------
+    rank : int
+        Number of principal components (>= 2).
+
+    Returns
+    -------
+    np.ndarray of int64
+        Increasing deletion counts in ``[1, rank - 1]``.
+    """
+    rank = _int_at_least(rank, "rank", 2)
+    kept, keep = [], rank
+    while keep > 1:
+        keep = -(-keep // 2)
+        kept.append(keep)
+    return np.unique(rank - np.asarray(kept, dtype=np.int64))
+
+
+def deletion_curve(
+    gram: Any,
+    labels: Any,
+    measures: Sequence[tuple[str, str, dict]],
+    *,
+    features: Any = None,
+    split_seed: int = 0,
+) -> pd.DataFrame:
+    """Dissimilarity to the original and probe-accuracy drop after deleting principal components.
+
+    The representation enters through its linear Gram matrix: its principal
+    coordinates ``F`` (:func:`cnntopo.ph.similarity.principal_coordinates`) are the
+    representation up to an orthogonal map, so the measures (all invariant to it) and
+    an L2-regularised logistic-regression probe see the same thing as on the
+    features. Deleting the ``k`` lowest-variance components keeps the first
+    ``r - k`` columns of ``F`` (:func:`deletion_counts`).
+
+    Parameters
+    ----------
+    gram : array_like, shape (N, N)
+        Linear Gram matrix of one layer's representation.
+    labels : array_like of int, shape (N,)
+        Classes of the images (for the probe).
+    measures : sequence of (label, name, params)
+        Output column ``label`` holds measure ``name`` of
+        :data:`cnntopo.ph.similarity.MEASURES` with ``params``, as a dissimilarity
+        (``1 - value`` for a similarity).
+    features : array_like, shape (N, p), optional
+        The features, for PWCCA (the one measure without a Gram form); when omitted
+        PWCCA weighs the principal coordinates instead of the neurons.
+    split_seed : int, default 0
+        Seed of :func:`probe_split`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per deletion count: ``deleted``, ``fraction_deleted`` (``k / r``),
+        ``accuracy``, ``accuracy_drop`` (original accuracy minus it) and one column
+        per measure label.
+    """
+    from cnntopo.ph.similarity import MEASURES, principal_coordinates
+
+    F = principal_coordinates(gram)
+    y = np.asarray(labels)
+    if y.shape != (F.shape[0],):
+        raise ValueError(f"labels must have shape ({F.shape[0]},), got {y.shape}")
+    r = F.shape[1]
+    train, test = probe_split(y, split_seed)
+    ks = deletion_counts(r)
+    reduced = [F[:, : r - k] for k in ks]
+    base = linear_probe_accuracy(F, y, train, test)
+    acc = np.array([linear_probe_accuracy(R, y, train, test) for R in reduced])
+    table = {
+        "deleted": ks,
+        "fraction_deleted": ks / r,
+        "accuracy": acc,
+        "accuracy_drop": base - acc,
+    }
+    grams = [R @ R.T for R in reduced]
+    G = F @ F.T
+    for label, name, params in measures:
+        kind = MEASURES[name].kind
+        if MEASURES[name].from_grams is not None:
+            values = measure_matrix_from_grams(name, [G], grams, **params)[0]
+        else:
+            X = F if features is None else np.asarray(features, dtype=np.float64)
+            Xc = X - X.mean(axis=0)
+            # the same deletion in feature space: project out the deleted components
+            U = F / np.linalg.norm(F, axis=0)
+            reps = [Xc - U[:, r - k :] @ (U[:, r - k :].T @ Xc) for k in ks]
+            values = measure_matrix(name, [X], reps, **params)[0]
+        table[label] = values if kind == "distance" else 1.0 - values
+    return pd.DataFrame(table)
+
+
+def spearman_interval(
+    x: Any,
+    y: Any,
+    groups: Any,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float, int]:
+    """Spearman correlation with a bootstrap interval over groups (e.g. layers).
+
+    Points of one group (the deletions of one layer) are resampled together.
+
+    Parameters
+    ----------
+    x, y : array_like, shape (n,)
+    groups : array_like, shape (n,)
+        Group of every point.
+    n_boot : int, default 1000
+    level : float, default 0.95
+    seed : int, default 0
+
+    Returns
+    -------
+    rho, low, high : float
+        Spearman's rho over all points and the percentile interval (NaN where a
+        draw has no variation).
+    n : int
+        Number of points.
+    """
+    from scipy.stats import spearmanr
+
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    g = np.asarray(groups)
+    if not (x.shape == y.shape == g.shape) or x.ndim != 1 or x.size < 3:
+        raise ValueError("x, y and groups must be 1-D arrays of the same length >= 3")
+    rho = float(spearmanr(x, y).statistic)
+    members = [np.flatnonzero(g == u) for u in np.unique(g)]
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(_int_at_least(n_boot, "n_boot", 1)):
+        idx = np.concatenate([members[i] for i in rng.integers(len(members), size=len(members))])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            boots.append(spearmanr(x[idx], y[idx]).statistic)
+    boots = np.asarray(boots, dtype=np.float64)
+    boots = boots[np.isfinite(boots)]
+    if boots.size == 0:
+        return rho, float("nan"), float("nan"), int(x.size)
+    lo, hi = np.percentile(boots, [50 * (1 - level), 50 * (1 + level)])
+    return rho, float(lo), float(hi), int(x.size)

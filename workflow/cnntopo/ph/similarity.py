@@ -96,6 +96,7 @@ __all__ = [
     "MEASURES",
     "measure_matrix",
     "measure_matrix_from_grams",
+    "principal_coordinates",
 ]
 
 _CKA_METHODS = ("auto", "gram", "feature")
@@ -356,20 +357,32 @@ def _pair_matrix(
     py: Sequence[np.ndarray] | None,
     pair: Callable[[np.ndarray, np.ndarray], float],
     diagonal: float,
+    n_jobs: int = 1,
 ) -> np.ndarray:
     """``pair`` over all (i, j): symmetric (upper triangle computed, ``diagonal`` on the
-    diagonal) when ``py`` is None, else the full (len(px), len(py)) matrix."""
-    if py is None:
-        K = len(px)
-        M = np.full((K, K), diagonal, dtype=np.float64)
-        for i in range(K):
-            for j in range(i + 1, K):
-                M[i, j] = M[j, i] = pair(px[i], px[j])
-        return M
-    M = np.empty((len(px), len(py)), dtype=np.float64)
-    for i, a in enumerate(px):
-        for j, b in enumerate(py):
-            M[i, j] = pair(a, b)
+    diagonal) when ``py`` is None, else the full (len(px), len(py)) matrix.
+
+    With ``n_jobs > 1`` the rows are spread over that many threads (the per-pair work is
+    numpy linear algebra, which releases the GIL); the values do not depend on it.
+    """
+    symmetric = py is None
+    others = px if symmetric else py
+    M = np.full((len(px), len(others)), diagonal, dtype=np.float64)
+
+    def row(i: int) -> None:
+        for j in range(i + 1 if symmetric else 0, len(others)):
+            M[i, j] = pair(px[i], others[j])
+            if symmetric:
+                M[j, i] = M[i, j]
+
+    if n_jobs > 1 and len(px) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(n_jobs) as pool:
+            list(pool.map(row, range(len(px))))
+    else:
+        for i in range(len(px)):
+            row(i)
     return M
 
 
@@ -1254,6 +1267,37 @@ def _gram_spectrum(K: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     return lam[keep], U[:, keep]
 
 
+def principal_coordinates(K: Any) -> np.ndarray:
+    """Principal coordinates of a representation from its linear Gram matrix.
+
+    For ``K = X X^T`` (centred or not) the centred ``X_c = U S V^T`` has principal
+    coordinates ``F = U S`` (``n x r``, ``r`` the numerical rank, columns in decreasing
+    variance): ``F F^T = H K H`` and ``X_c = F V^T`` with orthonormal ``V``, so every
+    measure here that is invariant to orthogonal transforms gives the same value on
+    ``F`` as on ``X``, and deleting principal components of ``X`` (Ding et al. 2021 [2]_)
+    is deleting the last columns of ``F``.
+
+    Parameters
+    ----------
+    K : array_like, shape (n, n)
+        Linear Gram matrix of one representation.
+
+    Returns
+    -------
+    np.ndarray, shape (n, r), float64
+        Column ``j`` has variance (squared norm) ``lam_j``, the ``j``-th largest
+        eigenvalue of ``H K H``; eigenvalues below ``10 n eps`` of the largest are
+        dropped.
+
+    Raises
+    ------
+    ValueError
+        If ``K`` is not a finite square matrix or is zero after centring.
+    """
+    lam, U = _gram_spectrum(_as_gram(K, "K"), "K")
+    return U * np.sqrt(lam)
+
+
 def _gram_basis(K: np.ndarray, name: str, keep: float | int | None = None) -> np.ndarray:
     """As :func:`_basis`, from the Gram matrix ``K = X X^T`` (shape (n, r))."""
     lam, U = _gram_spectrum(K, name)
@@ -1471,7 +1515,12 @@ def _check_measure(name: str, need_grams: bool = False) -> Measure:
 
 
 def measure_matrix(
-    name: str, reps: Sequence[Any], others: Sequence[Any] | None = None, **params: Any
+    name: str,
+    reps: Sequence[Any],
+    others: Sequence[Any] | None = None,
+    *,
+    n_jobs: int = 1,
+    **params: Any,
 ) -> np.ndarray:
     """One measure between every pair of representations (feature form).
 
@@ -1483,6 +1532,8 @@ def measure_matrix(
         K1 representations of the same ``n`` images.
     others : sequence of array_like, each shape (n, q_j), optional
         K2 further representations; if None, the matrix within ``reps``.
+    n_jobs : int, default 1
+        Threads over the rows of the matrix (the values do not depend on it).
     **params
         Passed to the measure (e.g. ``sigma_frac`` for ``"cka_rbf"``, ``keep`` for
         ``"svcca"``).
@@ -1507,7 +1558,9 @@ def measure_matrix(
     other_names = [f"others[{j}]" for j in range(len(ys or []))]
     _check_same_rows(xs + (ys or []), names + other_names)
     diagonal = 1.0 if measure.kind == "similarity" else 0.0
-    return _pair_matrix(xs, ys, lambda a, b: measure.function(a, b, **params), diagonal)
+    return _pair_matrix(
+        xs, ys, lambda a, b: measure.function(a, b, **params), diagonal, n_jobs=n_jobs
+    )
 
 
 def _gram_preparation(
@@ -1559,7 +1612,12 @@ def _gram_preparation(
 
 
 def measure_matrix_from_grams(
-    name: str, grams: Sequence[Any], others: Sequence[Any] | None = None, **params: Any
+    name: str,
+    grams: Sequence[Any],
+    others: Sequence[Any] | None = None,
+    *,
+    n_jobs: int = 1,
+    **params: Any,
 ) -> np.ndarray:
     """One measure between every pair of representations, from their linear Gram matrices.
 
@@ -1579,6 +1637,8 @@ def measure_matrix_from_grams(
         images, e.g. from :func:`cnntopo.ph.representations.centred_gram`.
     others : sequence of array_like, each shape (n, n), optional
         K2 further linear Gram matrices; if None, the matrix within ``grams``.
+    n_jobs : int, default 1
+        Threads over the rows of the matrix (the values do not depend on it).
     **params
         The measure's parameters: ``sigma_frac``, ``debiased``, ``include_self``
         (``"cka_rbf"``); ``statistic`` (``"cca"``, ``"svcca"``); ``keep``
@@ -1607,4 +1667,4 @@ def measure_matrix_from_grams(
     px = [prepare(K, f"grams[{i}]") for i, K in enumerate(xs)]
     py = None if ys is None else [prepare(K, f"others[{j}]") for j, K in enumerate(ys)]
     diagonal = 1.0 if measure.kind == "similarity" else 0.0
-    return _pair_matrix(px, py, pair, diagonal)
+    return _pair_matrix(px, py, pair, diagonal, n_jobs=n_jobs)

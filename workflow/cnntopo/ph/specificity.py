@@ -41,6 +41,9 @@ __all__ = [
     "identification_rates",
     "specificity_table",
     "mean_cross_block",
+    "bootstrap_identification",
+    "depth_correlation",
+    "stage_permutation_test",
 ]
 
 #: Accepted values of ``kind``: what "closer" means for the entries of ``D``.
@@ -313,3 +316,208 @@ def mean_cross_block(D: Any, n_models: int, n_layers: int, exclude_self: bool = 
     if exclude_self:
         return per_pair[~np.eye(S, dtype=bool)].mean(axis=0)
     return per_pair.reshape(S * S, n_layers, n_layers).mean(axis=0)
+
+
+# ---------------------------------------------------------------------------
+# uncertainty and the statistical tests of the comparison (issue 11)
+# ---------------------------------------------------------------------------
+
+
+def _percentile_interval(values: np.ndarray, level: float) -> tuple[float, float]:
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
+    lo, hi = np.percentile(values, [50 * (1 - level), 50 * (1 + level)])
+    return float(lo), float(hi)
+
+
+def bootstrap_identification(
+    nearest: Any,
+    tolerance: int = 0,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float, int]:
+    """Identification rate with a bootstrap interval over model pairs.
+
+    The ``S*(S-1)`` ordered model pairs ``(s, t)`` are the resampled units (a pair's
+    ``L`` comparisons share both networks, so they are not independent): each
+    bootstrap draw takes ``S*(S-1)`` pairs with replacement and averages their hits.
+
+    Parameters
+    ----------
+    nearest : array_like of int, shape (S, L, S)
+        Output of :func:`nearest_layers`.
+    tolerance : int, default 0
+        0 = exact, 1 = within one layer (see :func:`identification_rates`).
+    n_boot : int, default 1000
+        Bootstrap draws.
+    level : float, default 0.95
+        Coverage of the percentile interval.
+    seed : int, default 0
+        Seed of the resampling.
+
+    Returns
+    -------
+    rate : float
+        The rate over all ``L*S*(S-1)`` comparisons (as :func:`identification_rates`).
+    low, high : float
+        Percentile bootstrap interval.
+    n_cases : int
+        ``L*S*(S-1)``.
+    """
+    arr = np.asarray(nearest)
+    if arr.ndim != 3 or arr.shape[0] != arr.shape[2] or arr.shape[0] < 2:
+        raise ValueError(f"nearest must have shape (S, L, S) with S >= 2, got {arr.shape}")
+    n_boot = _positive_int(n_boot, "n_boot")
+    tol = _positive_int(tolerance, "tolerance", 0)
+    S, L, _ = arr.shape
+    off = ~np.eye(S, dtype=bool)
+    picks = np.moveaxis(arr, 1, 0)[:, off]  # (L, P)
+    per_pair = (np.abs(picks - np.arange(L)[:, None]) <= tol).mean(axis=0)  # (P,)
+    P = per_pair.size
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(P, np.full(P, 1.0 / P), size=n_boot)  # (n_boot, P)
+    boots = weights @ per_pair / P
+    low, high = _percentile_interval(boots, level)
+    return float(per_pair.mean()), low, high, L * P
+
+
+def depth_correlation(
+    D: Any,
+    n_models: int,
+    n_layers: int,
+    kind: str = "distance",
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float, int]:
+    """Ding et al.'s layer-depth test: rank correlation of dissimilarity and depth difference.
+
+    For every ordered model pair ``(s, t)``, ``s != t``, the Spearman correlation
+    between the dissimilarity of layer ``l`` of ``s`` and layer ``m`` of ``t`` (``D``
+    for a distance, ``-D`` for a similarity) and ``|l - m|`` over all ``L^2`` layer
+    pairs; the result is the mean over model pairs, with a bootstrap interval over
+    model pairs. A measure that tracks depth gives a value near 1.
+
+    Parameters
+    ----------
+    D : array_like, shape (S*L, S*L)
+        Cross matrix in model-major order (see the module docstring).
+    n_models, n_layers : int
+        ``S >= 2`` and ``L >= 2``.
+    kind : {"distance", "similarity"}
+    n_boot, level, seed
+        As :func:`bootstrap_identification`.
+
+    Returns
+    -------
+    rho : float
+        Mean Spearman correlation over the ``S*(S-1)`` model pairs.
+    low, high : float
+        Percentile bootstrap interval of the mean.
+    n_pairs : int
+        ``S*(S-1)``.
+    """
+    from scipy.stats import spearmanr
+
+    kind = check_kind(kind)
+    blocks = _as_blocks(D, n_models, n_layers)
+    S, L = blocks.shape[0], blocks.shape[1]
+    if L < 2:
+        raise ValueError("the layer-depth test needs at least two layers")
+    sign = 1.0 if kind == "distance" else -1.0
+    depth = np.abs(np.subtract.outer(np.arange(L), np.arange(L))).ravel()
+    rhos = np.array(
+        [
+            spearmanr(sign * blocks[s, :, t, :].ravel(), depth).statistic
+            for s in range(S)
+            for t in range(S)
+            if s != t
+        ]
+    )
+    rhos = np.nan_to_num(rhos, nan=0.0)  # a constant block carries no ordering
+    rng = np.random.default_rng(seed)
+    P = rhos.size
+    boots = rng.multinomial(P, np.full(P, 1.0 / P), size=_positive_int(n_boot, "n_boot")) @ rhos / P
+    low, high = _percentile_interval(boots, level)
+    return float(rhos.mean()), low, high, P
+
+
+def stage_permutation_test(
+    matrices: Sequence[Any],
+    stages: Sequence[Any],
+    *,
+    n_permutations: int = 10000,
+    seed: int = 0,
+) -> tuple[list[dict], dict]:
+    """Permutation test that layers of one stage are closer than layers of different stages.
+
+    Statistic per model: mean distance between layers of different stages minus the
+    mean distance between distinct layers of the same stage (upper triangles of the
+    ``L x L`` within-model matrix). The null permutes the stage labels over the
+    layers (group sizes kept); the one-sided p-value is
+    ``(1 + #{T_perm >= T}) / (1 + n_permutations)``. The pooled test sums the
+    statistic over models, with the same permutation applied to every model.
+
+    Parameters
+    ----------
+    matrices : sequence of array_like, each shape (L, L)
+        Within-model distance matrices (smaller = closer), one per model.
+    stages : sequence, length L
+        Stage label of every layer (e.g. its spatial resolution); at least two stages
+        and one stage with two or more layers.
+    n_permutations : int, default 10000
+    seed : int, default 0
+
+    Returns
+    -------
+    per_model : list of dict
+        Per matrix: ``mean_within``, ``mean_between``, ``statistic``, ``p_value``.
+    pooled : dict
+        The same keys for the pooled test.
+    """
+    labels = np.asarray(list(stages))
+    L = labels.size
+    mats = [np.asarray(M, dtype=np.float64) for M in matrices]
+    if not mats:
+        raise ValueError("matrices is empty; pass one (L, L) matrix per model")
+    for i, M in enumerate(mats):
+        if M.shape != (L, L) or not np.all(np.isfinite(M)):
+            raise ValueError(f"matrix {i} must be a finite ({L}, {L}) array, got shape {M.shape}")
+    _, codes = np.unique(labels, return_inverse=True)
+    iu = np.triu_indices(L, 1)
+    same = codes[iu[0]] == codes[iu[1]]
+    if same.all() or not same.any():
+        raise ValueError(
+            "the stage labels must put at least two layers in one stage and define at least "
+            f"two stages, got {list(labels)}"
+        )
+    values = np.stack([M[iu] for M in mats])  # (models, pairs)
+    rng = np.random.default_rng(seed)
+    n_perm = _positive_int(n_permutations, "n_permutations")
+    perms = np.stack([rng.permutation(codes) for _ in range(n_perm)])  # (n_perm, L)
+    same_perm = perms[:, iu[0]] == perms[:, iu[1]]  # (n_perm, pairs)
+
+    def stat(same_mask: np.ndarray) -> np.ndarray:
+        # rows of same_mask: labelings; returns (labelings, models)
+        w_in = same_mask / same_mask.sum(axis=1, keepdims=True)
+        w_out = ~same_mask / (~same_mask).sum(axis=1, keepdims=True)
+        return (w_out - w_in) @ values.T
+
+    observed = stat(same[None, :])[0]  # (models,)
+    null = stat(same_perm)  # (n_perm, models)
+
+    def record(values_row: np.ndarray, obs: float, null_col: np.ndarray) -> dict:
+        return {
+            "mean_within": float(values_row[same].mean()),
+            "mean_between": float(values_row[~same].mean()),
+            "statistic": float(obs),
+            "p_value": float((1 + np.sum(null_col >= obs - 1e-12 * abs(obs))) / (1 + n_perm)),
+        }
+
+    per_model = [record(values[i], observed[i], null[:, i]) for i in range(len(mats))]
+    pooled = record(values.mean(axis=0), observed.sum(), null.sum(axis=1))
+    pooled["statistic"] = float(observed.mean())
+    return per_model, pooled

@@ -1,5 +1,6 @@
 # Stage 6: distances between persistence diagrams (docs/methods.md §6): within each model
-# (17 x 17 per metric) and across all models x layers (paper: 1,700 x 1,700), then
+# (17 x 17 per metric) and across all models x layers (paper: 1,700 x 1,700; the main
+# distance and similarity.diagram_distances), then
 # cross-seed specificity (§7).
 
 
@@ -32,11 +33,11 @@ rule cross_distances:
     input:
         diagrams=P.expand("diagram", seed=SEEDS, layer=LAYERS),
     output:
-        matrix=P("cross_matrix", measure=DIST),
+        matrix=P("cross_matrix"),
     log:
-        f"{OUT}/logs/distances/topl2/{DIST}/cross.log",
+        f"{OUT}/logs/distances/topl2/{{measure}}/cross.log",
     benchmark:
-        f"{OUT}/benchmarks/distances/topl2/{DIST}/cross.tsv"
+        f"{OUT}/benchmarks/distances/topl2/{{measure}}/cross.tsv"
     conda:
         get_env("tda")
     threads: config["distances"]["threads"]
@@ -46,10 +47,10 @@ rule cross_distances:
     params:
         seeds=SEEDS,
         layers=LAYERS,
-        metric=METRIC,
-        dim=DIM,
+        metric=get_cross_metric,
+        dim=get_cross_dim,
         infinite=config["distances"]["infinite"],
-        parameters=metric_params(config["distances"], METRIC),
+        parameters=get_cross_metric_params,
     script:
         "../../scripts/ph/cross_distances.py"
 

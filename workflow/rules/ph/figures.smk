@@ -137,7 +137,7 @@ rule figure_sensitivity:
 rule figure_sw_vs_cka:
     input:
         distances=P("cross_matrix", measure=DIST),
-        cka=P("cka_cross"),
+        cka=P("similarity_cross", representation="topl2", measure="cka_linear"),
     output:
         png=report(
             P("fig_vs_cka", measure=DIST, ext="png"),

@@ -7,6 +7,7 @@
 rule sensitivity:
     input:
         clouds=P.expand("pointcloud", layer=LAYERS),
+        eval_set=P("eval_set"),
     output:
         tables=P.expand("sensitivity", layer=LAYERS),
     log:
@@ -31,3 +32,36 @@ rule sensitivity:
         M=config["distances"]["M"],
     script:
         "../../scripts/ph/sensitivity.py"
+
+
+# Ding et al.'s grounded version for every measure and representation: principal
+# components deleted, dissimilarity to the original vs the drop in linear-probe accuracy;
+# Spearman rho with a bootstrap interval over layers (docs/methods.md §8-§9).
+
+
+rule sensitivity_table:
+    input:
+        ph=P.expand("sensitivity", seed=get_sensitivity_seeds(), layer=LAYERS),
+        reps=get_sensitivity_reps(),
+        eval_set=P("eval_set"),
+    output:
+        table=P("sensitivity_table"),
+    log:
+        f"{OUT}/logs/analysis/sensitivity_table.log",
+    benchmark:
+        f"{OUT}/benchmarks/analysis/sensitivity_table.tsv"
+    conda:
+        get_env("tda")
+    threads: 1
+    resources:
+        mem_mb=get_similarity_mem_mb,
+        runtime=60,
+    params:
+        seeds=get_sensitivity_seeds(),
+        layers=LAYERS,
+        representations=get_sensitivity_representations(),
+        measures=get_similarity_measures(),
+        ph_measure=DIST,
+        n_boot=config["similarity"]["bootstrap"],
+    script:
+        "../../scripts/ph/sensitivity_table.py"

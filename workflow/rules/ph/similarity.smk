@@ -1,24 +1,98 @@
-# Stage 6b: representational-similarity baseline (linear CKA, docs/methods.md §9) on the
-# same top-l2 point clouds.
+# Stage 6b: the grounded comparison (docs/methods.md §9). Every (model, layer) once per
+# representation (centred Gram matrices from the activation shards), every measure
+# between every pair of them, then the same tests on those matrices and on the PH
+# cross-distance matrices: specificity with bootstrap intervals, layer depth, the
+# within- vs between-stage permutation test; one figure with every measure.
 
 
-rule cka_cross:
+rule similarity_representations:
     input:
-        clouds=P.expand("pointcloud", seed=SEEDS, layer=LAYERS),
+        shards=P.expand("shard", layer=LAYERS),
     output:
-        matrix=P("cka_cross"),
+        reps=P.expand("similarity_rep", representation=REPRESENTATIONS),
     log:
-        f"{OUT}/logs/similarity/cka_cross.log",
+        f"{OUT}/logs/similarity/representations_seed{{seed}}.log",
     benchmark:
-        f"{OUT}/benchmarks/similarity/cka_cross.tsv"
+        f"{OUT}/benchmarks/similarity/representations_seed{{seed}}.tsv"
     conda:
         get_env("tda")
     threads: 1
     resources:
-        mem_mb=get_cross_mem_mb,
-        runtime=120,
+        mem_mb=get_similarity_mem_mb,
+        runtime=30,
+    params:
+        layers=LAYERS,
+        representations=REPRESENTATIONS,
+    script:
+        "../../scripts/ph/similarity_representations.py"
+
+
+rule similarity_cross:
+    input:
+        reps=P.expand("similarity_rep", seed=SEEDS),
+    output:
+        matrices=P.expand("similarity_cross", measure=get_similarity_labels()),
+    log:
+        f"{OUT}/logs/similarity/{{representation}}/cross.log",
+    benchmark:
+        f"{OUT}/benchmarks/similarity/{{representation}}/cross.tsv"
+    conda:
+        get_env("tda")
+    threads: config["similarity"]["threads"]
+    resources:
+        mem_mb=get_similarity_cross_mem_mb,
+        runtime=240,
     params:
         seeds=SEEDS,
         layers=LAYERS,
+        measures=get_similarity_measures(),
     script:
-        "../../scripts/ph/cka_cross.py"
+        "../../scripts/ph/similarity_cross.py"
+
+
+rule similarity_tests:
+    input:
+        cross=get_similarity_test_inputs(),
+    output:
+        specificity=P("specificity_table"),
+        depth=P("layer_depth"),
+        permutation=P("stage_permutation"),
+    log:
+        f"{OUT}/logs/analysis/similarity_tests.log",
+    conda:
+        get_env("plot")
+    threads: 1
+    resources:
+        mem_mb=get_similarity_tests_mem_mb,
+        runtime=30,
+    params:
+        stages=[SHAPES[layer][1] for layer in LAYERS],
+        n_boot=config["similarity"]["bootstrap"],
+        n_permutations=config["similarity"]["permutations"],
+    script:
+        "../../scripts/ph/similarity_tests.py"
+
+
+rule figure_similarity:
+    input:
+        unpack(get_figure_similarity_inputs),
+    output:
+        png=report(
+            P("fig_measures", ext="png"),
+            caption="../../report/similarity_measures.rst",
+            category="Across models",
+            subcategory="Measures compared",
+        ),
+        extra=P.expand("fig_measures", ext=FIG_EXTRA),
+    log:
+        f"{OUT}/logs/figures/similarity_measures.log",
+    conda:
+        get_env("plot")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        n_layers=len(LAYERS),
+    script:
+        "../../scripts/ph/figure_similarity.py"

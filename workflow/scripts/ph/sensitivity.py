@@ -4,4 +4,9 @@ from cnntopo.logs import setup_job_logging
 from cnntopo.stages.ph.sensitivity import sensitivity_test
 
 setup_job_logging(snakemake.log[0])
-sensitivity_test(snakemake.input.clouds, snakemake.output.tables, **snakemake.params)
+sensitivity_test(
+    snakemake.input.clouds,
+    snakemake.output.tables,
+    snakemake.input.eval_set,
+    **snakemake.params,
+)

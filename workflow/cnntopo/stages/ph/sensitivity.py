@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+import numpy as np
 
 from cnntopo import artifacts
 from cnntopo.stages.common import load_points
 
-__all__ = ["sensitivity_test"]
+__all__ = ["sensitivity_test", "eval_labels", "sensitivity_table"]
 
 log = logging.getLogger("cnntopo")
+
+
+def eval_labels(eval_set_json: str | Path) -> np.ndarray:
+    """Classes of the evaluation images, in the order of the activation shards."""
+    with open(eval_set_json) as fh:
+        return np.asarray(json.load(fh)["labels"], dtype=np.int64)
 
 
 def sensitivity_test(
     cloud_files: Sequence[str | Path],
     out_csvs: Sequence[str | Path],
+    eval_set: str | Path | None = None,
     *,
     layers: Sequence[str],
     step: int,
@@ -39,7 +49,12 @@ def sensitivity_test(
     cloud_files : sequence of path-like
         The top-l2 point cloud of every layer, in the order of ``layers``.
     out_csvs : sequence of path-like
-        Output per layer: columns ``k, fraction_removed, sw, cka``.
+        Output per layer: columns ``k, fraction_removed, sw, cka`` and, with
+        ``eval_set``, ``accuracy`` and ``accuracy_drop``: the held-out accuracy of a
+        logistic-regression probe on the reduced cloud and its drop from the
+        original cloud's (:func:`cnntopo.ph.sensitivity.linear_probe_accuracy`).
+    eval_set : path-like, optional
+        The evaluation-set record (``eval_set.json``, its ``labels``) for the probe.
     layers : sequence of str
         The layer names (logged).
     step : int
@@ -55,7 +70,17 @@ def sensitivity_test(
     M : int
         Directions of the SW distance (``distances.M``).
     """
-    from cnntopo.ph.sensitivity import cka_sensitivity_curve, sensitivity_curve
+    from cnntopo.ph.sensitivity import (
+        cka_sensitivity_curve,
+        left_singular_vectors,
+        linear_probe_accuracy,
+        probe_split,
+        remove_low_variance_directions,
+        sensitivity_curve,
+    )
+
+    labels = None if eval_set is None else eval_labels(eval_set)
+    split = None if labels is None else probe_split(labels)
 
     for cloud_npz, layer, out_csv in zip(cloud_files, layers, out_csvs, strict=True):
         points = load_points(cloud_npz)
@@ -65,6 +90,16 @@ def sensitivity_test(
         )
         cka = cka_sensitivity_curve(points, step=step)
         table = sw.merge(cka, on=["k", "fraction_removed"])
+        if labels is not None:
+            X = points.astype(np.float64)
+            U, _ = left_singular_vectors(X)
+            base = linear_probe_accuracy(X, labels, *split)
+            acc = [
+                linear_probe_accuracy(remove_low_variance_directions(X, k, basis=U), labels, *split)
+                for k in table["k"]
+            ]
+            table["accuracy"] = acc
+            table["accuracy_drop"] = base - np.asarray(acc)
         with artifacts.atomic_path(out_csv) as tmp:
             table.to_csv(tmp, index=False)
         log.info(
@@ -74,3 +109,115 @@ def sensitivity_test(
             len(table),
             time.perf_counter() - t0,
         )
+
+
+def sensitivity_table(
+    ph_tables: Sequence[str | Path],
+    rep_files: Sequence[str | Path],
+    eval_set: str | Path,
+    out_csv: str | Path,
+    *,
+    seeds: Sequence[int],
+    layers: Sequence[str],
+    representations: Sequence[str],
+    measures: Sequence[Mapping],
+    ph_measure: str,
+    n_boot: int,
+    seed: int = 0,
+) -> None:
+    """Ding et al.'s grounded sensitivity test for every (measure, representation) and PH.
+
+    For each tested model and layer, principal components are deleted (lowest variance
+    first, :func:`cnntopo.ph.sensitivity.deletion_curve`); each measure's dissimilarity
+    to the original is set against the drop in a linear probe's held-out accuracy. The
+    PH row uses the per-layer tables of :func:`sensitivity_test` (the paper's
+    removal on the top-l2 cloud, its SW distance and probe). The table gives Spearman's
+    rho over all (layer, deletion) points of the tested models, with a bootstrap
+    interval over layers (:func:`cnntopo.ph.sensitivity.spearman_interval`).
+
+    Parameters
+    ----------
+    ph_tables : sequence of path-like
+        :func:`sensitivity_test` tables (with ``accuracy_drop``), seed-major, layer-minor.
+    rep_files : sequence of path-like
+        Representation files (:func:`cnntopo.stages.ph.similarity.similarity_representations`),
+        seed-major, in the order of ``representations``.
+    eval_set : path-like
+        ``eval_set.json`` (the image labels).
+    out_csv : path-like
+        Output: ``measure, representation, dim, rho, ci_low, ci_high, n_cases``.
+    seeds : sequence of int
+        The tested models.
+    layers : sequence of str
+    representations : sequence of str
+    measures : sequence of mapping
+        ``{"label", "name", "params"}`` as :func:`cnntopo.stages.ph.similarity.similarity_cross`.
+    ph_measure : str
+        Label of the PH row, e.g. ``"sliced_wasserstein_H1"``.
+    n_boot : int
+        ``similarity.bootstrap``.
+    seed : int, default 0
+    """
+    import pandas as pd
+
+    from cnntopo.ph.sensitivity import deletion_curve, spearman_interval
+    from cnntopo.stages.ph.similarity import load_representation
+
+    labels = eval_labels(eval_set)
+    L, R = len(layers), len(representations)
+    if len(ph_tables) != len(seeds) * L or len(rep_files) != len(seeds) * R:
+        raise ValueError("expected one PH table per (seed, layer) and one file per (seed, rep)")
+    rows = []
+    ph = pd.concat(
+        [
+            pd.read_csv(f).assign(group=f"{s}/{layer}")
+            for f, (s, layer) in zip(
+                ph_tables, [(s, x) for s in seeds for x in layers], strict=True
+            )
+        ]
+    )
+    rho, lo, hi, n = spearman_interval(ph["sw"], ph["accuracy_drop"], ph["group"], n_boot=n_boot)
+    dim = int(ph_measure.rsplit("_H", 1)[1])
+    rows.append(
+        {
+            "measure": ph_measure,
+            "representation": "topl2",
+            "dim": dim,
+            "rho": rho,
+            "ci_low": lo,
+            "ci_high": hi,
+            "n_cases": n,
+        }
+    )
+    specs = [(m["label"], m["name"], dict(m["params"])) for m in measures]
+    for r, rep in enumerate(representations):
+        t0 = time.perf_counter()
+        curves = []
+        for i, s in enumerate(seeds):
+            grams, features = load_representation(rep_files[i * R + r])
+            for layer, gram, feats in zip(layers, grams, features, strict=True):
+                curve = deletion_curve(gram, labels, specs, features=feats)
+                curves.append(curve.assign(group=f"{s}/{layer}"))
+        table = pd.concat(curves)
+        for label, _, _ in specs:
+            rho, lo, hi, n = spearman_interval(
+                table[label], table["accuracy_drop"], table["group"], n_boot=n_boot, seed=seed
+            )
+            rows.append(
+                {
+                    "measure": label,
+                    "representation": rep,
+                    "dim": None,
+                    "rho": rho,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                    "n_cases": n,
+                }
+            )
+        log.info(
+            "sensitivity on %s: %d curves in %.1f s", rep, len(curves), time.perf_counter() - t0
+        )
+    out = pd.DataFrame(rows)
+    out["dim"] = out["dim"].astype("Int64")
+    with artifacts.atomic_path(out_csv) as tmp:
+        out.to_csv(tmp, index=False)

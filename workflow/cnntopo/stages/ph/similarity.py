@@ -1,57 +1,325 @@
-"""Stage of ``rules/ph/similarity.smk``: linear CKA between all (model, layer) clouds."""
+"""Stages of ``rules/ph/similarity.smk``: representations, cross matrices, the tests.
+
+docs/methods.md §9: every (model, layer) is summarised once per representation
+(``topl2``, ``flat``, ``pool``) by its centred linear Gram matrix (and, when narrow,
+its features); each measure of :mod:`cnntopo.ph.similarity` then compares every
+(model, layer) with every other; the same tests (specificity, layer depth, stage
+permutation) run on those matrices and on the PH cross-distance matrices.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from cnntopo.stages.common import load_points, write_cross
+from cnntopo import artifacts
+from cnntopo.stages.common import load_cross, write_cross
 
-__all__ = ["cka_cross"]
+__all__ = [
+    "similarity_representations",
+    "load_representation",
+    "similarity_cross",
+    "similarity_tests",
+    "figure_similarity",
+]
 
 log = logging.getLogger("cnntopo")
 
+#: Representations whose features are stored next to the Gram matrix (narrow: N x c).
+_WITH_FEATURES = ("topl2", "pool")
 
-def cka_cross(
-    cloud_files: Sequence[str | Path],
-    out_npz: str | Path,
+
+def similarity_representations(
+    shards: Sequence[str | Path],
+    outputs: Sequence[str | Path],
     *,
-    seeds: Sequence[int],
+    seed: int,
     layers: Sequence[str],
-) -> np.ndarray:
-    """Linear CKA between every (model, layer) point cloud and every other (docs/methods.md §9).
+    representations: Sequence[str],
+) -> None:
+    """Centred Gram matrices of every layer of one model, one file per representation.
 
-    The clouds are the same top-l2 point clouds (N images x c channels) whose
-    persistence the diagram distances compare, so both measures see identical inputs.
+    Each shard is read memory-mapped; ``flat`` accumulates its Gram matrix over channel
+    blocks (:func:`cnntopo.ph.representations.centred_gram`), so memory stays bounded
+    by one block plus the ``N x N`` matrices, whatever the layer width.
 
     Parameters
     ----------
-    cloud_files : sequence of path-like
-        Model-major: file ``s * len(layers) + l`` is layer ``l`` of model ``seeds[s]``;
-        each an ``.npz`` with ``points`` (N, c), the same N images in every file.
-    out_npz : path-like
-        Output (:func:`cnntopo.stages.common.write_cross`): ``matrix`` (S*L, S*L),
-        ``seeds``, ``layers`` and ``meta`` (JSON: ``metric = "linear_cka"``,
-        ``kind = "similarity"``, seconds).
-    seeds : sequence of int
-        The models (``model.seeds``), length S.
+    shards : sequence of path-like
+        The activation shards ``(N, c, h, w)`` of ``layers``, in the same order.
+    outputs : sequence of path-like
+        One ``.npz`` per representation (in the order of ``representations``):
+        ``grams`` (L, N, N) float64, the centred linear Gram matrix of every layer;
+        ``features_<l>`` (N, c) for ``topl2`` and ``pool``; ``layers``; ``meta``.
+    seed : int
+        The network's seed (recorded).
     layers : sequence of str
-        The layers, length L.
+        The layer names.
+    representations : sequence of {"topl2", "flat", "pool"}
+        ``similarity.representations``.
+    """
+    from cnntopo.ph.representations import representation, representation_gram
+    from cnntopo.ph.similarity import linear_gram
+
+    t0 = time.perf_counter()
+    grams = {rep: [] for rep in representations}
+    features = {rep: {} for rep in representations}
+    shapes = []
+    for i, (shard, layer) in enumerate(zip(shards, layers, strict=True)):
+        acts = np.load(shard, mmap_mode="r")
+        shapes.append(list(acts.shape))
+        for rep in representations:
+            if rep in _WITH_FEATURES:
+                X = np.asarray(representation(acts, rep), dtype=np.float64)
+                features[rep][f"features_{i}"] = X
+                grams[rep].append(linear_gram(X))
+            else:
+                grams[rep].append(representation_gram(acts, rep))
+        log.info("%s seed %d: %s -> %s", layer, seed, acts.shape, ", ".join(representations))
+    for rep, out in zip(representations, outputs, strict=True):
+        meta = {"representation": rep, "seed": int(seed), "shapes": shapes}
+        artifacts.write_npz(
+            out,
+            grams=np.stack(grams[rep]),
+            layers=np.array(list(layers)),
+            meta=np.array(artifacts.json_dumps(meta)),
+            **features[rep],
+        )
+    log.info("representations of seed %d in %.1f s", seed, time.perf_counter() - t0)
+
+
+def load_representation(path: str | Path) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Read a file of :func:`similarity_representations`.
 
     Returns
     -------
-    ndarray, shape (S*L, S*L)
+    grams : ndarray, shape (L, N, N)
+    features : list of (ndarray of shape (N, c)) or None, length L
     """
-    from cnntopo.ph.similarity import cka_matrix
+    with np.load(path) as z:
+        grams = z["grams"]
+        features = [
+            z[f"features_{i}"] if f"features_{i}" in z.files else None for i in range(len(grams))
+        ]
+    return grams, features
 
-    clouds = [load_points(f) for f in cloud_files]
-    t0 = time.perf_counter()
-    C = cka_matrix(clouds)
-    meta = {"metric": "linear_cka", "kind": "similarity", "seconds": time.perf_counter() - t0}
-    write_cross(out_npz, C, seeds, layers, meta)
-    log.info("cross-model linear CKA %s in %.1f s", C.shape, meta["seconds"])
-    return C
+
+def similarity_cross(
+    rep_files: Sequence[str | Path],
+    outputs: Sequence[str | Path],
+    *,
+    seeds: Sequence[int],
+    layers: Sequence[str],
+    representation: str,
+    measures: Sequence[Mapping],
+    threads: int = 1,
+) -> None:
+    """Every measure between every (model, layer) and every other, for one representation.
+
+    Parameters
+    ----------
+    rep_files : sequence of path-like
+        The representation file of every model (:func:`similarity_representations`),
+        in the order of ``seeds``.
+    outputs : sequence of path-like
+        One cross matrix per measure (:func:`cnntopo.stages.common.write_cross`),
+        model-major ``(S*L, S*L)``; ``meta`` records ``measure`` (the label),
+        ``name``, ``params``, ``representation``, ``kind`` and seconds.
+    seeds : sequence of int
+        The models, length S.
+    layers : sequence of str
+        The layers, length L.
+    representation : str
+        The representation of the files (recorded).
+    measures : sequence of mapping
+        ``{"label", "name", "params"}`` per output: a measure of
+        :data:`cnntopo.ph.similarity.MEASURES` with its parameters.
+    threads : int, default 1
+        Threads over the rows of each matrix (values do not depend on it).
+    """
+    from cnntopo.ph.similarity import (
+        MEASURES,
+        measure_matrix,
+        measure_matrix_from_grams,
+        principal_coordinates,
+    )
+
+    grams, features = [], []
+    for f in rep_files:
+        g, x = load_representation(f)
+        grams += list(g)
+        features += x
+    for spec, out in zip(measures, outputs, strict=True):
+        name, params = spec["name"], dict(spec["params"])
+        t0 = time.perf_counter()
+        if MEASURES[name].from_grams is not None:
+            C = measure_matrix_from_grams(name, grams, n_jobs=threads, **params)
+        else:
+            # PWCCA weighs neurons: the features where stored, else principal coordinates
+            reps = [
+                principal_coordinates(g) if x is None else x
+                for g, x in zip(grams, features, strict=True)
+            ]
+            C = measure_matrix(name, reps, n_jobs=threads, **params)
+        meta = {
+            "measure": spec["label"],
+            "name": name,
+            "params": params,
+            "representation": representation,
+            "kind": MEASURES[name].kind,
+            "seconds": time.perf_counter() - t0,
+        }
+        write_cross(out, C, seeds, layers, meta)
+        log.info("%s on %s: %s in %.1f s", spec["label"], representation, C.shape, meta["seconds"])
+
+
+def _row_identity(meta: Mapping) -> dict:
+    """measure / representation / dim of a cross matrix (similarity or diagram distance)."""
+    if "representation" in meta:
+        return {"measure": meta["measure"], "representation": meta["representation"], "dim": None}
+    return {
+        "measure": f"{meta['metric']}_H{meta['dim']}",
+        "representation": "topl2",
+        "dim": int(meta["dim"]),
+    }
+
+
+def similarity_tests(
+    cross_files: Sequence[str | Path],
+    out_specificity: str | Path,
+    out_depth: str | Path,
+    out_permutation: str | Path,
+    *,
+    stages: Sequence,
+    n_boot: int,
+    n_permutations: int,
+    seed: int = 0,
+) -> None:
+    """The same tests on every cross matrix: specificity, layer depth, stage permutation.
+
+    Parameters
+    ----------
+    cross_files : sequence of path-like
+        Cross matrices of :func:`similarity_cross` and of
+        :func:`cnntopo.stages.ph.distances.cross_distances` (PH rows), over the same
+        models and layers.
+    out_specificity : path-like
+        Output: ``measure, representation, dim, exact, within1, ci_low, ci_high,
+        within1_ci_low, within1_ci_high, n_cases`` (intervals: bootstrap over model
+        pairs; ``dim`` empty for non-PH rows).
+    out_depth : path-like
+        Output: ``measure, representation, dim, rho, ci_low, ci_high, n_pairs``
+        (Spearman correlation of dissimilarity and depth difference).
+    out_permutation : path-like
+        Output: ``measure, representation, dim, model, mean_within, mean_between,
+        statistic, p_value, n_permutations``, one row per model and a ``pooled`` row.
+        Similarities enter as dissimilarities (their negative).
+    stages : sequence, length L
+        Stage label of every layer (its spatial resolution).
+    n_boot : int
+        ``similarity.bootstrap``.
+    n_permutations : int
+        ``similarity.permutations``.
+    seed : int, default 0
+        Seed of the resampling.
+    """
+    import pandas as pd
+
+    from cnntopo.ph.specificity import (
+        bootstrap_identification,
+        depth_correlation,
+        nearest_layers,
+        stage_permutation_test,
+    )
+
+    spec_rows, depth_rows, perm_rows = [], [], []
+    for f in cross_files:
+        D, seeds, layers, meta = load_cross(f)
+        S, L, kind = len(seeds), len(layers), meta["kind"]
+        ident = _row_identity(meta)
+        nearest = nearest_layers(D, S, L, kind)
+        exact, lo, hi, n = bootstrap_identification(nearest, 0, n_boot=n_boot, seed=seed)
+        within, wlo, whi, _ = bootstrap_identification(nearest, 1, n_boot=n_boot, seed=seed)
+        spec_rows.append(
+            {
+                **ident,
+                "exact": exact,
+                "within1": within,
+                "ci_low": lo,
+                "ci_high": hi,
+                "within1_ci_low": wlo,
+                "within1_ci_high": whi,
+                "n_cases": n,
+            }
+        )
+        rho, rlo, rhi, pairs = depth_correlation(D, S, L, kind, n_boot=n_boot, seed=seed)
+        depth_rows.append({**ident, "rho": rho, "ci_low": rlo, "ci_high": rhi, "n_pairs": pairs})
+        sign = 1.0 if kind == "distance" else -1.0
+        within_blocks = [sign * D[s * L : (s + 1) * L, s * L : (s + 1) * L] for s in range(S)]
+        per_model, pooled = stage_permutation_test(
+            within_blocks, stages, n_permutations=n_permutations, seed=seed
+        )
+        for model, res in [*zip(seeds, per_model, strict=True), ("pooled", pooled)]:
+            perm_rows.append({**ident, "model": model, **res, "n_permutations": n_permutations})
+        log.info(
+            "%s (%s): %.3f exact [%.3f, %.3f], %.3f within 1; depth rho %.2f; pooled p %.4f",
+            ident["measure"],
+            ident["representation"],
+            exact,
+            lo,
+            hi,
+            within,
+            rho,
+            pooled["p_value"],
+        )
+    for rows, out in (
+        (spec_rows, out_specificity),
+        (depth_rows, out_depth),
+        (perm_rows, out_permutation),
+    ):
+        table = pd.DataFrame(rows)
+        table["dim"] = table["dim"].astype("Int64")
+        with artifacts.atomic_path(out) as tmp:
+            table.to_csv(tmp, index=False)
+
+
+def figure_similarity(
+    specificity_csv: str | Path,
+    outputs: Sequence[str],
+    sensitivity_csv: str | Path | None = None,
+    *,
+    n_layers: int,
+) -> None:
+    """The comparison figure (:func:`cnntopo.ph.cross_figures.measures_figure`).
+
+    Parameters
+    ----------
+    specificity_csv : path-like
+        ``analysis/specificity.csv`` of :func:`similarity_tests`.
+    outputs : sequence of str
+        The figure, one file per format.
+    sensitivity_csv : path-like, optional
+        ``analysis/sensitivity.csv`` (a second panel).
+    n_layers : int
+        Layers per model (the chance level).
+    """
+    import pandas as pd
+
+    from cnntopo.ph import figures as plotting
+    from cnntopo.ph.cross_figures import measures_figure
+
+    spec = pd.read_csv(specificity_csv)
+    sens = None if sensitivity_csv is None else pd.read_csv(sensitivity_csv)
+    fig = measures_figure(spec, sens, n_layers=n_layers)
+    plotting.save_figure(fig, outputs)
+
+
+def describe(path: str | Path) -> dict:
+    """The ``meta`` of a cross-matrix file (for logs and tests)."""
+    with np.load(path) as z:
+        return json.loads(str(z["meta"]))
