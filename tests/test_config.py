@@ -64,6 +64,15 @@ def test_defaults_are_filled_recursively():
         ({"distances": {"dim": 2}}, r"'distances\.dim' = 2 exceeds 'persistence\.maxdim' = 1"),
         ({"model": {"width": 4}}, r"'sensitivity\.step' = 4 must be smaller"),
         ({"sensitivity": {"seeds": [3]}}, r"'sensitivity\.seeds': seeds \[3\] are not in"),
+        (
+            {"similarity": {"cka": True}},
+            r"'similarity\.cka' was replaced by 'similarity\.measures'.*measures: \[cka_linear\]",
+        ),
+        (
+            {"similarity": {"diagram_distances": ["bottleneck_H2"]}},
+            r"'similarity\.diagram_distances': \['bottleneck_H2'\] exceed 'persistence\.maxdim'",
+        ),
+        ({"similarity": {"measures": ["cka"]}}, r"'similarity\.measures\.0'"),
     ],
 )
 def test_bad_configs_name_the_key(bad, match):

@@ -32,8 +32,10 @@ def test_paper_config_dry_run_builds_the_full_dag():
     assert counts["topl2_pointclouds"] == 100 and counts["persistence_diagrams"] == 100
     assert counts["layer_distances"] == 100 and counts["figure_mean_heatmap"] == 1
     assert (
-        counts["cross_distances"] == 1 and counts["cka_cross"] == 1 and counts["specificity"] == 2
-    )
+        counts["cross_distances"] == 3 and counts["similarity_cross"] == 1
+    )  # SW H1 (main), SW H0 (similarity.diagram_distances), linear CKA on topl2
+    assert counts["specificity"] == 2 and counts["similarity_representations"] == 100
+    assert counts["similarity_tests"] == 1 and counts["sensitivity_table"] == 1
     assert counts["sensitivity"] == 1 and counts["figure_sensitivity"] == 1
     # Mapper branch: one network; random + full clouds of the 17 BN layers, fg/bg top-1/5 of
     # the six figure layers and layer4.0.bn1 (the follow-up table), full/fg1/fg5 at
@@ -202,13 +204,51 @@ def test_tiny_run_cross_model_analyses(out):
     for s in (0, 1):  # the diagonal blocks are the within-model matrices
         with np.load(out("within_matrix", seed=s, **SW)) as z:
             assert np.allclose(D[17 * s : 17 * (s + 1), 17 * s : 17 * (s + 1)], z["matrix"])
-    C, *_ = load_cross(out("cka_cross"))
+    C, *_ = load_cross(out("similarity_cross", representation="topl2", measure="cka_linear"))
     assert C.shape == (34, 34) and np.allclose(C, C.T) and np.allclose(np.diag(C), 1)
     assert np.all((C > -1e-9) & (C < 1 + 1e-9))
     for measure in ("sliced_wasserstein_H1", "cka"):
         table = pd.read_csv(out("specificity", measure=measure))
         assert table["layer"].tolist() == [*LAYERS, "overall"]
         assert table["exact"].between(0, 1).all() and (table["within_1"] >= table["exact"]).all()
+        # the comparison table's row of the same matrix agrees with the per-measure table
+        spec = pd.read_csv(out("specificity_table"))
+        name = "cka_linear" if measure == "cka" else measure
+        row = spec[(spec["measure"] == name) & (spec["representation"] == "topl2")].iloc[0]
+        assert row["exact"] == pytest.approx(table["exact"].iloc[-1])
+        assert row["within1"] == pytest.approx(table["within_1"].iloc[-1])
+
+
+@pytest.mark.slow
+def test_tiny_run_compares_every_measure_and_representation(out):
+    """Done-when of issue 11: a specificity, depth and permutation row per (measure,
+    representation) and per PH distance, with intervals; flat CKA against the shards."""
+    from cnntopo.ph.similarity import linear_cka
+    from cnntopo.stages.common import load_cross
+
+    labels = ["cka_linear", "cka_rbf_0.2", "cka_rbf_0.4", "cka_rbf_0.8", "cka_debiased"]
+    labels += ["procrustes", "cca", "svcca", "pwcca"]
+    expected = {(m, r) for m in labels for r in ("topl2", "flat", "pool")}
+    expected |= {(f"sliced_wasserstein_H{d}", "topl2") for d in (0, 1)}
+    for name in ("specificity_table", "layer_depth"):
+        table = pd.read_csv(out(name))
+        assert set(zip(table["measure"], table["representation"], strict=True)) == expected
+        assert (table["ci_low"] <= table["ci_high"]).all()
+    spec = pd.read_csv(out("specificity_table"))
+    assert (spec["n_cases"] == 17 * 2).all() and (spec["within1"] >= spec["exact"]).all()
+    assert spec.loc[spec["measure"].str.startswith("sliced"), "dim"].tolist() == [1, 0]
+    perm = pd.read_csv(out("stage_permutation"))
+    assert len(perm) == 3 * len(expected) and perm["p_value"].between(0, 1).all()
+    sens = pd.read_csv(out("sensitivity_table"))
+    assert set(zip(sens["measure"], sens["representation"], strict=True)) == (
+        expected - {("sliced_wasserstein_H0", "topl2")}
+    )
+    # the comparison sees the PH branch's own clouds: topl2 CKA from the point-cloud files
+    points = [np.load(out("pointcloud", seed=s, layer=LAYERS[0]))["points"] for s in (0, 1)]
+    T, *_ = load_cross(out("similarity_cross", representation="topl2", measure="cka_linear"))
+    assert T[0, 17] == pytest.approx(linear_cka(*points), rel=1e-9)
+    F, *_ = load_cross(out("similarity_cross", representation="flat", measure="cka_linear"))
+    assert F.shape == (34, 34) and np.allclose(np.diag(F), 1) and not np.allclose(F, T)
 
 
 @pytest.mark.slow
@@ -221,6 +261,9 @@ def test_tiny_run_sensitivity(out):
         assert table["k"].tolist() == k.tolist()
         assert np.allclose(table["fraction_removed"], k / c)
         assert (table["sw"] >= 0).all() and table["cka"].between(-1e-9, 1 + 1e-9).all()
+        assert table["accuracy"].between(0, 1).all()
+        base = table["accuracy"] + table["accuracy_drop"]  # the original cloud's accuracy
+        assert np.allclose(base, base.iloc[0]) and 0 < base.iloc[0] <= 1
 
 
 @pytest.mark.slow
@@ -233,6 +276,7 @@ def test_tiny_run_figures(out):
     figs += [out("fig_specificity", measure=m) for m in ("sliced_wasserstein_H1", "cka")]
     figs += [out("fig_vs_cka", measure="sliced_wasserstein_H1")]
     figs += [out("fig_sensitivity", measure=m, seed=0) for m in ("sliced_wasserstein_H1", "cka")]
+    figs += [out("fig_measures")]
     for fig in figs:
         png = Path(fig.format(ext="png")).read_bytes()
         pdf = Path(fig.format(ext="pdf")).read_bytes()

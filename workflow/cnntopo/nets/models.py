@@ -50,7 +50,7 @@ __all__ = [
 #: Architectures understood by :func:`build_model`: the PH network
 #: (:class:`ResNet18CIFAR`) and the mapper network
 #: (:class:`cnntopo.nets.resnet_option_b.MapperResNet18`, option-B shortcuts).
-ARCHITECTURES: tuple[str, ...] = ("resnet18_cifar", "resnet18_mapper")
+ARCHITECTURES: tuple[str, ...] = ("resnet18_cifar", "resnet18_mapper", "plain_cnn")
 
 #: Shortcut options of :class:`BasicBlock` (He et al. 2016, Sec. 3.3 / 4.2).
 SHORTCUTS: tuple[str, ...] = ("A", "B")
@@ -265,6 +265,10 @@ def build_model(
                 f"got shortcut {shortcut!r}"
             )
         return MapperResNet18(width=width, num_classes=num_classes)
+    if arch == "plain_cnn":  # Kornblith et al. 2019's plain CNN (cnntopo.nets.plain_cnn)
+        from cnntopo.nets.plain_cnn import build_plain_cnn
+
+        return build_plain_cnn(width=width, num_classes=num_classes)
     return ResNet18CIFAR(
         width=width, num_classes=num_classes, shortcut="A" if shortcut is None else shortcut
     )

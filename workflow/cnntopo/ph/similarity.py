@@ -378,7 +378,11 @@ def _pair_matrix(
     if n_jobs > 1 and len(px) > 1:
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(n_jobs) as pool:
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread per worker: n_jobs workers x a multithreaded BLAS would
+        # oversubscribe the cores
+        with threadpool_limits(1), ThreadPoolExecutor(n_jobs) as pool:
             list(pool.map(row, range(len(px))))
     else:
         for i in range(len(px)):
@@ -1234,13 +1238,18 @@ def pwcca(X: Any, Y: Any) -> float:
     A = _as_cloud(X, "X")
     B = _as_cloud(Y, "Y")
     _check_same_rows([A, B], ["X", "Y"])
-    Ux, Uy = _basis(A, "X"), _basis(B, "Y")
+    return _pwcca_pair((_basis(A, "X"), _centred(A)), (_basis(B, "Y"), _centred(B)))
+
+
+def _pwcca_pair(x: tuple[np.ndarray, np.ndarray], y: tuple[np.ndarray, np.ndarray]) -> float:
+    """PWCCA from prepared (basis, centred features) pairs of both sides."""
+    (Ux, Xc), (Uy, Yc) = x, y
     left, s, right_t = np.linalg.svd(Ux.T @ Uy, full_matrices=False)
     rho = np.clip(s, 0.0, 1.0)
     if Ux.shape[1] <= Uy.shape[1]:
-        variates, neurons = Ux @ left, _centred(A)
+        variates, neurons = Ux @ left, Xc
     else:
-        variates, neurons = Uy @ right_t.T, _centred(B)
+        variates, neurons = Uy @ right_t.T, Yc
     weights = np.abs(variates.T @ neurons).sum(axis=1)
     return float(min(max(float(weights @ rho / weights.sum()), 0.0), 1.0))
 
@@ -1558,6 +1567,12 @@ def measure_matrix(
     other_names = [f"others[{j}]" for j in range(len(ys or []))]
     _check_same_rows(xs + (ys or []), names + other_names)
     diagonal = 1.0 if measure.kind == "similarity" else 0.0
+    if name == "pwcca" and not params:  # prepare each side once: basis and centred neurons
+        px = [(_basis(a, nm), _centred(a)) for a, nm in zip(xs, names, strict=True)]
+        py = None
+        if ys is not None:
+            py = [(_basis(b, nm), _centred(b)) for b, nm in zip(ys, other_names, strict=True)]
+        return _pair_matrix(px, py, _pwcca_pair, diagonal, n_jobs=n_jobs)
     return _pair_matrix(
         xs, ys, lambda a, b: measure.function(a, b, **params), diagonal, n_jobs=n_jobs
     )

@@ -1,0 +1,120 @@
+"""A plain CNN after Kornblith et al. 2019, for the layer-identification benchmark.
+
+Kornblith et al. test representational-similarity measures on networks trained from
+different random initialisations of one *plain* (residual-free) CNN on CIFAR-10: their
+Table 2 (linear CKA identifies the corresponding layer in 99.3 % of cases) uses 10
+architecturally identical 10-layer CNNs, described in their appendix: stacks of 3x3
+convolutions, each followed by batch normalisation and a ReLU, the spatial resolution
+halved between stages, global average pooling and a linear classifier. This module
+builds that family at the layout used here:
+
+====== ============ ======== =====================
+layer  channels     stride   output (32x32 input)
+====== ============ ======== =====================
+conv1  width        1        width x 32 x 32
+conv2  width        1        width x 32 x 32
+conv3  2 width      2        2w x 16 x 16
+conv4  2 width      1        2w x 16 x 16
+conv5  4 width      2        4w x 8 x 8
+conv6  4 width      1        4w x 8 x 8
+conv7  8 width      2        8w x 4 x 4
+conv8  8 width      1        8w x 4 x 4
+====== ============ ======== =====================
+
+followed by global average pooling and a linear layer (10 layers with weights counting
+the BN-free head; ``width = 64`` gives 64 ... 512 channels). The eight convolutions are
+the compared layers (their raw, pre-BN outputs, as for the ResNet). The stage layout
+(two convolutions per resolution, as the paper's ResNet) lets the stage permutation
+test group layers by resolution.
+
+The layer table (:data:`LAYER_NAMES`, :func:`layer_shapes`) needs no torch; the network
+is built by :func:`build_plain_cnn`, registered in :mod:`cnntopo.nets.models` as
+``"plain_cnn"``.
+
+References
+----------
+.. [1] Kornblith, S.; Norouzi, M.; Lee, H.; Hinton, G. 2019. Similarity of Neural
+   Network Representations Revisited. ICML 2019, PMLR 97: 3519--3529, Table 2 and
+   appendix (architectures of the CIFAR-10 CNNs). arXiv:1905.00414.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+__all__ = ["ARCH", "LAYER_NAMES", "layer_shapes", "build_plain_cnn"]
+
+#: The architecture name in ``model.arch``.
+ARCH = "plain_cnn"
+
+#: The compared layers, in network order.
+LAYER_NAMES: tuple[str, ...] = tuple(f"conv{i}" for i in range(1, 9))
+
+#: Channel multiplier of ``width`` and stride of every convolution.
+_MULTIPLIERS = (1, 1, 2, 2, 4, 4, 8, 8)
+_STRIDES = (1, 1, 2, 1, 2, 1, 2, 1)
+
+
+def _check_width(width: Any) -> int:
+    if isinstance(width, bool) or not isinstance(width, numbers.Integral) or width < 1:
+        raise ValueError(f"model width must be a positive integer, got {width!r}")
+    return int(width)
+
+
+def layer_shapes(width: int = 64, image_size: int = 32) -> dict[str, tuple[int, int, int]]:
+    """Per-image output shape ``(c, h, w)`` of every convolution (torch-free).
+
+    Parameters
+    ----------
+    width : int, default 64
+        Channels of the first stage.
+    image_size : int, default 32
+        Side of the square input images.
+
+    Returns
+    -------
+    dict of str to (int, int, int)
+        In network order.
+    """
+    width = _check_width(width)
+    shapes, side = {}, int(image_size)
+    for name, mult, stride in zip(LAYER_NAMES, _MULTIPLIERS, _STRIDES, strict=True):
+        side = (side - 1) // stride + 1  # 3x3 kernel, padding 1
+        shapes[name] = (width * mult, side, side)
+    return shapes
+
+
+def build_plain_cnn(width: int = 64, num_classes: int = 10):
+    """The untrained plain CNN (weights from torch's global RNG).
+
+    Parameters
+    ----------
+    width : int, default 64
+        Channels of the first stage (64 = Kornblith et al.'s widths 64 ... 512).
+    num_classes : int, default 10
+
+    Returns
+    -------
+    torch.nn.Sequential
+        Modules ``conv<i>``, ``bn<i>``, ``relu<i>`` (i = 1 ... 8), ``pool``
+        (global average pooling), ``flatten`` and ``linear``; input ``(B, 3, H, W)``,
+        logits ``(B, num_classes)``.
+    """
+    from collections import OrderedDict
+
+    from torch import nn
+
+    width = _check_width(width)
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    in_ch = 3
+    for i, (mult, stride) in enumerate(zip(_MULTIPLIERS, _STRIDES, strict=True), start=1):
+        out_ch = width * mult
+        modules[f"conv{i}"] = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
+        modules[f"bn{i}"] = nn.BatchNorm2d(out_ch)
+        modules[f"relu{i}"] = nn.ReLU()
+        in_ch = out_ch
+    modules["pool"] = nn.AdaptiveAvgPool2d(1)
+    modules["flatten"] = nn.Flatten()
+    modules["linear"] = nn.Linear(in_ch, int(num_classes))
+    return nn.Sequential(modules)
