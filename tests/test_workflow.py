@@ -32,8 +32,8 @@ def test_paper_config_dry_run_builds_the_full_dag():
     assert counts["topl2_pointclouds"] == 100 and counts["persistence_diagrams"] == 100
     assert counts["layer_distances"] == 100 and counts["figure_mean_heatmap"] == 1
     assert (
-        counts["cross_distances"] == 3 and counts["similarity_cross"] == 1
-    )  # SW H1 (main), SW H0 (similarity.diagram_distances), linear CKA on topl2
+        counts["cross_distances"] == 2 and counts["similarity_cross"] == 1
+    )  # SW H1 (main and compared), SW H0 (compared); linear CKA on topl2
     assert counts["specificity"] == 2 and counts["similarity_representations"] == 100
     assert counts["similarity_tests"] == 1 and counts["sensitivity_table"] == 1
     assert counts["sensitivity"] == 1 and counts["figure_sensitivity"] == 1
@@ -236,7 +236,7 @@ def test_tiny_run_compares_every_measure_and_representation(out):
         assert (table["ci_low"] <= table["ci_high"]).all()
     spec = pd.read_csv(out("specificity_table"))
     assert (spec["n_cases"] == 17 * 2).all() and (spec["within1"] >= spec["exact"]).all()
-    assert spec.loc[spec["measure"].str.startswith("sliced"), "dim"].tolist() == [1, 0]
+    assert spec.loc[spec["measure"].str.startswith("sliced"), "dim"].tolist() == [0, 1]
     perm = pd.read_csv(out("stage_permutation"))
     assert len(perm) == 3 * len(expected) and perm["p_value"].between(0, 1).all()
     sens = pd.read_csv(out("sensitivity_table"))

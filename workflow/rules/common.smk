@@ -31,8 +31,8 @@ DIST = f"{METRIC}_H{DIM}"
 WITHIN_METRICS = list(dict.fromkeys([METRIC, *config["distances"]["within_metrics"]]))
 SIMILARITY = config["similarity"]
 REPRESENTATIONS = SIMILARITY["representations"]
-#: PH distances in the comparison tables: the main one and similarity.diagram_distances.
-DIAGRAM_MEASURES = list(dict.fromkeys([DIST, *SIMILARITY["diagram_distances"]]))
+#: PH distances in the comparison tables (similarity.diagram_distances).
+DIAGRAM_MEASURES = SIMILARITY["diagram_distances"]
 ENVS = Path(workflow.basedir) / "envs"
 
 
