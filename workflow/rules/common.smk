@@ -286,7 +286,11 @@ def get_similarity_mem_mb(wildcards, attempt):
 
 
 def get_similarity_cross_mem_mb(wildcards, attempt):
-    """A cross job holds the Gram matrices of every (model, layer)."""
+    """A cross job holds the Gram matrices of every (model, layer); linear CKA alone on
+    a narrow representation only its N x c features."""
+    if wildcards.representation != "flat" and set(SIMILARITY["measures"]) <= {"cka_linear"}:
+        widest = max(SHAPES[layer][0] for layer in LAYERS)
+        return (1000 + 3 * len(SEEDS) * len(LAYERS) * N_IMAGES * widest * 8 // 2**20) * attempt
     return (1000 + _gram_mb(len(SEEDS))) * attempt
 
 

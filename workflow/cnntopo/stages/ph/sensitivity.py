@@ -161,7 +161,7 @@ def sensitivity_table(
     import pandas as pd
 
     from cnntopo.ph.sensitivity import deletion_curve, spearman_interval
-    from cnntopo.stages.ph.similarity import load_representation
+    from cnntopo.stages.ph.similarity import layer_gram, load_representation
 
     labels = eval_labels(eval_set)
     L, R = len(layers), len(representations)
@@ -194,9 +194,9 @@ def sensitivity_table(
         t0 = time.perf_counter()
         curves = []
         for i, s in enumerate(seeds):
-            grams, features = load_representation(rep_files[i * R + r])
-            for layer, gram, feats in zip(layers, grams, features, strict=True):
-                curve = deletion_curve(gram, labels, specs, features=feats)
+            layer_reps = load_representation(rep_files[i * R + r])
+            for layer, rep_ in zip(layers, layer_reps, strict=True):
+                curve = deletion_curve(layer_gram(rep_), labels, specs, features=rep_[1])
                 curves.append(curve.assign(group=f"{s}/{layer}"))
         table = pd.concat(curves)
         for label, _, _ in specs:

@@ -23,6 +23,7 @@ from cnntopo.stages.common import load_cross, write_cross
 __all__ = [
     "similarity_representations",
     "load_representation",
+    "layer_gram",
     "similarity_cross",
     "similarity_tests",
     "figure_similarity",
@@ -53,9 +54,10 @@ def similarity_representations(
     shards : sequence of path-like
         The activation shards ``(N, c, h, w)`` of ``layers``, in the same order.
     outputs : sequence of path-like
-        One ``.npz`` per representation (in the order of ``representations``):
-        ``grams`` (L, N, N) float64, the centred linear Gram matrix of every layer;
-        ``features_<l>`` (N, c) for ``topl2`` and ``pool``; ``layers``; ``meta``.
+        One ``.npz`` per representation (in the order of ``representations``): for
+        ``flat``, ``grams`` (L, N, N) float64, the centred linear Gram matrix of every
+        layer; for ``topl2`` and ``pool``, ``features_<l>`` (N, c) float64 of every
+        layer (N x c is smaller than N x N); ``layers``; ``meta``.
     seed : int
         The network's seed (recorded).
     layers : sequence of str
@@ -64,7 +66,6 @@ def similarity_representations(
         ``similarity.representations``.
     """
     from cnntopo.ph.representations import representation, representation_gram
-    from cnntopo.ph.similarity import linear_gram
 
     t0 = time.perf_counter()
     grams = {rep: [] for rep in representations}
@@ -74,18 +75,19 @@ def similarity_representations(
         acts = np.load(shard, mmap_mode="r")
         shapes.append(list(acts.shape))
         for rep in representations:
-            if rep in _WITH_FEATURES:
-                X = np.asarray(representation(acts, rep), dtype=np.float64)
-                features[rep][f"features_{i}"] = X
-                grams[rep].append(linear_gram(X))
+            if rep in _WITH_FEATURES:  # N x c: the Gram matrix is cheap to rebuild
+                features[rep][f"features_{i}"] = np.asarray(
+                    representation(acts, rep), dtype=np.float64
+                )
             else:
                 grams[rep].append(representation_gram(acts, rep))
         log.info("%s seed %d: %s -> %s", layer, seed, acts.shape, ", ".join(representations))
     for rep, out in zip(representations, outputs, strict=True):
         meta = {"representation": rep, "seed": int(seed), "shapes": shapes}
+        stacked = {"grams": np.stack(grams[rep])} if grams[rep] else {}
         artifacts.write_npz(
             out,
-            grams=np.stack(grams[rep]),
+            **stacked,
             layers=np.array(list(layers)),
             meta=np.array(artifacts.json_dumps(meta)),
             **features[rep],
@@ -93,20 +95,30 @@ def similarity_representations(
     log.info("representations of seed %d in %.1f s", seed, time.perf_counter() - t0)
 
 
-def load_representation(path: str | Path) -> tuple[np.ndarray, list[np.ndarray | None]]:
+def load_representation(path: str | Path) -> list[tuple[np.ndarray | None, np.ndarray | None]]:
     """Read a file of :func:`similarity_representations`.
 
     Returns
     -------
-    grams : ndarray, shape (L, N, N)
-    features : list of (ndarray of shape (N, c)) or None, length L
+    list of (gram, features), one per layer
+        ``gram`` (N, N) for ``flat`` (else None), ``features`` (N, c) for ``topl2`` and
+        ``pool`` (else None). :func:`layer_gram` gives the Gram matrix of either.
     """
     with np.load(path) as z:
-        grams = z["grams"]
-        features = [
-            z[f"features_{i}"] if f"features_{i}" in z.files else None for i in range(len(grams))
+        n_layers = len(z["layers"])
+        grams = z["grams"] if "grams" in z.files else [None] * n_layers
+        return [
+            (grams[i], z[f"features_{i}"] if f"features_{i}" in z.files else None)
+            for i in range(n_layers)
         ]
-    return grams, features
+
+
+def layer_gram(rep: tuple[np.ndarray | None, np.ndarray | None]) -> np.ndarray:
+    """The linear Gram matrix (N, N) of one layer of :func:`load_representation`."""
+    from cnntopo.ph.similarity import linear_gram
+
+    gram, features = rep
+    return gram if gram is not None else linear_gram(features)
 
 
 def similarity_cross(
@@ -144,28 +156,28 @@ def similarity_cross(
     """
     from cnntopo.ph.similarity import (
         MEASURES,
+        cka_matrix,
         measure_matrix,
         measure_matrix_from_grams,
         principal_coordinates,
     )
 
-    grams, features = [], []
-    for f in rep_files:
-        g, x = load_representation(f)
-        grams += list(g)
-        features += x
+    reps = [layer for f in rep_files for layer in load_representation(f)]
+    features = [x for _, x in reps]
+    narrow = all(x is not None for x in features)
+    grams: list[np.ndarray] = []  # built on first use: N x N each
     for spec, out in zip(measures, outputs, strict=True):
         name, params = spec["name"], dict(spec["params"])
         t0 = time.perf_counter()
-        if MEASURES[name].from_grams is not None:
+        if name == "cka_linear" and narrow:  # the feature form: no N x N matrices
+            C = cka_matrix(features)
+        elif MEASURES[name].from_grams is not None:
+            grams = grams or [layer_gram(r) for r in reps]
             C = measure_matrix_from_grams(name, grams, n_jobs=threads, **params)
         else:
             # PWCCA weighs neurons: the features where stored, else principal coordinates
-            reps = [
-                principal_coordinates(g) if x is None else x
-                for g, x in zip(grams, features, strict=True)
-            ]
-            C = measure_matrix(name, reps, n_jobs=threads, **params)
+            neurons = features if narrow else [principal_coordinates(layer_gram(r)) for r in reps]
+            C = measure_matrix(name, neurons, n_jobs=threads, **params)
         meta = {
             "measure": spec["label"],
             "name": name,
