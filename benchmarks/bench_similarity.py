@@ -48,35 +48,42 @@ def gram_of_rank(n: int, r: int, rng: np.random.Generator) -> np.ndarray:
     return X @ X.T
 
 
+def _time_prepared(prepare, pair, items: list) -> tuple[float, float]:
+    """(seconds per preparation, seconds per pair) over all pairs of ``items``."""
+    t0 = time.perf_counter()
+    prepared = [prepare(x, f"rep{i}") for i, x in enumerate(items)]
+    prep = (time.perf_counter() - t0) / len(items)
+    pairs = [(a, b) for i, a in enumerate(prepared) for b in prepared[i + 1 :]]
+    t0 = time.perf_counter()
+    for a, b in pairs:
+        pair(a, b)
+    return prep, (time.perf_counter() - t0) / len(pairs)
+
+
 def time_measure(name: str, params: dict, grams: list[np.ndarray]) -> tuple[float, float]:
-    """(preparation seconds per representation, seconds per pair) of a measure."""
+    """The Gram form as ``measure_matrix_from_grams`` runs it: preparation, then pairs."""
     from cnntopo.ph import similarity as sim
 
-    K = len(grams)
-    t0 = time.perf_counter()
-    sim.measure_matrix_from_grams(name, grams[:2], **params)  # 2 preparations, 1 pair
-    two = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    sim.measure_matrix_from_grams(name, grams[:K], **params)  # K preparations, K(K-1)/2 pairs
-    many = time.perf_counter() - t0
-    n_pairs = K * (K - 1) // 2
-    per_pair = max((many - two * K / 2) / (n_pairs - K / 2), 0.0)
-    per_prep = max((two - per_pair) / 2, 0.0)
-    return per_prep, per_pair
+    prepare, pair = sim._gram_preparation(name, dict(params))
+    return _time_prepared(prepare, pair, grams)
 
 
 def time_pwcca(X: list[np.ndarray]) -> tuple[float, float]:
+    """PWCCA as ``measure_matrix`` runs it: basis and centred neurons, then pairs."""
     from cnntopo.ph import similarity as sim
 
-    t0 = time.perf_counter()
-    sim.measure_matrix("pwcca", X[:2])
-    two = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    sim.measure_matrix("pwcca", X)
-    many = time.perf_counter() - t0
-    K = len(X)
-    per_pair = max((many - two * K / 2) / (K * (K - 1) // 2 - K / 2), 0.0)
-    return max((two - per_pair) / 2, 0.0), per_pair
+    return _time_prepared(lambda x, nm: (sim._basis(x, nm), sim._centred(x)), sim._pwcca_pair, X)
+
+
+def time_cka_features(X: list[np.ndarray]) -> tuple[float, float]:
+    """Linear CKA in the feature form (the stage's route for topl2 / pool)."""
+    from cnntopo.ph import similarity as sim
+
+    return _time_prepared(
+        lambda x, nm: sim._feature_normalised(x, nm),
+        lambda a, b: float(np.linalg.norm(b.T @ a) ** 2),
+        X,
+    )
 
 
 def main() -> None:
@@ -112,16 +119,18 @@ def main() -> None:
         f"N = {args.n}; extrapolated to {S} seeds x {L} layers = {n_reps} representations, "
         f"{n_pairs:,} pairs per (measure, representation)"
     )
-    header = f"{'measure':<14}{'repr':<12}{'r':>5}{'prep s':>9}{'pair ms':>9}"
+    header = f"{'measure':<22}{'repr':<12}{'r':>5}{'prep s':>9}{'pair ms':>9}"
     header += f"{'total h (1 core)':>18}{f'h ({args.threads} thr)':>11}{'x yardstick':>13}"
     print(header)
     with threadpool_limits(1):
         for rep, r in widths.items():
             grams = [gram_of_rank(args.n, r, rng) for _ in range(args.pairs)]
             rows = [(name, *time_measure(name, params, grams)) for name, params in specs]
-            if rep != "flat":  # PWCCA on features (flat: on principal coordinates, same rank)
+            rows[0] = ("cka_linear (Gram)", *rows[0][1:])
+            if rep != "flat":  # stored features: PWCCA and feature-form linear CKA on them
                 X = [rng.normal(size=(args.n, r)) for _ in range(args.pairs)]
-            else:
+                rows.insert(1, ("cka_linear (features)", *time_cka_features(X)))
+            else:  # PWCCA on the principal coordinates (same rank)
                 from cnntopo.ph.similarity import principal_coordinates
 
                 X = [principal_coordinates(g) for g in grams]
@@ -129,7 +138,7 @@ def main() -> None:
             for name, prep, pair in rows:
                 total = prep * n_reps + pair * n_pairs
                 print(
-                    f"{name:<14}{rep:<12}{r:>5}{prep:>9.3f}{pair * 1e3:>9.2f}"
+                    f"{name:<22}{rep:<12}{r:>5}{prep:>9.3f}{pair * 1e3:>9.2f}"
                     f"{total / 3600:>18.2f}{total / 3600 / args.threads:>11.2f}"
                     f"{total / ys:>13.0f}"
                 )
