@@ -191,8 +191,9 @@ def test_deletion_counts_halve_the_kept_components():
 
     assert deletion_counts(8).tolist() == [4, 6, 7]
     assert deletion_counts(999).tolist()[0] == 499 and deletion_counts(999)[-1] == 998
+    assert deletion_counts(1).size == 0  # rank one: nothing to delete
     with pytest.raises(ValueError):
-        deletion_counts(1)
+        deletion_counts(0)
 
 
 def test_deletion_curve_from_the_gram_equals_deletion_in_feature_space():

@@ -481,14 +481,16 @@ def deletion_counts(rank: int) -> np.ndarray:
     Parameters
     ----------
     rank : int
-        Number of principal components (>= 2).
+        Number of principal components (>= 1).
 
     Returns
     -------
     np.ndarray of int64
-        Increasing deletion counts in ``[1, rank - 1]``.
+        Increasing deletion counts in ``[1, rank - 1]``; empty for ``rank = 1`` (a
+        rank-one representation, e.g. the pooled first layer of a network fed grey
+        images copied to three channels, has nothing to delete).
     """
-    rank = _int_at_least(rank, "rank", 2)
+    rank = _int_at_least(rank, "rank", 1)
     kept, keep = [], rank
     while keep > 1:
         keep = -(-keep // 2)
@@ -532,7 +534,7 @@ def deletion_curve(
     Returns
     -------
     pandas.DataFrame
-        One row per deletion count: ``deleted``, ``fraction_deleted`` (``k / r``),
+        One row per deletion count (none for a rank-one representation): ``deleted``, ``fraction_deleted`` (``k / r``),
         ``accuracy``, ``accuracy_drop`` (original accuracy minus it) and one column
         per measure label.
     """
@@ -545,6 +547,9 @@ def deletion_curve(
     r = F.shape[1]
     train, test = probe_split(y, split_seed)
     ks = deletion_counts(r)
+    if ks.size == 0:
+        columns = ["deleted", "fraction_deleted", "accuracy", "accuracy_drop"]
+        return pd.DataFrame(columns=columns + [label for label, _, _ in measures])
     reduced = [F[:, : r - k] for k in ks]
     base = linear_probe_accuracy(F, y, train, test)
     acc = np.array([linear_probe_accuracy(R, y, train, test) for R in reduced])
