@@ -316,7 +316,13 @@ def measures_figure(
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
         ax.set_xlabel("layer identified across seeds")
-        ax.legend(loc="lower right", fontsize="small")
+        ax.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.1),
+            ncol=3,
+            fontsize="small",
+            frameon=False,
+        )
         if sensitivity is not None:
             sens = sensitivity.reset_index(drop=True)
             ax = axes[1]
