@@ -199,6 +199,7 @@ def test_similarity_stages_on_shards_match_the_feature_measures(tmp_path):
     from cnntopo.ph.similarity import pwcca
     from cnntopo.stages.common import load_cross
     from cnntopo.stages.ph.similarity import (
+        figure_similarity,
         similarity_cross,
         similarity_representations,
         similarity_tests,
@@ -264,3 +265,5 @@ def test_similarity_stages_on_shards_match_the_feature_measures(tmp_path):
     perm = pd.read_csv(outs[2])
     assert perm["model"].astype(str).tolist()[:3] == ["0", "1", "pooled"]
     assert perm["p_value"].between(0, 1).all()
+    figure_similarity(outs[0], [str(tmp_path / "fig.png")], n_layers=3)
+    assert (tmp_path / "fig.png").read_bytes().startswith(b"\x89PNG")
