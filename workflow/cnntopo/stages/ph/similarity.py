@@ -9,7 +9,6 @@ permutation) run on those matrices and on the PH cross-distance matrices.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -329,9 +328,3 @@ def figure_similarity(
     sens = None if sensitivity_csv is None else pd.read_csv(sensitivity_csv)
     fig = measures_figure(spec, sens, n_layers=n_layers)
     plotting.save_figure(fig, outputs)
-
-
-def describe(path: str | Path) -> dict:
-    """The ``meta`` of a cross-matrix file (for logs and tests)."""
-    with np.load(path) as z:
-        return json.loads(str(z["meta"]))
