@@ -288,9 +288,11 @@ def get_similarity_mem_mb(wildcards, attempt):
 def get_similarity_cross_mem_mb(wildcards, attempt):
     """A cross job holds the Gram matrices of every (model, layer); linear CKA alone on
     a narrow representation only its N x c features."""
-    if wildcards.representation != "flat" and set(SIMILARITY["measures"]) <= {"cka_linear"}:
+    cka_only = set(SIMILARITY["measures"]) <= {"cka_linear"}
+    if wildcards.representation != "flat" and cka_only:
         widest = max(SHAPES[layer][0] for layer in LAYERS)
-        return (1000 + 3 * len(SEEDS) * len(LAYERS) * N_IMAGES * widest * 8 // 2**20) * attempt
+        features_mb = 3 * len(SEEDS) * len(LAYERS) * N_IMAGES * widest * 8 // 2**20
+        return (1000 + features_mb) * attempt
     return (1000 + _gram_mb(len(SEEDS))) * attempt
 
 
