@@ -28,7 +28,7 @@ def _recipe(training: Mapping):
     t = dict(training)
     t.pop("device")
     t["mixed_precision"] = "auto" if t["mixed_precision"] else "off"
-    t["channels_last"] = "auto" if t["channels_last"] else "off"
+    t["channels_last"] = "on" if t["channels_last"] else "off"
     t["milestones"] = tuple(t["milestones"])
     return TrainRecipe.from_dict(t)
 
