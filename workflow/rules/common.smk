@@ -24,6 +24,7 @@ LAYERS = resolve_layers(config["activations"]["layers"], ARCH)
 SHAPES = layer_shapes(ARCH, WIDTH)
 N_IMAGES = config["activations"]["n_images"]
 FIG_EXTRA = config["figures"]["extra_formats"]
+FIG_SEEDS = SEEDS[: config["figures"]["per_model"] or len(SEEDS)]
 DIM = config["distances"]["dim"]
 METRIC = config["distances"]["metric"]
 #: The main diagram distance, e.g. sliced_wasserstein_H1 (a {measure} of the cross rules).
@@ -134,8 +135,8 @@ def get_final_outputs():
     out = [P("model_summary"), *P.expand("fig_training", ext=ext)]
     metrics = {"metric": WITHIN_METRICS, "dim": DIM}
     out += P.expand("fig_heatmap_mean", **metrics, ext=ext)
-    out += P.expand("fig_heatmap", **metrics, seed=SEEDS, ext=ext)
-    out += P.expand("fig_diagrams", seed=SEEDS, ext=ext)
+    out += P.expand("fig_heatmap", **metrics, seed=FIG_SEEDS, ext=ext)
+    out += P.expand("fig_diagrams", seed=FIG_SEEDS, ext=ext)
     measures = get_specificity_measures()
     out += P.expand("fig_specificity", measure=measures, ext=ext)
     if "cka" in measures:
