@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnntopo.config import ConfigError, load_schema, validate_config
-from cnntopo.nets.layers import resolve_layers
 from cnntopo.nets.layers_option_b import resolve_mapper_layers
 from cnntopo.paths import Layout
 
@@ -236,8 +235,7 @@ def expand_sweep(config: dict, schema: dict | None = None) -> list[Variant]:
                 f"{root}/mapper_models/{_params_path(mapper_params) or 'shared'}",
             )
         try:
-            validate_config(cfg, schema)
-            resolve_layers(cfg["activations"]["layers"], cfg["model"]["arch"])
+            validate_config(cfg, schema)  # resolves activations.layers against the network
             resolve_mapper_layers(cfg["mapper"]["layers"])
         except (ConfigError, ValueError) as err:
             raise ConfigError(f"sweep variant {path!r} is invalid: {err}") from err
