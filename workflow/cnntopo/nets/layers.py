@@ -431,11 +431,11 @@ def select_layers(table: Mapping, selection: str | Sequence[str]) -> list[str]:
         else:
             hit = {item} if item in names else set(fnmatch.filter(names, item))
             if not hit:
-                shown = ", ".join(table["default"][:20])
+                default = table["default"]
+                pattern = default[-1].rsplit(".", 1)[0] + ".*" if default else "*"
                 problems.append(
-                    f"{item!r} matches no layer; e.g. {shown} (exact names, glob patterns "
-                    f"such as '{names[-1].rsplit('.', 1)[0]}.*' and types such as "
-                    f"'type:Conv2d' work)"
+                    f"{item!r} matches no layer; e.g. {', '.join(default[:20])} (exact names, "
+                    f"glob patterns such as '{pattern}' and types such as 'type:Conv2d' work)"
                 )
         chosen |= hit
     if problems:

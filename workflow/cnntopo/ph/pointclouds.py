@@ -130,7 +130,7 @@ def as_vectors(chunk: np.ndarray) -> np.ndarray:
 
     Parameters
     ----------
-    chunk : np.ndarray
+    chunk : np.ndarray or torch.Tensor
         ``(n, c, h, w)`` (convolutions; positions row-major, ``row*w + col``; also any
         number of spatial axes), ``(n, tokens, d)`` (transformer blocks: each token is a
         position, its ``d`` features the vector) or ``(n, c)`` (one position, like a
@@ -138,15 +138,15 @@ def as_vectors(chunk: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray, shape (n, c, p)
-        A view when possible (the token layout is a transposed view); ``(c, p)`` is
+    np.ndarray or torch.Tensor, shape (n, c, p)
+        Same type as ``chunk``; a view when possible (the token layout is a transposed view); ``(c, p)`` is
         :func:`cnntopo.nets.layers.cloud_shape` of the per-image shape.
     """
     n = chunk.shape[0]
     if chunk.ndim == 2:
         return chunk[:, :, None]
     if chunk.ndim == 3:
-        return chunk.transpose(0, 2, 1)
+        return chunk.swapaxes(1, 2)
     return chunk.reshape(n, chunk.shape[1], -1)
 
 
