@@ -87,7 +87,7 @@ def test_sweep_over_a_mapper_network_key_retrains_only_the_mapper_network(repo, 
         ({"model.width": [4, 6]}, "sweep variant 'model.width~6' is invalid"),
         (
             {"activations.layers": [["conv1", "nope"]]},
-            r"(?s)conv1\+nope.+\[.nope.\] match\(es\) no layer",
+            r"(?s)conv1\+nope.+.nope. matches no layer",
         ),
     ],
 )

@@ -45,8 +45,8 @@ def extract_activations(
     dataset: Mapping,
     arch: str,
     width: int,
-    kwargs: Mapping,
-    pretrained: bool,
+    kwargs: Mapping | None = None,
+    pretrained: bool = False,
     device: str,
     layers: Sequence[str],
     batch_size: int,
@@ -104,6 +104,7 @@ def extract_activations(
     from cnntopo.nets.devices import select_device
     from cnntopo.nets.models import build_model, load_state_dict_compat, pretrained_num_classes
 
+    kwargs = dict(kwargs or {})
     subset, n_classes = _recorded_images(dataset, eval_set)
     if pretrained and "num_classes" not in kwargs:
         n_classes = pretrained_num_classes(arch)
@@ -117,7 +118,7 @@ def extract_activations(
         "config_hash": artifacts.read_json(metrics)["config_hash"],
         "arch": arch,
         "width": width,
-        "kwargs": dict(kwargs),
+        "kwargs": kwargs,
     }
     manifest = _extract(
         model,
@@ -129,7 +130,7 @@ def extract_activations(
         batch_size=batch_size,
         device=select_device(device),
         dtype=dtype,
-        image_size=dataset["image_size"],
+        image_size=dataset.get("image_size", 32),
         max_batch_mb=max_batch_mb,
         extra_meta=meta,
         log=log.info,

@@ -41,7 +41,7 @@ def train_model(
     dataset: Mapping,
     arch: str,
     width: int,
-    kwargs: Mapping,
+    kwargs: Mapping | None = None,
     training: Mapping,
     threads: int = 2,
 ) -> dict:
@@ -108,7 +108,7 @@ def train_model(
         mean=mean,
         std=std,
         device=device,
-        image_size=dataset["image_size"],
+        image_size=dataset.get("image_size", 32),
         log=log.info,
     )
     save_weights(model, weights)
@@ -122,7 +122,7 @@ def train_model(
             "dataset": dataset,
             "arch": arch,
             "width": width,
-            "kwargs": dict(kwargs),
+            "kwargs": dict(kwargs or {}),
             "training": training,
         },
         source="trained",
@@ -160,8 +160,8 @@ def import_checkpoint(
     dataset: Mapping,
     arch: str,
     width: int,
-    kwargs: Mapping,
-    pretrained: bool,
+    kwargs: Mapping | None = None,
+    pretrained: bool = False,
     device: str,
     eval_batch_size: int,
     tta: str,
@@ -238,11 +238,11 @@ def import_checkpoint(
         batch_size=eval_batch_size,
         device=dev,
         tta=tta,
-        image_size=dataset["image_size"],
+        image_size=dataset.get("image_size", 32),
     )
     save_weights(model.cpu(), weights)
     settings = {"dataset": dataset, "arch": arch, "width": width, "source": str(source)}
-    settings |= {"kwargs": dict(kwargs), "pretrained": pretrained}
+    settings |= {"kwargs": dict(kwargs or {}), "pretrained": pretrained}
     settings |= {"device": device, "eval_batch_size": eval_batch_size, "tta": tta}
     record = model_record(
         seed=seed,
