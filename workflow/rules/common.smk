@@ -4,7 +4,12 @@ from pathlib import Path
 from cnntopo import resources
 from cnntopo.config import validate_config
 from cnntopo.names import metric_label
-from cnntopo.nets.layers import cloud_shape, config_layers, parse_arch
+from cnntopo.nets.layers import (
+    bounded_batch_size,
+    cloud_shape,
+    config_layers,
+    parse_arch,
+)
 from cnntopo.paths import Layout
 from cnntopo.stages.ph.distances import metric_params
 
@@ -192,7 +197,8 @@ def get_train_mem_mb(wildcards, attempt):
 
 
 def get_extract_mem_mb(wildcards, attempt):
-    batch_size = config["activations"]["batch_size"]
+    act = config["activations"]
+    batch_size = bounded_batch_size(SHAPES, act["batch_size"], act["max_batch_mb"])
     return resources.extract_mem_mb(SHAPES, batch_size, attempt)
 
 

@@ -31,6 +31,7 @@ from torch import nn
 from cnntopo.artifacts import atomic_path, read_json, write_json
 from cnntopo.nets.datasets import ImageSet
 from cnntopo.nets.devices import select_device
+from cnntopo.nets.layers import bounded_batch_size
 
 __all__ = [
     "MANIFEST",
@@ -346,15 +347,14 @@ def extract_activations(
     device = select_device(device)
     model.to(device).eval()
     shapes = _output_shapes(model, layer_names, image_size, device)
-    if max_batch_mb is not None:
+    fits = bounded_batch_size(shapes, batch_size, max_batch_mb)
+    if fits < batch_size and log is not None:
         per_image = 4 * sum(int(np.prod(shape)) for shape in shapes.values())
-        fits = max(1, int(max_batch_mb * 2**20) // max(per_image, 1))
-        if fits < batch_size and log is not None:
-            log(
-                f"batch size {batch_size} -> {fits}: {per_image / 2**20:.1f} MB of activations "
-                f"per image, at most {max_batch_mb} MB per batch"
-            )
-        batch_size = min(batch_size, fits)
+        log(
+            f"batch size {batch_size} -> {fits}: {per_image / 2**20:.1f} MB of activations "
+            f"per image, at most {max_batch_mb} MB per batch"
+        )
+    batch_size = fits
     start_time = time.perf_counter()
     with contextlib.ExitStack() as renames:  # renames all shards only if every batch succeeded
         tmp_paths = {
