@@ -9,6 +9,7 @@ diagrams, in network order, as the network itself lists them.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -60,6 +61,8 @@ def test_torchvision_and_user_networks_run_end_to_end(tmp_path):
     }
     within = "distances/topl2/sliced_wasserstein_H1/seed0.npz"  # needs every diagram
     targets = [str(folder / within) for folder in folders.values()]
+    cross = root / "sweep/cross_architecture/v0-v1"  # every layer of one against the other
+    targets += [f"{cross}.npz", f"{cross}.png"]
     proc = run_snakemake(*targets, "--cores", "2", "--configfile", str(cfg))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
 
@@ -81,3 +84,16 @@ def test_torchvision_and_user_networks_run_end_to_end(tmp_path):
     )
     shapes = {entry["name"]: entry["shape"] for entry in manifest["layers"]}
     assert shapes["conv1"] == [40, 64, 16, 16] and shapes["layer4.1.conv2"] == [40, 512, 1, 1]
+    # the cross-architecture matrix: SW between the H1 diagrams of every pair of layers
+    from cnntopo.ph.distances import sliced_wasserstein
+    from cnntopo.ph.persistence import load_diagrams
+
+    with np.load(f"{cross}.npz") as z:
+        matrix, layers_a, layers_b = z["matrix"], list(z["layers_a"]), list(z["layers_b"])
+    assert matrix.shape == (20, 3) and layers_a[0] == "conv1" and layers_b == ["0", "3", "6"]
+    h1 = [
+        load_diagrams(folders[arch] / f"diagrams/topl2/seed0/{layer}.npz")[0][1]
+        for arch, layer in (("torchvision:resnet18", "layer2.0.conv1"), (user_arch, "3"))
+    ]
+    assert matrix[layers_a.index("layer2.0.conv1"), 1] == pytest.approx(sliced_wasserstein(*h1))
+    assert (Path(f"{cross}.png")).stat().st_size > 10_000

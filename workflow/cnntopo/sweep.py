@@ -41,6 +41,7 @@ __all__ = [
     "PH_MODEL_KEYS",
     "MAPPER_MODEL_KEYS",
     "sweep_targets",
+    "cross_architecture_pairs",
 ]
 
 #: Config keys (prefixes) that determine the trained PH networks.
@@ -254,6 +255,22 @@ def expand_sweep(config: dict, schema: dict | None = None) -> list[Variant]:
     return variants
 
 
+def cross_architecture_pairs(variants: list[Variant]) -> dict[str, tuple[Variant, Variant]]:
+    """Pairs of variants that differ only in ``model.arch``: ``"v0-v1"`` -> (A, B).
+
+    Their layers are compared across the two networks (rule ``cross_architecture``).
+    """
+    pairs = {}
+    for i, a in enumerate(variants):
+        for b in variants[i + 1 :]:
+            rest_a = {k: v for k, v in a.params.items() if k != "model.arch"}
+            rest_b = {k: v for k, v in b.params.items() if k != "model.arch"}
+            arch_a, arch_b = a.config["model"]["arch"], b.config["model"]["arch"]
+            if rest_a == rest_b and arch_a != arch_b:
+                pairs[f"{a.name}-{b.name}"] = (a, b)
+    return pairs
+
+
 def sweep_targets(rules: Any, variants: list[Variant], root: str) -> list[str]:
     """Files the workflow's ``all`` rule asks for.
 
@@ -270,12 +287,16 @@ def sweep_targets(rules: Any, variants: list[Variant], root: str) -> list[str]:
     -------
     list of str
         Without variants, the inputs of the single experiment's ``experiment`` rule;
-        with variants, the sweep summary (``<root>/sweep/summary.{csv,png}``) and every
-        variant's ``<name>_experiment`` inputs.
+        with variants, the sweep summary (``<root>/sweep/summary.{csv,png}``), the
+        cross-architecture comparisons (``<root>/sweep/cross_architecture/<pair>.*``,
+        :func:`cross_architecture_pairs`) and every variant's ``<name>_experiment``
+        inputs.
     """
     if not variants:
         return list(rules.experiment.input)
     targets = Layout(root).expand("sweep_summary", ext=["csv", "png"])
+    pairs = list(cross_architecture_pairs(variants))
+    targets += Layout(root).expand("cross_architecture", pair=pairs, ext=["npz", "csv", "png"])
     for v in variants:
         targets += list(getattr(rules, f"{v.name}_experiment").input)
     return targets
