@@ -127,14 +127,16 @@ def cross_architecture_figure(
     D = np.asarray(D, dtype=np.float64)
     match = depth_matching(D)
     n_a, n_b = D.shape
-    fig = Figure(figsize=(6 + 0.15 * n_b, 2.5 + 0.15 * n_a))
+    # a python:<path/file.py>:<factory> arch is shown as file.py:factory
+    label_a, label_b = (label.rsplit("/", 1)[-1] for label in (label_a, label_b))
+    fig = Figure(figsize=(7 + 0.15 * n_b, 3 + 0.15 * n_a))
     ax, ax2 = fig.subplots(1, 2, width_ratios=[max(n_b, 6), 6])
     image = ax.imshow(D, cmap="viridis", aspect="auto")
     ax.scatter(match["nearest"], np.arange(n_a), s=10, c="red")
     ax.set_xticks(range(n_b), [short_layer_label(n) for n in layers_b], rotation=90, fontsize=5)
     ax.set_yticks(range(n_a), [short_layer_label(n) for n in layers_a], fontsize=5)
-    ax.set_xlabel(label_b)
-    ax.set_ylabel(label_a)
+    ax.set_xlabel(f"B = {label_b}")
+    ax.set_ylabel(f"A = {label_a}")
     fig.colorbar(image, ax=ax, label=measure)
     ax2.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="same relative depth")
     ax2.plot(
@@ -147,8 +149,9 @@ def cross_architecture_figure(
             f"(chance {match['chance_error'].mean():.2f})"
         ),
     )
-    ax2.set_xlabel(f"depth fraction in {label_a}")
-    ax2.set_ylabel(f"depth fraction of the nearest layer in {label_b}", fontsize=7)
+    ax2.set_xlabel(f"depth fraction of the layer (A = {label_a})")
+    ax2.set_ylabel(f"depth fraction of its nearest layer (B = {label_b})")
+    ax.set_title("every layer of A against every layer of B", fontsize=8)
     ax2.set_xlim(-0.05, 1.05)
     ax2.set_ylim(-0.05, 1.05)
     ax2.legend(fontsize=6, loc="upper left")
