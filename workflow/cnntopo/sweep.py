@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnntopo.config import ConfigError, load_schema, validate_config
+from cnntopo.nets.layers import config_layers
 from cnntopo.nets.layers_option_b import resolve_mapper_layers
 from cnntopo.paths import Layout
 
@@ -42,6 +43,8 @@ __all__ = [
     "MAPPER_MODEL_KEYS",
     "sweep_targets",
     "cross_architecture_pairs",
+    "cross_architecture_diagrams",
+    "cross_architecture_settings",
 ]
 
 #: Config keys (prefixes) that determine the trained PH networks.
@@ -269,6 +272,27 @@ def cross_architecture_pairs(variants: list[Variant]) -> dict[str, tuple[Variant
             if rest_a == rest_b and arch_a != arch_b:
                 pairs[f"{a.name}-{b.name}"] = (a, b)
     return pairs
+
+
+def cross_architecture_diagrams(variant: Variant, root: str) -> list[str]:
+    """Diagram files of every recorded layer of a variant's network (its first seed)."""
+    layers, _ = config_layers(variant.config)
+    seed = variant.config["model"]["seeds"][:1]
+    return Layout(f"{root}/{variant.path}").expand("diagram", seed=seed, layer=layers)
+
+
+def cross_architecture_settings(a: Variant, b: Variant) -> dict[str, Any]:
+    """Params of a ``cross_architecture`` job: layer names, labels, distance settings (A's)."""
+    dist = a.config["distances"]
+    return {
+        "layers_a": config_layers(a.config)[0],
+        "layers_b": config_layers(b.config)[0],
+        "label_a": a.config["model"]["arch"],
+        "label_b": b.config["model"]["arch"],
+        "dim": dist["dim"],
+        "M": dist["M"],
+        "infinite": dist["infinite"],
+    }
 
 
 def sweep_targets(rules: Any, variants: list[Variant], root: str) -> list[str]:

@@ -6,8 +6,13 @@ from pathlib import Path
 
 from cnntopo.config import validate_config
 from cnntopo.paths import Layout
-from cnntopo.nets.layers import config_layers
-from cnntopo.sweep import cross_architecture_pairs, expand_sweep, sweep_targets
+from cnntopo.sweep import (
+    cross_architecture_diagrams,
+    cross_architecture_pairs,
+    cross_architecture_settings,
+    expand_sweep,
+    sweep_targets,
+)
 
 validate_config(config)
 VARIANTS = expand_sweep(config)
@@ -65,35 +70,16 @@ if VARIANTS:
 CROSS_ARCH = cross_architecture_pairs(VARIANTS)
 
 
-def get_cross_arch_diagrams(wildcards, which):
-    """Diagram files of every layer of one network of a pair (its first seed)."""
-    v = CROSS_ARCH[wildcards.pair][which]
-    layers, _ = config_layers(v.config)
-    out = Layout(f"{SWEEP_OUT}/{v.path}")
-    return out.expand("diagram", seed=v.config["model"]["seeds"][:1], layer=layers)
-
-
-def get_cross_arch_params(wildcards):
-    """Layer names, labels and the distance settings of a pair (those of network A)."""
-    a, b = CROSS_ARCH[wildcards.pair]
-    dist = a.config["distances"]
-    return {
-        "layers_a": config_layers(a.config)[0],
-        "layers_b": config_layers(b.config)[0],
-        "label_a": a.config["model"]["arch"],
-        "label_b": b.config["model"]["arch"],
-        "dim": dist["dim"],
-        "M": dist["M"],
-        "infinite": dist["infinite"],
-    }
-
-
 if CROSS_ARCH:
 
     rule cross_architecture:
         input:
-            diagrams_a=lambda w: get_cross_arch_diagrams(w, 0),
-            diagrams_b=lambda w: get_cross_arch_diagrams(w, 1),
+            diagrams_a=lambda w: cross_architecture_diagrams(
+                CROSS_ARCH[w.pair][0], SWEEP_OUT
+            ),
+            diagrams_b=lambda w: cross_architecture_diagrams(
+                CROSS_ARCH[w.pair][1], SWEEP_OUT
+            ),
         output:
             npz=SWEEP("cross_architecture", ext="npz"),
             csv=SWEEP("cross_architecture", ext="csv"),
@@ -111,6 +97,6 @@ if CROSS_ARCH:
             mem_mb=2000,
             runtime=30,
         params:
-            settings=get_cross_arch_params,
+            settings=lambda w: cross_architecture_settings(*CROSS_ARCH[w.pair]),
         script:
             "../scripts/cross_architecture.py"
