@@ -135,3 +135,23 @@ def test_flat_to_rowcol_validation():
         flat_to_rowcol([1, 2], 0)
     with pytest.raises(ValueError, match="non-negative"):
         flat_to_rowcol([-1], 3)
+
+
+def test_default_chunks_are_bounded_in_bytes(monkeypatch):
+    """Big layers are read a few images at a time; the cloud does not depend on it."""
+    from cnntopo.ph import pointclouds
+
+    a = np.random.default_rng(2).normal(size=(9, 4, 3, 3)).astype(np.float16)
+    reads = []
+
+    class Recorder(np.ndarray):
+        def __getitem__(self, item):
+            reads.append(item)
+            return np.asarray(self).__getitem__(item)
+
+    monkeypatch.setattr(pointclouds, "CHUNK_BYTES", 2 * 4 * 4 * 9)  # two images per chunk
+    points, positions = top_l2(a.view(Recorder))
+    assert [(s.start, s.stop) for s in reads] == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 9)]
+    ref = top_l2(a, chunk_size=9)
+    np.testing.assert_array_equal(points, ref[0])
+    np.testing.assert_array_equal(positions, ref[1])

@@ -48,7 +48,11 @@ def _squared_norms(chunk: np.ndarray) -> np.ndarray:
     return np.einsum("ncp,ncp->np", chunk, chunk, dtype=np.float64)
 
 
-def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+#: Default bound on the float32 values of one chunk of :func:`top_l2` (bytes).
+CHUNK_BYTES = 128 * 2**20
+
+
+def top_l2(activations: np.ndarray, chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top l2-norm spatial activation vector of every image (the paper's P1 cloud).
 
     For image ``i`` the activation tensor ``A[i]`` of shape ``(c, h, w)`` is read as
@@ -68,8 +72,10 @@ def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, 
         converted to float32). Convolution outputs of any spatial size (also 1x1);
         a transformer block's ``(N, tokens, d)`` output is read as ``tokens`` positions
         of ``d``-vectors; ``(N, c)`` as one position (:func:`as_vectors`).
-    chunk_size : int, default 256
-        Number of images processed per step.
+    chunk_size : int, optional
+        Number of images processed per step; default: 256, or fewer so that a chunk
+        holds at most :data:`CHUNK_BYTES` of float32 values (big layers: a 224-px
+        ResNet-50's 256 x 56 x 56 maps are 3.2 MB per image).
 
     Returns
     -------
@@ -100,7 +106,6 @@ def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, 
     .. [1] Purvine et al. 2023, AAAI, arXiv:2212.00222, section "Top l2-norm
        activations".
     """
-    chunk_size = _check_chunk_size(chunk_size)
     shape = np.shape(activations)
     if len(shape) < 2:
         raise ValueError(
@@ -114,6 +119,9 @@ def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, 
             f"activations of shape {shape} have no channels or no spatial positions; "
             "pass the full layer output"
         )
+    if chunk_size is None:
+        chunk_size = max(1, min(256, CHUNK_BYTES // (4 * n_channels * n_pos)))
+    chunk_size = _check_chunk_size(chunk_size)
     points = np.empty((n_images, n_channels), dtype=np.float32)
     positions = np.empty(n_images, dtype=np.int64)
     for start in range(0, n_images, chunk_size):
