@@ -65,6 +65,9 @@ ARCH_FORMS = (
 #: Built-in networks whose module table is known statically (no torch at DAG time).
 _STATIC = ("resnet18_cifar",)
 
+#: Version of the module tables computed by ``cnntopo.nets.models`` (part of the cache key).
+_TABLE_FORMAT = 1
+
 #: Type prefix of a layer selection item (``type:Conv2d``).
 TYPE_PREFIX = "type:"
 
@@ -314,6 +317,7 @@ def _request(
 ) -> dict[str, Any]:
     spec = parse_arch(arch)
     request = {
+        "format": _TABLE_FORMAT,
         "arch": arch,
         "width": int(width),
         "kwargs": dict(kwargs),
@@ -340,8 +344,8 @@ def module_table(
     network is built once in a subprocess (``python -m cnntopo.nets.models``, which
     runs one blank image through it) and the table is cached in :func:`cache_dir`
     under a hash of the architecture, ``width``, ``kwargs``, ``image_size``,
-    ``num_classes``, the torch and torchvision versions and (for ``python:`` archs)
-    the factory file's contents; this process never imports torch.
+    ``num_classes``, the torch and torchvision versions, the table format and (for
+    ``python:`` archs) the factory file's contents; this process never imports torch.
 
     Returns
     -------
