@@ -20,14 +20,25 @@ does, parsed each time with PyYAML's pure-Python loader (before) or cached (now)
 Wall and CPU (user + system) seconds of the child processes; medians over the
 repeats. Compare the ratios: the build machine is shared and noisy.
 
-Run: ``.venv/bin/python benchmarks/bench_startup.py [--repeats 3] [--config config/paper.yaml]``
+With ``--dag`` it times instead, alternately and with bytecode, (d) the dry run with
+the config's ``figures.per_model`` against ``figures.per_model: null`` (per-model
+figures of every model: 200 more jobs for the paper), printing both job counts, and
+(e) where the SLURM client is installed, ``scontrol show config`` with no controller
+answering, under the default ``MessageTimeout`` (10 s) and under the 2 s that
+``profiles/slurm-local/slurm-local.sh`` writes (the SLURM executor plugin makes this
+call at every Snakemake start). A yardstick line (``ripser`` on a 1000 x 256 Gaussian
+cloud, maxdim 1) names the machine's speed.
+
+Run: ``.venv/bin/python benchmarks/bench_startup.py [--repeats 3] [--config config/paper.yaml] [--dag]``
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -82,11 +93,80 @@ def _schema_seconds(repeats: int) -> tuple[float, float]:
     return before, now
 
 
+def _yardstick() -> float:
+    """Median seconds of ``ripser`` on a 1000 x 256 Gaussian cloud, maxdim 1."""
+    import numpy as np
+    import ripser
+
+    X = np.random.default_rng(0).normal(size=(1000, 256))
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        ripser.ripser(X, maxdim=1)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _jobs(cmd: list[str]) -> int:
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
+    totals = re.findall(r"^total\s+(\d+)$", out.stdout + out.stderr, flags=re.M)
+    return int(totals[-1]) if totals else -1
+
+
+def dag_variants(config: str, repeats: int) -> None:
+    """(d) dry run with the config's figures.per_model vs null; (e) the scontrol wait."""
+    python = sys.executable
+    snakemake = str(Path(python).with_name("snakemake"))
+    work = Path(tempfile.mkdtemp(prefix="bench_startup_"))
+    every = work / "per_model_null.yaml"
+    every.write_text("figures:\n  per_model: null\n")
+    base = [snakemake, "-n", "--quiet", "rules", "--config", f"results_dir={work / 'results'}"]
+    variants = {
+        "as configured": [*base, "--configfile", config],
+        "figures.per_model: null": [*base, "--configfile", config, str(every)],
+    }
+    env = dict(os.environ)
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, cmd in variants.items():
+            results[name].append(_run(cmd, env))
+    print(f"yardstick: ripser 1000 x 256 Gaussian, maxdim 1: {_yardstick():.2f} s")
+    print(f"medians of {repeats} alternating dry runs of {config}; CPU = user + system")
+    print()
+    print("| variant | jobs | wall | CPU |")
+    print("|---|---|---|---|")
+    for name, cmd in variants.items():
+        wall, cpu = (statistics.median(x) for x in zip(*results[name], strict=True))
+        print(f"| {name} | {_jobs(cmd)} | {wall:.2f} s | {cpu:.2f} s |")
+    conf = Path("/etc/slurm/slurm.conf")
+    if shutil.which("scontrol") is None or not conf.is_file():
+        print("\n(no SLURM client here: Snakemake start-up has no scontrol wait)")
+        return
+    text = re.sub(r"^MessageTimeout=.*$", "", conf.read_text(), flags=re.M)
+    print()
+    print("| slurm.conf | `scontrol show config`, no controller |")
+    print("|---|---|")
+    for label, extra in (("MessageTimeout default (10 s)", ""), ("MessageTimeout=2", "2")):
+        path = work / f"slurm-{extra or 'default'}.conf"
+        path.write_text(text + (f"\nMessageTimeout={extra}\n" if extra else ""))
+        t0 = time.perf_counter()
+        subprocess.run(
+            ["scontrol", "show", "config"],
+            env={**env, "SLURM_CONF": str(path)},
+            capture_output=True,
+        )
+        print(f"| {label} | {time.perf_counter() - t0:.2f} s |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--config", default="config/paper.yaml")
+    parser.add_argument("--dag", action="store_true", help="time the DAG variants instead")
     args = parser.parse_args()
+    if args.dag:
+        dag_variants(args.config, args.repeats)
+        return
 
     python = sys.executable
     snakemake = str(Path(python).with_name("snakemake"))

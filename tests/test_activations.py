@@ -246,3 +246,63 @@ def test_bad_args_touch_nothing_and_rerun_replaces(model, tmp_path):
     assert read_manifest(tmp_path)["n_images"] == 2
     with pytest.raises(KeyError, match="not in .*available: conv1"):
         load_activations(tmp_path, "block_seq.0.0.conv1")
+
+
+class _TokenNet(torch.nn.Module):
+    """Patches -> tokens -> one transformer block (tuple-returning attention inside) -> logits."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.patch = torch.nn.Conv2d(3, 8, kernel_size=8, stride=8)
+        self.attn = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+        self.block = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+        self.head = torch.nn.Linear(8, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        tokens = self.patch(x).flatten(2).transpose(1, 2)  # (B, 16, 8)
+        tokens = tokens + self.attn(tokens, tokens, tokens)[0]
+        return self.head(self.block(tokens).mean(dim=1))
+
+
+def test_token_and_tuple_outputs_and_memory_bound(tmp_path):
+    """Transformer outputs (N, tokens, d), tuple outputs and (N, c) heads; a batch bound
+    that forces single-image batches gives the same shards as one full forward pass."""
+    torch.manual_seed(0)
+    net = _TokenNet().eval()
+    images = random_images(5)
+    layers = ["patch", "attn", "block", "head"]
+    x = to_model_input(images.images, MEAN, STD)
+    with torch.no_grad():
+        tokens = net.patch(x).flatten(2).transpose(1, 2)
+        oracle = {
+            "patch": net.patch(x),
+            "attn": net.attn(tokens, tokens, tokens)[0],
+        }
+        oracle["block"] = net.block(tokens + oracle["attn"])
+        oracle["head"] = net(x)
+    per_image_mb = 4 * (8 * 4 * 4 + 16 * 8 + 16 * 8 + 10) / 2**20
+    logs = []
+    manifest = extract_activations(
+        net,
+        images,
+        layers,
+        tmp_path,
+        mean=MEAN,
+        std=STD,
+        batch_size=4,
+        device="cpu",
+        max_batch_mb=1.5 * per_image_mb,
+        log=logs.append,
+    )
+    assert manifest["batch_size"] == 1 and logs[0].startswith("batch size 4 -> 1")
+    shapes = {e["name"]: e["shape"] for e in manifest["layers"]}
+    assert shapes == {
+        "patch": [5, 8, 4, 4],
+        "attn": [5, 16, 8],
+        "block": [5, 16, 8],
+        "head": [5, 10],
+    }
+    for name in layers:
+        np.testing.assert_allclose(
+            load_activations(tmp_path, name), oracle[name].numpy(), rtol=1e-5, atol=1e-6
+        )

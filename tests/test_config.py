@@ -60,7 +60,7 @@ def test_defaults_are_filled_recursively():
         ({"persistence": {"backend": "gudhi"}}, r"'persistence\.backend'"),
         ({"model": {"seeds": [1, 1]}}, r"'model\.seeds'"),
         ({"activations": {"layers": ["conv1"]}}, r"'activations\.layers'"),
-        ({"model": {"checkpoint": "weights.pt"}}, r"must contain '\{seed\}'"),
+        ({"model": {"checkpoint": "weights.pt", "seeds": [0, 1]}}, r"must contain '\{seed\}'"),
         ({"distances": {"dim": 2}}, r"'distances\.dim' = 2 exceeds 'persistence\.maxdim' = 1"),
         ({"model": {"width": 4}}, r"'sensitivity\.step' = 4 must be smaller"),
         ({"sensitivity": {"seeds": [3]}}, r"'sensitivity\.seeds': seeds \[3\] are not in"),

@@ -197,6 +197,24 @@ def test_pairwise_rectangular_and_M():
     assert pairwise([], Y).shape == (0, 4)
 
 
+@pytest.mark.parametrize("metric", ["sliced_wasserstein", "bottleneck"])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("shape", ["square", "rectangular"])
+def test_pairwise_progress_counts_every_pair_once(metric, n_jobs, shape):
+    # 9 diagrams: 36 pairs within (the SW kernel path), 9 x 5 across; bottleneck
+    # takes the row loop. The reports rise to exactly the number of pairs computed,
+    # and the matrix is the same as without a progress callback.
+    X, Y = _diagram_list(3, 9), (None if shape == "square" else _diagram_list(4, 5))
+    reports = []
+    D = pairwise(X, Y, metric=metric, n_jobs=n_jobs, progress=lambda d, t: reports.append((d, t)))
+    total = 9 * 8 // 2 if Y is None else 9 * 5
+    assert total >= SW_KERNEL_MIN_PAIRS
+    done = [d for d, _ in reports]
+    assert {t for _, t in reports} == {total}
+    assert done == sorted(done) and done[-1] == total and len(done) == len(set(done))
+    np.testing.assert_array_equal(D, pairwise(X, Y, metric=metric, n_jobs=n_jobs))
+
+
 def test_pairwise_validation():
     dgms = _diagram_list(3, 2)
     with pytest.raises(

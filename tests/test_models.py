@@ -246,3 +246,95 @@ def test_load_state_dict_missing_unexpected_and_option_b_hint(tmp_path):
         load_state_dict_compat(build_model(width=4), partial)
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         load_state_dict_compat(build_model(width=4), tmp_path / "nope.pt")
+
+
+# --------------------------------------------------------------------------- any network
+
+USER_NET = """
+import torch.nn as nn
+
+class Tiny(nn.Module):
+    def __init__(self, num_classes, hidden):
+        super().__init__()
+        self.conv = nn.Conv2d(3, hidden, 3, padding=1)
+        self.head = nn.Linear(hidden, num_classes)
+
+    def forward(self, x):
+        return self.head(self.conv(x).mean(dim=(2, 3)))
+
+def build(num_classes, hidden=4):
+    return Tiny(num_classes, hidden)
+"""
+
+
+def _same_weights(a: nn.Module, b: nn.Module) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+def test_torchvision_network_is_torchvisions_builder(caplog):
+    from cnntopo.nets.torchvision_shim import import_torchvision
+
+    tv = import_torchvision()
+    with caplog.at_level("INFO", logger="cnntopo"):
+        model = init_model("torchvision:resnet18", 4, 7, seed=3)
+    assert "model.width applies to the built-in networks only" in caplog.text
+    torch.manual_seed(3)
+    oracle = tv.models.resnet18(num_classes=7)
+    assert type(model) is type(oracle) and _same_weights(model, oracle)
+    # builder keyword arguments; num_classes in model.kwargs overrides the dataset's
+    small = build_model("torchvision:mobilenet_v3_small", num_classes=3, kwargs={"dropout": 0.5})
+    assert small.classifier[2].p == 0.5 and small.classifier[3].out_features == 3
+    wide = build_model("torchvision:resnet18", num_classes=3, kwargs={"num_classes": 5})
+    assert wide.fc.out_features == 5
+
+
+def test_user_factory_network(tmp_path):
+    (tmp_path / "net.py").write_text(USER_NET)
+    arch = f"python:{tmp_path}/net.py:build"
+    a = init_model(arch, num_classes=3, seed=0, kwargs={"hidden": 6})
+    b = init_model(arch, num_classes=3, seed=0, kwargs={"hidden": 6})
+    assert type(a).__name__ == "Tiny" and a.conv.out_channels == 6 and a.head.out_features == 3
+    assert _same_weights(a, b)
+    c = init_model(arch, num_classes=3, seed=1, kwargs={"hidden": 6})
+    assert not torch.equal(a.conv.weight, c.conv.weight)
+    (tmp_path / "bad.py").write_text("def build(num_classes):\n    return 'a network'\n")
+    with pytest.raises(TypeError, match=r"bad.py:build\(3\) returned str, not a torch.nn.Module"):
+        build_model(f"python:{tmp_path}/bad.py:build", num_classes=3)
+
+
+def test_pretrained_weights_offline_give_a_clear_error(monkeypatch):
+    """No download here: torch.hub's fetch fails as it does without a network."""
+    import urllib.error
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(RuntimeError, match="model.pretrained: could not get torchvision's") as err:
+        build_model("torchvision:resnet18", num_classes=10, pretrained=True)
+    message = str(err.value)
+    assert "https://download.pytorch.org/models/resnet18-" in message
+    assert "offline" in message and "model.checkpoint" in message and "checkpoints/" in message
+    with pytest.raises(ValueError, match="torchvision networks only"):
+        build_model("resnet18_cifar", width=4, pretrained=True)
+
+
+def test_torchvision_checkpoint_round_trip(tmp_path):
+    """A torchvision network's weights saved by the workflow load back into the same outputs."""
+    src = init_model("torchvision:mobilenet_v3_small", num_classes=5, seed=0).eval()
+    with torch.no_grad():  # non-trivial BN statistics, as after training
+        for module in src.modules():
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.5, 0.5)
+    path = tmp_path / "seed0.pt"
+    save_state_dict(src, path)
+    dst = init_model("torchvision:mobilenet_v3_small", num_classes=5, seed=1)
+    assert not _same_weights(src, dst)
+    load_state_dict_compat(dst, path).eval()
+    assert _same_weights(src, dst)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(src(x), dst(x))
+    with pytest.raises(ValueError, match="shape mismatches .*classifier.3.weight"):
+        load_state_dict_compat(build_model("torchvision:mobilenet_v3_small", num_classes=7), path)

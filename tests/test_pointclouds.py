@@ -89,10 +89,33 @@ def test_empty_batch():
     assert points.shape == (0, 8) and positions.shape == (0,)
 
 
-@pytest.mark.parametrize("shape", [(4, 3, 2), (2, 3, 4, 5, 6), (7,)])
+@pytest.mark.parametrize("shape", [(7,), ()])
 def test_rejects_wrong_ndim(shape):
-    with pytest.raises(ValueError, match=r"\(N, c, h, w\)"):
+    with pytest.raises(ValueError, match=r"\(N, c, h, w\), \(N, tokens, d\) or \(N, c\)"):
         top_l2(np.zeros(shape, dtype=np.float32))
+
+
+def test_one_by_one_maps_tokens_and_vectors():
+    """1x1 maps and (N, c) outputs have one position; (N, tokens, d) outputs have
+    ``tokens`` positions of ``d``-vectors: the same clouds as the (N, c, h, w) reference
+    on the equivalent channels-first layout."""
+    rng = np.random.default_rng(1)
+    maps = rng.normal(size=(9, 6, 1, 1)).astype(np.float32)
+    points, positions = top_l2(maps)
+    np.testing.assert_array_equal(points, maps[:, :, 0, 0])
+    assert not positions.any()
+    vectors = maps[:, :, 0, 0]
+    np.testing.assert_array_equal(top_l2(vectors)[0], vectors)
+    tokens = rng.normal(size=(9, 197, 12)).astype(np.float32)  # ViT: class token + 14x14
+    as_map = np.ascontiguousarray(tokens.transpose(0, 2, 1))[:, :, :, None]  # (N, d, T, 1)
+    ref_points, ref_positions = _reference_top_l2(as_map)
+    points, positions = top_l2(tokens, chunk_size=4)
+    np.testing.assert_array_equal(positions, ref_positions)
+    np.testing.assert_array_equal(points, ref_points)
+    assert points.shape == (9, 12)
+    volume = rng.normal(size=(3, 4, 2, 3, 5)).astype(np.float32)  # 3-D convolutions
+    ref = _reference_top_l2(volume.reshape(3, 4, 2 * 3, 5))
+    np.testing.assert_array_equal(top_l2(volume)[1], ref[1])
 
 
 def test_rejects_bad_chunk_size_and_empty_maps():
@@ -112,3 +135,23 @@ def test_flat_to_rowcol_validation():
         flat_to_rowcol([1, 2], 0)
     with pytest.raises(ValueError, match="non-negative"):
         flat_to_rowcol([-1], 3)
+
+
+def test_default_chunks_are_bounded_in_bytes(monkeypatch):
+    """Big layers are read a few images at a time; the cloud does not depend on it."""
+    from cnntopo.ph import pointclouds
+
+    a = np.random.default_rng(2).normal(size=(9, 4, 3, 3)).astype(np.float16)
+    reads = []
+
+    class Recorder(np.ndarray):
+        def __getitem__(self, item):
+            reads.append(item)
+            return np.asarray(self).__getitem__(item)
+
+    monkeypatch.setattr(pointclouds, "CHUNK_BYTES", 2 * 4 * 4 * 9)  # two images per chunk
+    points, positions = top_l2(a.view(Recorder))
+    assert [(s.start, s.stop) for s in reads] == [(0, 2), (2, 4), (4, 6), (6, 8), (8, 9)]
+    ref = top_l2(a, chunk_size=9)
+    np.testing.assert_array_equal(points, ref[0])
+    np.testing.assert_array_equal(positions, ref[1])

@@ -6,6 +6,9 @@ key to another schema-valid value, and asks a Snakemake dry run what it would do
 
 - A key that a job reads must make Snakemake schedule that job again (through the
   ``params``/``input`` rerun triggers) or change what the workflow builds.
+- A key that only means something together with other settings (schema
+  ``x-requires``, e.g. torchvision's weights need a torchvision network) is set on top
+  of those settings and must change the jobs of that configuration.
 - A key the schema marks ``x-rerun: false`` (thread counts and the like, which no
   result depends on) must change nothing.
 - A Mapper key must not rerun a job of the nets or PH rules, and a PH key must not
@@ -69,6 +72,7 @@ def _same_kind(schema: dict, config: dict, ref: str) -> list:
 
 def _candidates(schema: dict, node: dict, current, config: dict):
     """Values to try for one key, most local change first (validity is checked later)."""
+    yield from node.get("examples", [])  # the schema's own examples of valid values
     if "$ref" in node:
         yield from _same_kind(schema, config, node["$ref"])
     node = _resolve(schema, node)
@@ -159,12 +163,21 @@ def _perturbations(tiny_run: Path, tmp_path: Path):
         if key == "sweep":
             skipped[key] = "a sweep is a set of experiments, not a value a job reads"
             continue
-        current = _get(full, key)
+        # A key that only means something with other settings (x-requires, e.g. torchvision
+        # weights need a torchvision network) is compared with those settings alone.
+        start, ref = raw, None
+        if node.get("x-requires"):
+            start = copy.deepcopy(raw)
+            for other, value in node["x-requires"].items():
+                _set(start, other, value)
+            ref = tmp_path / f"ref{n}.yaml"
+            ref.write_text(yaml.safe_dump(start, sort_keys=False))
+        current = _get(validate_config(copy.deepcopy(start)) if ref else full, key)
         tries = [files[key]] if key in files else _candidates(schema, node, current, full)
         for value in tries:
             if value == current:
                 continue
-            cfg = copy.deepcopy(raw)
+            cfg = copy.deepcopy(start)
             _set(cfg, key, value)
             try:
                 validate_config(copy.deepcopy(cfg))
@@ -172,7 +185,7 @@ def _perturbations(tiny_run: Path, tmp_path: Path):
                 continue
             path = tmp_path / f"case{n}.yaml"
             path.write_text(yaml.safe_dump(cfg, sort_keys=False))
-            cases.append((key, node, value, path))
+            cases.append((key, node, value, path, ref))
             break
         else:
             skipped[key] = "the schema allows no other value"
@@ -216,7 +229,9 @@ def test_every_config_key_reruns_exactly_the_jobs_that_read_it(branch, tiny_run,
     base_cfg.write_text(
         yaml.safe_dump({**raw, "results_dir": str(tiny_run.parent)}, sort_keys=False)
     )
-    base, *results = _dry_runs([base_cfg] + [c[3] for c in cases], tmp_path)
+    refs = [c[4] for c in cases if c[4] is not None]
+    base, *results = _dry_runs([base_cfg] + [c[3] for c in cases] + refs, tmp_path)
+    ref_results = dict(zip(refs, results[len(cases) :], strict=True))
     assert base["error"] is None, base["error"]
     assert set(base["jobs"]) <= UNCONDITIONAL, f"the tiny run is not complete: {base['jobs']}"
 
@@ -226,13 +241,17 @@ def test_every_config_key_reruns_exactly_the_jobs_that_read_it(branch, tiny_run,
     ph_sections = {"model", "training", "activations", "persistence", "distances"}
     ph_sections |= {"sensitivity", "similarity"}
     problems = []
-    for (key, node, value, _), res in zip(cases, results, strict=True):
+    for (key, node, value, _, ref), res in zip(cases, results[: len(cases)], strict=True):
         what = f"{key} -> {value!r}"
-        if res["error"]:
-            problems.append(f"{what}: dry run failed: {res['error']}")
+        against = base if ref is None else ref_results[ref]
+        if res["error"] or against["error"]:
+            problems.append(f"{what}: dry run failed: {res['error'] or against['error']}")
             continue
-        rerun = set(res["jobs"]) - UNCONDITIONAL
-        changed = bool(rerun) or res["targets"] != base["targets"]
+        if ref is None:
+            rerun = set(res["jobs"]) - UNCONDITIONAL
+        else:  # both schedule everything: the jobs must differ
+            rerun = set(res["jobs"]) ^ set(against["jobs"])
+        changed = bool(rerun) or res["targets"] != against["targets"]
         if node.get("x-rerun") is False:
             if changed:
                 problems.append(f"{what}: marked x-rerun: false but reruns {sorted(rerun)}")

@@ -100,7 +100,7 @@ def slurm_run(slurm_cluster, tmp_path_factory):
         yaml.safe_dump(
             {
                 "training": {"device": "cpu"},
-                "activations": {"layers": ["conv1", "block_seq.3.1.*"]},
+                "activations": {"layers": ["conv1", "block_seq.3.1.conv?"]},
                 "distances": {"within_metrics": ["sliced_wasserstein"]},
                 "mapper": {
                     "training": {"device": "cpu"},

@@ -45,7 +45,7 @@ def test_catalyst_recipe_is_the_papers():
         cutout=0,
         drop_last=False,
         mixed_precision=False,
-        channels_last=False,
+        channels_last=True,  # a speed setting (mapper.training.channels_last)
         eval_batch_size=1000,
         tta="none",
         max_train_images=None,

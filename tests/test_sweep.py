@@ -11,7 +11,15 @@ import yaml
 
 from cnntopo.config import ConfigError, validate_config
 from cnntopo.stages.summary import experiment_summary, sweep_summary
-from cnntopo.sweep import encode_value, expand_sweep, get_dotted, set_dotted
+from cnntopo.sweep import (
+    cross_architecture_diagrams,
+    cross_architecture_pairs,
+    cross_architecture_settings,
+    encode_value,
+    expand_sweep,
+    get_dotted,
+    set_dotted,
+)
 from conftest import run_snakemake
 
 
@@ -87,7 +95,7 @@ def test_sweep_over_a_mapper_network_key_retrains_only_the_mapper_network(repo, 
         ({"model.width": [4, 6]}, "sweep variant 'model.width~6' is invalid"),
         (
             {"activations.layers": [["conv1", "nope"]]},
-            r"(?s)conv1\+nope.+\[.nope.\] match\(es\) no layer",
+            r"(?s)conv1\+nope.+.nope. matches no layer",
         ),
     ],
 )
@@ -218,3 +226,23 @@ def test_sweep_runs_end_to_end(tmp_path):
         root / "model.width~8/persistence.maxdim~2/distances/topl2/sliced_wasserstein_H1/seed1.npz"
     )
     assert np.allclose(a["matrix"], b["matrix"])
+
+
+def test_cross_architecture_pairs_differ_only_in_the_network():
+    cfg = yaml.safe_load(open("config/tiny.yaml"))
+    cfg["sweep"] = {"model.arch": ["resnet18_cifar", "torchvision:resnet18"], "model.width": [4, 8]}
+    variants = expand_sweep(validate_config(cfg))
+    pairs = cross_architecture_pairs(variants)
+    # (arch, width): v0 = (cifar, 4), v1 = (cifar, 8), v2 = (tv, 4), v3 = (tv, 8)
+    assert {k: (a.name, b.name) for k, (a, b) in pairs.items()} == {
+        "v0-v2": ("v0", "v2"),
+        "v1-v3": ("v1", "v3"),
+    }
+    a, b = pairs["v0-v2"]
+    files = cross_architecture_diagrams(b, "results/tiny")
+    assert len(files) == 20 and files[0].endswith(
+        "model.arch~torchvision_resnet18/model.width~4/diagrams/topl2/seed0/conv1.npz"
+    )
+    settings = cross_architecture_settings(a, b)
+    assert settings["layers_a"][0] == "conv1" and len(settings["layers_a"]) == 17
+    assert (settings["label_a"], settings["label_b"]) == ("resnet18_cifar", "torchvision:resnet18")

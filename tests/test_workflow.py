@@ -31,6 +31,8 @@ def test_paper_config_dry_run_builds_the_full_dag():
     # one persistence job per model, writing its 17 diagram files
     assert counts["topl2_pointclouds"] == 100 and counts["persistence_diagrams"] == 100
     assert counts["layer_distances"] == 100 and counts["figure_mean_heatmap"] == 1
+    # figures.per_model: 10 -- per-model figures of models 0-9 only
+    assert counts["figure_diagram_grid"] == 10 and counts["figure_layer_heatmap"] == 10
     assert (
         counts["cross_distances"] == 2 and counts["similarity_cross"] == 1
     )  # SW H1 (main and compared), SW H0 (compared); linear CKA on topl2

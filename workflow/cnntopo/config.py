@@ -98,6 +98,8 @@ def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
             )
             msgs.append(f"unknown config key '{full}': {fix} (see config/README.md)")
         return "\n".join(msgs)
+    if error.validator in ("oneOf", "anyOf") and "x-error" in error.schema:
+        return f"config key '{where}': {error.instance!r} is not valid; {error.schema['x-error']}"
     if error.validator == "oneOf" and error.context:
         best = min(error.context, key=lambda e: len(e.message))
         return f"config key '{where}': {error.instance!r} is not valid ({best.message})"
@@ -161,10 +163,11 @@ def _check_semantics(config: dict) -> None:
     """Cross-key checks that a JSON schema cannot express."""
     problems = []
     ckpt = config["model"]["checkpoint"]
-    if ckpt is not None and "{seed}" not in ckpt:
+    if ckpt is not None and "{seed}" not in ckpt and len(config["model"]["seeds"]) > 1:
         problems.append(
-            f"config key 'model.checkpoint': {ckpt!r} must contain '{{seed}}' "
-            "(one checkpoint per seed, e.g. 'weights/resnet18_cifar_large_{seed}/final_weights.pt')"
+            f"config key 'model.checkpoint': {ckpt!r} must contain '{{seed}}' with several "
+            "'model.seeds' (one checkpoint per seed, e.g. "
+            "'weights/resnet18_cifar_large_{seed}/final_weights.pt'), or list one seed"
         )
     if config["distances"]["dim"] > config["persistence"]["maxdim"]:
         problems.append(
@@ -186,8 +189,11 @@ def _check_semantics(config: dict) -> None:
         and config["training"]["lr_peak_epoch"] > config["training"]["epochs"]
     ):
         problems.append("config key 'training.lr_peak_epoch' must not exceed 'training.epochs'")
+    problems += _model_problems(config)
+    builtin = ":" not in config["model"]["arch"]
     if (
-        config["sensitivity"]["enabled"]
+        builtin
+        and config["sensitivity"]["enabled"]
         and config["sensitivity"]["step"] >= config["model"]["width"]
     ):
         problems.append(
@@ -202,19 +208,50 @@ def _check_semantics(config: dict) -> None:
             f"config key 'sensitivity.seeds': seeds {missing} are not in 'model.seeds'; "
             "test only models that are trained"
         )
-    problems += _layer_problems(config)
+    if not problems:  # the layers can only be resolved for a valid network
+        problems += _layer_problems(config)
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
 
 
+def _model_problems(config: dict) -> list[str]:
+    """The network must exist (without importing torch); pretrained weights are torchvision's."""
+    from cnntopo.nets.layers import check_arch
+
+    model = config["model"]
+    try:
+        spec = check_arch(model["arch"], builtins=_builtin_archs())
+    except ValueError as err:
+        return [str(err)]
+    problems = []
+    if model["pretrained"] and spec.kind != "torchvision":
+        problems.append(
+            f"config key 'model.pretrained': torchvision's weights exist only for "
+            f"torchvision networks, not {model['arch']!r}; set model.checkpoint to a weights "
+            "file instead"
+        )
+    if model["pretrained"] and model["checkpoint"] is not None:
+        problems.append(
+            "config keys 'model.pretrained' and 'model.checkpoint' both replace training; "
+            "set only one of them"
+        )
+    return problems
+
+
+def _builtin_archs() -> list[str]:
+    """The built-in network names of the schema's ``model.arch``."""
+    arch = load_schema()["properties"]["model"]["properties"]["arch"]
+    return [name for branch in arch["anyOf"] for name in branch.get("enum", [])]
+
+
 def _layer_problems(config: dict) -> list[str]:
     """Layer selections must name existing layers; the PH branch needs two or more."""
-    from cnntopo.nets.layers import resolve_layers
+    from cnntopo.nets.layers import config_layers
     from cnntopo.nets.layers_option_b import resolve_mapper_layers
 
     problems = []
     try:
-        layers = resolve_layers(config["activations"]["layers"], config["model"]["arch"])
+        layers, _ = config_layers(config)
         if len(layers) < 2:
             problems.append(
                 f"config key 'activations.layers' selects {layers}: layer distances need at "

@@ -80,6 +80,7 @@ LAYOUT: dict[str, str] = {
     # the experiment and a sweep over experiments
     "summary": "{out}/summary.json",
     "sweep_summary": "{out}/sweep/summary.{ext}",
+    "cross_architecture": "{out}/sweep/cross_architecture/{pair}.{ext}",
 }
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnntopo.config import ConfigError, load_schema, validate_config
-from cnntopo.nets.layers import resolve_layers
+from cnntopo.nets.layers import config_layers
 from cnntopo.nets.layers_option_b import resolve_mapper_layers
 from cnntopo.paths import Layout
 
@@ -42,6 +42,9 @@ __all__ = [
     "PH_MODEL_KEYS",
     "MAPPER_MODEL_KEYS",
     "sweep_targets",
+    "cross_architecture_pairs",
+    "cross_architecture_diagrams",
+    "cross_architecture_settings",
 ]
 
 #: Config keys (prefixes) that determine the trained PH networks.
@@ -236,8 +239,7 @@ def expand_sweep(config: dict, schema: dict | None = None) -> list[Variant]:
                 f"{root}/mapper_models/{_params_path(mapper_params) or 'shared'}",
             )
         try:
-            validate_config(cfg, schema)
-            resolve_layers(cfg["activations"]["layers"], cfg["model"]["arch"])
+            validate_config(cfg, schema)  # resolves activations.layers against the network
             resolve_mapper_layers(cfg["mapper"]["layers"])
         except (ConfigError, ValueError) as err:
             raise ConfigError(f"sweep variant {path!r} is invalid: {err}") from err
@@ -256,6 +258,43 @@ def expand_sweep(config: dict, schema: dict | None = None) -> list[Variant]:
     return variants
 
 
+def cross_architecture_pairs(variants: list[Variant]) -> dict[str, tuple[Variant, Variant]]:
+    """Pairs of variants that differ only in ``model.arch``: ``"v0-v1"`` -> (A, B).
+
+    Their layers are compared across the two networks (rule ``cross_architecture``).
+    """
+    pairs = {}
+    for i, a in enumerate(variants):
+        for b in variants[i + 1 :]:
+            rest_a = {k: v for k, v in a.params.items() if k != "model.arch"}
+            rest_b = {k: v for k, v in b.params.items() if k != "model.arch"}
+            arch_a, arch_b = a.config["model"]["arch"], b.config["model"]["arch"]
+            if rest_a == rest_b and arch_a != arch_b:
+                pairs[f"{a.name}-{b.name}"] = (a, b)
+    return pairs
+
+
+def cross_architecture_diagrams(variant: Variant, root: str) -> list[str]:
+    """Diagram files of every recorded layer of a variant's network (its first seed)."""
+    layers, _ = config_layers(variant.config)
+    seed = variant.config["model"]["seeds"][:1]
+    return Layout(f"{root}/{variant.path}").expand("diagram", seed=seed, layer=layers)
+
+
+def cross_architecture_settings(a: Variant, b: Variant) -> dict[str, Any]:
+    """Params of a ``cross_architecture`` job: layer names, labels, distance settings (A's)."""
+    dist = a.config["distances"]
+    return {
+        "layers_a": config_layers(a.config)[0],
+        "layers_b": config_layers(b.config)[0],
+        "label_a": a.config["model"]["arch"],
+        "label_b": b.config["model"]["arch"],
+        "dim": dist["dim"],
+        "M": dist["M"],
+        "infinite": dist["infinite"],
+    }
+
+
 def sweep_targets(rules: Any, variants: list[Variant], root: str) -> list[str]:
     """Files the workflow's ``all`` rule asks for.
 
@@ -272,12 +311,16 @@ def sweep_targets(rules: Any, variants: list[Variant], root: str) -> list[str]:
     -------
     list of str
         Without variants, the inputs of the single experiment's ``experiment`` rule;
-        with variants, the sweep summary (``<root>/sweep/summary.{csv,png}``) and every
-        variant's ``<name>_experiment`` inputs.
+        with variants, the sweep summary (``<root>/sweep/summary.{csv,png}``), the
+        cross-architecture comparisons (``<root>/sweep/cross_architecture/<pair>.*``,
+        :func:`cross_architecture_pairs`) and every variant's ``<name>_experiment``
+        inputs.
     """
     if not variants:
         return list(rules.experiment.input)
     targets = Layout(root).expand("sweep_summary", ext=["csv", "png"])
+    pairs = list(cross_architecture_pairs(variants))
+    targets += Layout(root).expand("cross_architecture", pair=pairs, ext=["npz", "csv", "png"])
     for v in variants:
         targets += list(getattr(rules, f"{v.name}_experiment").input)
     return targets

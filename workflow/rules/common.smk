@@ -4,7 +4,12 @@ from pathlib import Path
 from cnntopo import resources
 from cnntopo.config import validate_config
 from cnntopo.names import metric_label
-from cnntopo.nets.layers import layer_shapes, resolve_layers
+from cnntopo.nets.layers import (
+    bounded_batch_size,
+    cloud_shape,
+    config_layers,
+    parse_arch,
+)
 from cnntopo.paths import Layout
 from cnntopo.stages.ph.distances import metric_params
 
@@ -20,10 +25,14 @@ P = Layout(OUT, MODELS, MAPPER["model"]["dir"])
 ARCH = config["model"]["arch"]
 WIDTH = config["model"]["width"]
 SEEDS = config["model"]["seeds"]
-LAYERS = resolve_layers(config["activations"]["layers"], ARCH)
-SHAPES = layer_shapes(ARCH, WIDTH)
+#: The recorded layers (network order) and their per-image output shapes; the network's
+#: module table is static for the paper network and cached for the others (nets/layers.py).
+LAYERS, LAYER_SHAPES = config_layers(config)
+#: Each layer as (vector length, positions, 1): the (c, h, w) form of cnntopo.resources.
+SHAPES = {name: (*cloud_shape(shape), 1) for name, shape in LAYER_SHAPES.items()}
 N_IMAGES = config["activations"]["n_images"]
 FIG_EXTRA = config["figures"]["extra_formats"]
+FIG_SEEDS = SEEDS[: config["figures"]["per_model"] or len(SEEDS)]
 DIM = config["distances"]["dim"]
 METRIC = config["distances"]["metric"]
 #: The main diagram distance, e.g. sliced_wasserstein_H1 (a {measure} of the cross rules).
@@ -85,7 +94,21 @@ def get_dataset_source():
 
 
 def get_checkpoint(wildcards):
+    """The weights file of one seed (none for torchvision's pretrained weights)."""
+    if config["model"]["checkpoint"] is None:
+        return []
     return config["model"]["checkpoint"].format(seed=wildcards.seed)
+
+
+def get_factory_file():
+    """The user's model file of a python:<file.py>:<factory> arch: an input of its jobs."""
+    spec = parse_arch(ARCH)
+    return [spec.path] if spec.kind == "python" else []
+
+
+def is_trained():
+    """Networks are trained unless weights are imported (model.checkpoint / pretrained)."""
+    return config["model"]["checkpoint"] is None and not config["model"]["pretrained"]
 
 
 def get_metric_params(wildcards):
@@ -218,8 +241,8 @@ def get_final_outputs():
     out = [P("model_summary"), *P.expand("fig_training", ext=ext)]
     metrics = {"metric": WITHIN_METRICS, "dim": DIM}
     out += P.expand("fig_heatmap_mean", **metrics, ext=ext)
-    out += P.expand("fig_heatmap", **metrics, seed=SEEDS, ext=ext)
-    out += P.expand("fig_diagrams", seed=SEEDS, ext=ext)
+    out += P.expand("fig_heatmap", **metrics, seed=FIG_SEEDS, ext=ext)
+    out += P.expand("fig_diagrams", seed=FIG_SEEDS, ext=ext)
     measures = get_specificity_measures()
     out += P.expand("fig_specificity", measure=measures, ext=ext)
     if "cka" in measures:
@@ -263,7 +286,8 @@ def get_train_mem_mb(wildcards, attempt):
 
 
 def get_extract_mem_mb(wildcards, attempt):
-    batch_size = config["activations"]["batch_size"]
+    act = config["activations"]
+    batch_size = bounded_batch_size(SHAPES, act["batch_size"], act["max_batch_mb"])
     return resources.extract_mem_mb(SHAPES, batch_size, attempt)
 
 

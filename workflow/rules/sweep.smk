@@ -6,7 +6,13 @@ from pathlib import Path
 
 from cnntopo.config import validate_config
 from cnntopo.paths import Layout
-from cnntopo.sweep import expand_sweep, sweep_targets
+from cnntopo.sweep import (
+    cross_architecture_diagrams,
+    cross_architecture_pairs,
+    cross_architecture_settings,
+    expand_sweep,
+    sweep_targets,
+)
 
 validate_config(config)
 VARIANTS = expand_sweep(config)
@@ -58,3 +64,39 @@ if VARIANTS:
             paths=[v.path for v in VARIANTS],
         script:
             "../scripts/sweep_summary.py"
+
+
+#: Variants that differ only in model.arch: their layers are compared across networks.
+CROSS_ARCH = cross_architecture_pairs(VARIANTS)
+
+
+if CROSS_ARCH:
+
+    rule cross_architecture:
+        input:
+            diagrams_a=lambda w: cross_architecture_diagrams(
+                CROSS_ARCH[w.pair][0], SWEEP_OUT
+            ),
+            diagrams_b=lambda w: cross_architecture_diagrams(
+                CROSS_ARCH[w.pair][1], SWEEP_OUT
+            ),
+        output:
+            npz=SWEEP("cross_architecture", ext="npz"),
+            csv=SWEEP("cross_architecture", ext="csv"),
+            png=SWEEP("cross_architecture", ext="png"),
+        log:
+            f"{SWEEP_OUT}/logs/cross_architecture/{{pair}}.log",
+        benchmark:
+            f"{SWEEP_OUT}/benchmarks/cross_architecture/{{pair}}.tsv"
+        wildcard_constraints:
+            pair=r"v\d+-v\d+",
+        conda:
+            "../../envs/plot.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=30,
+        params:
+            settings=lambda w: cross_architecture_settings(*CROSS_ARCH[w.pair]),
+        script:
+            "../scripts/cross_architecture.py"

@@ -57,6 +57,7 @@ from cnntopo.mapper.grabcut import GRABCUT_MODES, GrabCutMasks, grabcut_masks
 from cnntopo.mapper.receptive_field import receptive_field_table
 from cnntopo.nets.devices import select_device
 from cnntopo.nets.layers_option_b import mapper_layer_names, mapper_layer_shapes
+from cnntopo.ph.pointclouds import as_vectors
 
 __all__ = [
     "EMPTY_MASK_RULES",
@@ -549,7 +550,6 @@ def build_cloud(
         pos_idx,
         relu=method in ("random", "full"),
         c=c,
-        w=w,
         seed=seed,
         sigma=sigma,
         mean=mean,
@@ -612,7 +612,6 @@ def _gather(
     *,
     relu: bool,
     c: int,
-    w: int,
     seed: int,
     sigma: float,
     mean: Sequence[float],
@@ -655,13 +654,14 @@ def _gather(
                 logits = model(x)
                 y = torch.from_numpy(labels[start:stop]).to(device)
                 correct[start:stop] = (logits.argmax(dim=1) == y).cpu().numpy()
-                act = store[layer]  # (B, c, h, w); bn2: BN2 + shortcut (in-place add)
+                # (B, c, h*w); bn2: BN2 + shortcut (in-place add); tokens are positions too
+                act = as_vectors(store[layer])
                 lo, hi = np.searchsorted(sorted_img, [start, stop])
                 if hi > lo:
                     slots = order[lo:hi]
                     local = torch.from_numpy(img_idx[slots] - start).to(device)
                     pos = torch.from_numpy(pos_idx[slots]).to(device)
-                    rows = act[local, :, pos // w, pos % w]  # (m, c)
+                    rows = act[local, :, pos]  # (m, c); pos = row * w + col
                     if relu:
                         rows = torch.relu(rows)
                     out[slots] = rows.float().cpu().numpy()

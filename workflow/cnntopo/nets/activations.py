@@ -22,7 +22,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import torch
@@ -31,12 +31,14 @@ from torch import nn
 from cnntopo.artifacts import atomic_path, read_json, write_json
 from cnntopo.nets.datasets import ImageSet
 from cnntopo.nets.devices import select_device
+from cnntopo.nets.layers import bounded_batch_size
 
 __all__ = [
     "MANIFEST",
     "MANIFEST_KEYS",
     "FORMAT",
     "capture",
+    "output_tensor",
     "no_tf32",
     "extract_activations",
     "load_activations",
@@ -97,6 +99,19 @@ def no_tf32() -> Iterator[None]:
         matmul.allow_tf32, cudnn.allow_tf32 = saved
 
 
+def output_tensor(output: Any) -> torch.Tensor | None:
+    """A module's output tensor: the output itself, or the first tensor of a tuple/list.
+
+    Attention modules return ``(values, weights)``; the values are recorded. None when
+    the output holds no tensor.
+    """
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, tuple | list):
+        return next((o for o in output if isinstance(o, torch.Tensor)), None)
+    return None
+
+
 @contextlib.contextmanager
 def capture(
     model: nn.Module, layer_names: Sequence[str], *, clone: bool = False
@@ -130,7 +145,9 @@ def capture(
     Yields
     ------
     dict of str to torch.Tensor
-        Layer name -> output of shape ``(B, c, h, w)`` of the latest forward pass.
+        Layer name -> output of the latest forward pass, ``(B, c, h, w)`` for
+        convolutions, ``(B, tokens, d)`` for transformer blocks, ``(B, c)`` for linear
+        layers (the first tensor of a tuple output).
 
     Raises
     ------
@@ -148,8 +165,11 @@ def capture(
     handles = []
 
     def make_hook(name: str) -> Callable[..., None]:
-        def hook(_module: nn.Module, _inputs: Any, output: torch.Tensor) -> None:
-            out = output.detach()
+        def hook(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            tensor = output_tensor(output)
+            if tensor is None:
+                return
+            out = tensor.detach()
             store[name] = out.clone() if clone else out
 
         return hook
@@ -250,6 +270,7 @@ def extract_activations(
     device: str | torch.device | None = None,
     dtype: str = "float32",
     image_size: int = 32,
+    max_batch_mb: float | None = None,
     extra_meta: Mapping[str, Any] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
@@ -257,11 +278,17 @@ def extract_activations(
 
     The model is put in eval mode (and moved to ``device``, in place) and run under
     :func:`torch.inference_mode`. For every layer, ``<out_dir>/<layer>.npy`` of shape
-    ``(N, c, h, w)`` is filled batch by batch through :func:`numpy.lib.format.open_memmap`
-    on a temporary file in ``out_dir``; all temporary files are renamed into place only
-    after the last batch, and ``manifest.json`` is written (atomically) after that. An
-    old manifest and old shards of the requested layers are deleted first, so an
-    interrupted run leaves neither shards nor a manifest behind.
+    ``(N, *layer shape)`` is written batch by batch: its ``.npy`` header first, then
+    each batch's values appended to a temporary file in ``out_dir`` with plain file
+    writes (no memory map, so the process holds one batch, however large the shard);
+    all temporary files are renamed into place only after the last batch, and
+    ``manifest.json`` is written (atomically) after that. An old manifest and old shards
+    of the requested layers are deleted first, so an interrupted run leaves neither
+    shards nor a manifest behind.
+
+    Each module's recorded output is a copy of what it returned (later in-place
+    operations such as an in-place ReLU do not change it); for a tuple output
+    (attention) it is the first tensor.
 
     Parameters
     ----------
@@ -277,13 +304,18 @@ def extract_activations(
     mean, std : sequence of 3 floats
         Per-channel normalisation on the [0, 1] scale.
     batch_size : int, default 250
-        Images per forward pass; peak memory is one batch of activations.
+        Images per forward pass.
     device : str or torch.device, optional
         ``None`` = CUDA when available, else CPU.
     dtype : {"float32", "float16"}, default "float32"
         Storage type of the shards (the forward pass is always float32).
     image_size : int, default 32
         Images are padded/resized to this side by :func:`cnntopo.nets.transforms.to_model_input`.
+    max_batch_mb : float, optional
+        Upper bound on the float32 activations of all ``layer_names`` held for one batch:
+        the batch is made smaller (down to one image) when ``batch_size`` images would
+        exceed it. None = no bound. Peak memory is about the model, one batch of
+        the network's own intermediate tensors and this.
     extra_meta : mapping, optional
         Extra JSON-serialisable entries merged into the manifest (e.g. seed, model
         path); they may not reuse the manifest's own keys.
@@ -295,8 +327,9 @@ def extract_activations(
     dict
         The manifest: ``format``, ``layers`` (ordered list of ``{name, file, shape,
         dtype}``), ``n_images``, ``dataset``, ``split``, ``classes``, ``image_indices``,
-        ``labels``, ``predictions`` (argmax of the logits), ``accuracy``, ``batch_size``,
-        ``dtype``, ``image_size``, ``mean``, ``std``, ``seconds``, plus ``extra_meta``.
+        ``labels``, ``predictions`` (argmax of the logits), ``accuracy``, ``batch_size``
+        (the one used), ``dtype``, ``image_size``, ``mean``, ``std``, ``seconds``, plus
+        ``extra_meta``.
 
     Raises
     ------
@@ -313,16 +346,26 @@ def extract_activations(
     _remove_stale(out_dir, layer_names)
     device = select_device(device)
     model.to(device).eval()
+    shapes = _output_shapes(model, layer_names, image_size, device)
+    fits = bounded_batch_size(shapes, batch_size, max_batch_mb)
+    if fits < batch_size and log is not None:
+        per_image = 4 * sum(int(np.prod(shape)) for shape in shapes.values())
+        log(
+            f"batch size {batch_size} -> {fits}: {per_image / 2**20:.1f} MB of activations "
+            f"per image, at most {max_batch_mb} MB per batch"
+        )
+    batch_size = fits
     start_time = time.perf_counter()
     with contextlib.ExitStack() as renames:  # renames all shards only if every batch succeeded
         tmp_paths = {
             name: renames.enter_context(atomic_path(shard_path(out_dir, name)))
             for name in layer_names
         }
-        predictions, shapes = _stream_to_shards(
+        predictions = _stream_to_shards(
             model,
             images,
             tmp_paths,
+            shapes,
             mean=mean,
             std=std,
             batch_size=batch_size,
@@ -331,11 +374,12 @@ def extract_activations(
             image_size=image_size,
             log=log,
         )
+    n = len(images)
     layers = [
         {
             "name": name,
             "file": shard_path(out_dir, name).name,
-            "shape": list(shapes[name]),
+            "shape": [n, *shapes[name]],
             "dtype": dtype,
         }
         for name in layer_names
@@ -356,10 +400,28 @@ def extract_activations(
     return manifest
 
 
+def _output_shapes(
+    model: nn.Module, layer_names: Sequence[str], image_size: int, device: torch.device
+) -> dict[str, tuple[int, ...]]:
+    """Per-image output shape of each layer, from one blank image."""
+    with torch.inference_mode(), capture(model, list(layer_names)) as store:
+        model(torch.zeros(1, 3, image_size, image_size, device=device))
+        return {name: tuple(_captured(store, name).shape[1:]) for name in layer_names}
+
+
+def _npy_writer(path: Path, shape: tuple[int, ...], dtype: np.dtype) -> BinaryIO:
+    """Open ``path`` and write the header of a C-order ``.npy`` array; values follow."""
+    handle = open(path, "wb")  # noqa: SIM115 - closed by the caller
+    header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False}
+    np.lib.format.write_array_header_2_0(handle, {**header, "shape": shape})
+    return handle
+
+
 def _stream_to_shards(
     model: nn.Module,
     images: ImageSet,
     tmp_paths: Mapping[str, Path],
+    shapes: Mapping[str, tuple[int, ...]],
     *,
     mean: Sequence[float],
     std: Sequence[float],
@@ -368,44 +430,48 @@ def _stream_to_shards(
     dtype: str,
     image_size: int,
     log: Callable[[str], None] | None,
-) -> tuple[np.ndarray, dict[str, tuple[int, ...]]]:
-    """Forward ``images`` batch by batch, writing each layer into its ``.npy`` file.
+) -> np.ndarray:
+    """Forward ``images`` batch by batch, appending each layer's values to its ``.npy`` file.
 
-    Returns the predictions ``(N,)`` (argmax of the logits) and the shard shapes. The
-    memory maps are flushed and closed before returning, so the files can be renamed.
+    Returns the predictions ``(N,)`` (argmax of the logits). The files are closed before
+    returning, so they can be renamed.
     """
     from cnntopo.nets.transforms import to_model_input
 
     n = len(images)
     n_batches = -(-n // batch_size)
     predictions = np.empty(n, dtype=np.int64)
-    memmaps: dict[str, np.memmap] = {}
+    np_dtype = np.dtype(dtype)
     start_time = time.perf_counter()
-    with torch.inference_mode(), capture(model, list(tmp_paths)) as store:
-        for index, start in enumerate(range(0, n, batch_size)):
-            stop = min(start + batch_size, n)
-            x = to_model_input(images.images[start:stop], mean, std, size=image_size, device=device)
-            predictions[start:stop] = model(x).argmax(dim=1).cpu().numpy()
-            for name, tmp in tmp_paths.items():
-                batch = _captured(store, name)
-                if name not in memmaps:
-                    memmaps[name] = np.lib.format.open_memmap(
-                        tmp, mode="w+", dtype=np.dtype(dtype), shape=(n, *batch.shape[1:])
-                    )
-                memmaps[name][start:stop] = batch
-            store.clear()
-            if log is not None:
-                elapsed = time.perf_counter() - start_time
-                log(f"batch {index + 1}/{n_batches} ({stop}/{n} images) {elapsed:.1f}s")
-    shapes = {name: tuple(memmap.shape) for name, memmap in memmaps.items()}
-    for memmap in memmaps.values():
-        memmap.flush()
-    memmaps.clear()  # drop the last references: closes the files
-    return predictions, shapes
+    with contextlib.ExitStack() as files:
+        writers = {
+            name: files.enter_context(_npy_writer(tmp, (n, *shapes[name]), np_dtype))
+            for name, tmp in tmp_paths.items()
+        }
+        with torch.inference_mode(), capture(model, list(tmp_paths), clone=True) as store:
+            for index, start in enumerate(range(0, n, batch_size)):
+                stop = min(start + batch_size, n)
+                x = to_model_input(
+                    images.images[start:stop], mean, std, size=image_size, device=device
+                )
+                predictions[start:stop] = model(x).argmax(dim=1).cpu().numpy()
+                for name, handle in writers.items():
+                    batch = _captured(store, name)
+                    if batch.shape[1:] != shapes[name]:
+                        raise RuntimeError(
+                            f"layer {name!r} gave shape {batch.shape[1:]}, expected "
+                            f"{shapes[name]}: its output size depends on the batch"
+                        )
+                    np.ascontiguousarray(batch, dtype=np_dtype).tofile(handle)
+                store.clear()
+                if log is not None:
+                    elapsed = time.perf_counter() - start_time
+                    log(f"batch {index + 1}/{n_batches} ({stop}/{n} images) {elapsed:.1f}s")
+    return predictions
 
 
 def _captured(store: Mapping[str, torch.Tensor], name: str) -> np.ndarray:
-    """The captured batch of ``name`` as a float32 CPU array ``(B, c, h, w)``."""
+    """The captured batch of ``name`` as a float32 CPU array ``(B, *layer shape)``."""
     if name not in store:
         raise RuntimeError(f"layer {name!r} produced no output in the forward pass")
     return store[name].to("cpu", torch.float32).numpy()

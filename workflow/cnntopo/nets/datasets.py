@@ -16,7 +16,7 @@ Four sources are supported (see :data:`DATASETS`):
 ``"imagefolder"``
     ``<root>/<split>/<class>/<image>`` folders, e.g. a 10-class ImageNet subset as in
     the paper's ImageNet mapper experiment. Images are resized and centre-cropped
-    to 32x32 RGB.
+    to ``image_size`` (``dataset.image_size``, default 32) square RGB.
 
 All loaders return an :class:`ImageSet` of raw uint8 pixels; resizing to the model
 input, normalisation and augmentation live in :mod:`cnntopo.nets.transforms`.
@@ -92,7 +92,7 @@ DIGITS_SPLIT_SEED = 0
 #: Image file name extensions read by the ``"imagefolder"`` loader (case-insensitive).
 IMAGEFOLDER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
-#: Side length of the square RGB images produced by the ``"imagefolder"`` loader.
+#: Default side length of the square RGB images of the ``"imagefolder"`` loader.
 IMAGEFOLDER_SIZE = 32
 
 _CIFAR_DIR = "cifar-10-batches-py"
@@ -233,7 +233,11 @@ def check_available(name: str, root: str | None = None, download: bool = False) 
 
 
 def load_dataset(
-    name: str, split: str, root: str | None = None, download: bool = False
+    name: str,
+    split: str,
+    root: str | None = None,
+    download: bool = False,
+    image_size: int = IMAGEFOLDER_SIZE,
 ) -> ImageSet:
     """Load one split of a dataset into memory as raw uint8 pixels.
 
@@ -251,13 +255,18 @@ def load_dataset(
         Download CIFAR-10 / Fashion-MNIST through torchvision into ``root`` when no
         local copy is found (needs internet). Ignored for ``"digits"`` and
         ``"imagefolder"``.
+    image_size : int, default 32
+        ``"imagefolder"`` only: side of the square images read (shorter side resized to
+        it, bicubic, then centre-cropped; ``dataset.image_size``). The other datasets
+        keep their native size.
 
     Returns
     -------
     ImageSet
         ``images`` (N, H, W, C) uint8 with, per dataset: cifar10 (N, 32, 32, 3) with
         N = 50000 / 10000; fashion-mnist (N, 28, 28, 1) with N = 60000 / 10000;
-        digits (N, 8, 8, 1) with N = 1347 / 450; imagefolder (N, 32, 32, 3).
+        digits (N, 8, 8, 1) with N = 1347 / 450; imagefolder (N, S, S, 3),
+        ``S = image_size``.
         ``indices`` are positions in the original split (for digits: in
         ``sklearn.datasets.load_digits()``; for imagefolder: in the split's
         class-major, name-sorted file list).
@@ -278,7 +287,7 @@ def load_dataset(
         return _load_fashion_mnist(_root(root), split, download)
     if name == "digits":
         return _load_digits(split)
-    return _load_imagefolder(_imagefolder_root(root), split)
+    return _load_imagefolder(_imagefolder_root(root), split, image_size)
 
 
 def class_names(name: str, root: str | None = None) -> list[str]:
@@ -631,7 +640,7 @@ def _read_image(path: Path, size: int) -> np.ndarray:
     return np.asarray(rgb.crop((left, top, left + size, top + size)), dtype=np.uint8)
 
 
-def _load_imagefolder(base: Path, split: str) -> ImageSet:
+def _load_imagefolder(base: Path, split: str, size: int = IMAGEFOLDER_SIZE) -> ImageSet:
     classes = _imagefolder_classes(_imagefolder_split_dir(base, "train"))
     split_dir = _imagefolder_split_dir(base, split)
     if split != "train":
@@ -646,7 +655,7 @@ def _load_imagefolder(base: Path, split: str) -> ImageSet:
         cls_files = _imagefolder_files(split_dir / cls)
         files.extend(cls_files)
         labels.extend([label] * len(cls_files))
-    images = np.empty((len(files), IMAGEFOLDER_SIZE, IMAGEFOLDER_SIZE, 3), dtype=np.uint8)
+    images = np.empty((len(files), size, size, 3), dtype=np.uint8)
     for i, path in enumerate(files):
-        images[i] = _read_image(path, IMAGEFOLDER_SIZE)
+        images[i] = _read_image(path, size)
     return ImageSet(images, np.asarray(labels, dtype=np.int64), classes, "imagefolder", split)

@@ -20,9 +20,12 @@ References
 
 from __future__ import annotations
 
+import json
+import logging
 import numbers
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,25 +35,27 @@ from torch import nn
 
 from cnntopo.artifacts import atomic_path
 
+log = logging.getLogger("cnntopo")
+
 __all__ = [
     "ARCHITECTURES",
+    "BUILTINS",
     "SHORTCUTS",
     "OptionAShortcut",
     "BasicBlock",
     "ResNet18CIFAR",
     "build_model",
+    "pretrained_num_classes",
     "init_model",
     "conv_layer_names",
+    "default_layers",
+    "describe_modules",
     "layer_shapes",
     "count_parameters",
     "load_state_dict_compat",
     "save_state_dict",
 ]
 
-#: Architectures understood by :func:`build_model`: the PH network
-#: (:class:`ResNet18CIFAR`) and the mapper network
-#: (:class:`cnntopo.nets.resnet_option_b.MapperResNet18`, option-B shortcuts).
-ARCHITECTURES: tuple[str, ...] = ("resnet18_cifar", "resnet18_mapper", "plain_cnn")
 
 #: Shortcut options of :class:`BasicBlock` (He et al. 2016, Sec. 3.3 / 4.2).
 SHORTCUTS: tuple[str, ...] = ("A", "B")
@@ -222,27 +227,136 @@ def _make_stages(width: int, shortcut: str) -> list[nn.Sequential]:
     return stages
 
 
+def _paper_network(width: int, num_classes: int, shortcut: str | None = None) -> nn.Module:
+    return ResNet18CIFAR(
+        width=width, num_classes=num_classes, shortcut="A" if shortcut is None else shortcut
+    )
+
+
+def _mapper_network(width: int, num_classes: int, shortcut: str | None = None) -> nn.Module:
+    from cnntopo.nets.resnet_option_b import MapperResNet18
+
+    if shortcut not in (None, "B"):
+        raise ValueError(
+            f"the mapper network (arch 'resnet18_mapper') has option-B shortcuts only, "
+            f"got shortcut {shortcut!r}"
+        )
+    return MapperResNet18(width=width, num_classes=num_classes)
+
+
+def _plain_cnn(width: int, num_classes: int) -> nn.Module:
+    from cnntopo.nets.plain_cnn import build_plain_cnn
+
+    return build_plain_cnn(width=width, num_classes=num_classes)
+
+
+#: Built-in networks: name -> ``builder(width, num_classes, **kwargs)``. A new network is
+#: one entry here plus its name in the schema's ``model.arch`` list (its layers are then
+#: read from the built model, see :func:`cnntopo.nets.layers.module_table`).
+BUILTINS: dict[str, Callable[..., nn.Module]] = {
+    "resnet18_cifar": _paper_network,
+    "resnet18_mapper": _mapper_network,
+    "plain_cnn": _plain_cnn,  # Kornblith et al. 2019's plain CNN (cnntopo.nets.plain_cnn)
+}
+
+#: Names of the built-in networks (:data:`BUILTINS`).
+ARCHITECTURES: tuple[str, ...] = tuple(BUILTINS)
+
+
+def _torchvision_network(
+    name: str, num_classes: int, kwargs: Mapping[str, Any], pretrained: bool
+) -> nn.Module:
+    """A torchvision classification network, untrained or with torchvision's weights."""
+    from cnntopo.nets.torchvision_shim import import_torchvision
+
+    models = import_torchvision().models
+    if not pretrained:
+        return models.get_model(name, weights=None, num_classes=num_classes, **kwargs)
+    weights = models.get_model_weights(name).DEFAULT
+    try:
+        return models.get_model(name, weights=weights, **kwargs)
+    except (OSError, ValueError, RuntimeError) as err:  # URLError is an OSError
+        if isinstance(err, ValueError) and "num_classes" in str(err):
+            raise
+        import torch.hub
+
+        raise RuntimeError(
+            f"model.pretrained: could not get torchvision's weights {weights} of {name!r} "
+            f"from {weights.url} ({type(err).__name__}: {err}). This machine is probably "
+            f"offline: download that file elsewhere and set model.checkpoint to it (with "
+            f"model.pretrained: false), or put it in {torch.hub.get_dir()}/checkpoints/"
+        ) from err
+
+
+def pretrained_num_classes(arch: str) -> int:
+    """Number of classes of torchvision's default weights of ``arch`` (no download)."""
+    from cnntopo.nets.layers import parse_arch
+    from cnntopo.nets.torchvision_shim import import_torchvision
+
+    weights = import_torchvision().models.get_model_weights(parse_arch(arch).name).DEFAULT
+    return len(weights.meta["categories"])
+
+
+def _python_network(path: str, factory: str, num_classes: int, kwargs: Mapping) -> nn.Module:
+    """``factory(num_classes, **kwargs)`` of a user's Python file."""
+    import hashlib
+    import importlib.util
+
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"model.arch: factory file {file} not found")
+    module_name = (
+        "cnntopo_user_model_" + hashlib.sha256(str(file.resolve()).encode()).hexdigest()[:12]
+    )
+    spec = importlib.util.spec_from_file_location(module_name, file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, factory, None)):
+        raise ValueError(f"model.arch: {file} defines no callable {factory!r}")
+    model = getattr(module, factory)(num_classes, **kwargs)
+    if not isinstance(model, nn.Module):
+        raise TypeError(
+            f"model.arch: {file}:{factory}({num_classes}) returned {type(model).__name__}, "
+            "not a torch.nn.Module"
+        )
+    return model
+
+
 def build_model(
     arch: str = "resnet18_cifar",
     width: int = 64,
     num_classes: int = 10,
     shortcut: str | None = None,
+    *,
+    kwargs: Mapping[str, Any] | None = None,
+    pretrained: bool = False,
 ) -> nn.Module:
-    """Build an untrained network (weights from torch's global RNG; see :func:`init_model`).
+    """Build a network by name (weights from torch's global RNG; see :func:`init_model`).
 
     Parameters
     ----------
     arch : str, default "resnet18_cifar"
-        One of :data:`ARCHITECTURES`: ``"resnet18_cifar"`` (the PH network,
-        :class:`ResNet18CIFAR`) or ``"resnet18_mapper"`` (the mapper network,
-        :class:`cnntopo.nets.resnet_option_b.MapperResNet18`).
+        A built-in network (:data:`BUILTINS`: ``"resnet18_cifar"``, the PH network
+        :class:`ResNet18CIFAR`; ``"resnet18_mapper"``, the mapper network
+        :class:`cnntopo.nets.resnet_option_b.MapperResNet18`),
+        ``"torchvision:<builder>"`` (any torchvision classification builder, e.g.
+        ``"torchvision:resnet50"``, called with ``num_classes`` and ``kwargs``) or
+        ``"python:<file.py>:<factory>"`` (``factory(num_classes, **kwargs)`` must return
+        a :class:`torch.nn.Module`).
     width : int, default 64
-        Stem / first-stage channels; must be even for option-A shortcuts.
+        Stem / first-stage channels of the built-in networks; must be even for
+        option-A shortcuts. Ignored (with a log line) for the other networks.
     num_classes : int, default 10
         Number of output logits.
     shortcut : {"A", "B"} or None, default None
-        Shortcut option; None = the architecture's own ("A" for the PH network, "B"
-        for the mapper network, which supports only "B").
+        Shortcut option of the built-in networks; None = the architecture's own ("A"
+        for the PH network, "B" for the mapper network, which supports only "B").
+    kwargs : mapping, optional
+        Extra keyword arguments of the builder (``model.kwargs``).
+    pretrained : bool, default False
+        torchvision networks only: load torchvision's default weights (downloads them
+        when not cached; ``num_classes`` is then the weights' own unless ``kwargs``
+        sets it).
 
     Returns
     -------
@@ -253,25 +367,32 @@ def build_model(
     ------
     ValueError
         Unknown ``arch`` or ``shortcut``, or an invalid ``width``.
+    RuntimeError
+        ``pretrained`` weights cannot be downloaded (the message says what to do).
     """
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown model arch {arch!r}; known: {', '.join(ARCHITECTURES)}")
-    if arch == "resnet18_mapper":
-        from cnntopo.nets.resnet_option_b import MapperResNet18
+    from cnntopo.nets.layers import parse_arch
 
-        if shortcut not in (None, "B"):
-            raise ValueError(
-                f"the mapper network (arch 'resnet18_mapper') has option-B shortcuts only, "
-                f"got shortcut {shortcut!r}"
-            )
-        return MapperResNet18(width=width, num_classes=num_classes)
-    if arch == "plain_cnn":  # Kornblith et al. 2019's plain CNN (cnntopo.nets.plain_cnn)
-        from cnntopo.nets.plain_cnn import build_plain_cnn
-
-        return build_plain_cnn(width=width, num_classes=num_classes)
-    return ResNet18CIFAR(
-        width=width, num_classes=num_classes, shortcut="A" if shortcut is None else shortcut
-    )
+    kwargs = dict(kwargs or {})
+    explicit_classes = "num_classes" in kwargs  # model.kwargs overrides the dataset's
+    num_classes = int(kwargs.pop("num_classes", num_classes))
+    spec = parse_arch(arch)
+    if pretrained and spec.kind != "torchvision":
+        raise ValueError(
+            f"model.pretrained applies to torchvision networks only, not {arch!r}; "
+            "use model.checkpoint for the weights of other networks"
+        )
+    if spec.kind == "builtin":
+        if arch not in BUILTINS:
+            raise ValueError(f"unknown model arch {arch!r}; known: {', '.join(BUILTINS)}")
+        if shortcut is not None:
+            kwargs["shortcut"] = shortcut
+        return BUILTINS[arch](width, num_classes, **kwargs)
+    log.info("model.width applies to the built-in networks only; ignored for %s", arch)
+    if spec.kind == "torchvision":
+        if pretrained and explicit_classes:
+            kwargs["num_classes"] = num_classes
+        return _torchvision_network(spec.name, num_classes, kwargs, pretrained)
+    return _python_network(spec.path, spec.name, num_classes, kwargs)
 
 
 def init_model(
@@ -280,17 +401,20 @@ def init_model(
     num_classes: int = 10,
     seed: int = 0,
     shortcut: str | None = None,
+    *,
+    kwargs: Mapping[str, Any] | None = None,
 ) -> nn.Module:
     """Build a network whose initial weights depend only on ``seed``.
 
     PyTorch's default initialisation (Kaiming-uniform convolutions and linear layer,
-    BN weight 1 / bias 0) is drawn on the CPU from a generator seeded with ``seed``
-    inside :func:`torch.random.fork_rng`, so the caller's global RNG state is
-    unchanged and the weights do not depend on the device used later.
+    BN weight 1 / bias 0; torchvision's own initialisation for its networks) is drawn
+    on the CPU from a generator seeded with ``seed`` inside
+    :func:`torch.random.fork_rng`, so the caller's global RNG state is unchanged and
+    the weights do not depend on the device used later.
 
     Parameters
     ----------
-    arch, width, num_classes, shortcut
+    arch, width, num_classes, shortcut, kwargs
         As in :func:`build_model`.
     seed : int, default 0
         Seed of the initialisation.
@@ -302,7 +426,9 @@ def init_model(
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(seed))
-        return build_model(arch, width=width, num_classes=num_classes, shortcut=shortcut)
+        return build_model(
+            arch, width=width, num_classes=num_classes, shortcut=shortcut, kwargs=kwargs
+        )
 
 
 def conv_layer_names(model: nn.Module) -> list[str]:
@@ -329,6 +455,73 @@ def conv_layer_names(model: nn.Module) -> list[str]:
         if isinstance(module, nn.Conv2d) and "conv" in name
     ]
     return sorted(names, key=lambda name: name.replace("conv", ""))
+
+
+def _public_types(module: nn.Module) -> list[str]:
+    """The module's class and its public ``nn.Module`` base classes, most specific first."""
+    return [
+        cls.__name__
+        for cls in type(module).__mro__
+        if isinstance(cls, type)
+        and issubclass(cls, nn.Module)
+        and cls is not nn.Module
+        and not cls.__name__.startswith("_")
+    ]
+
+
+def default_layers(arch: str, model: nn.Module) -> list[str]:
+    """The layers of ``activations.layers: all``.
+
+    The paper's 17 convolutions (:func:`conv_layer_names`) for the built-in networks,
+    every :class:`torch.nn.Conv2d` in network order for the others.
+    """
+    from cnntopo.nets.layers import parse_arch
+
+    if parse_arch(arch).kind == "builtin":
+        return conv_layer_names(model)
+    return [name for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+
+
+@torch.no_grad()
+def describe_modules(model: nn.Module, image_size: int = 32) -> list[dict[str, Any]]:
+    """Name, types and per-image output shape of every module, in ``named_modules()`` order.
+
+    Runs one all-zero ``(1, 3, image_size, image_size)`` image through the model in eval
+    mode (the training flag is restored). A module called several times reports its
+    last call (as :func:`cnntopo.nets.activations.capture` records it); a module with a
+    tuple output reports its first tensor; one that returns no tensor or does not run
+    has ``shape`` None.
+
+    Returns
+    -------
+    list of dict
+        ``{"name": str, "types": [class, public base classes], "shape": list of int or
+        None}``; the root module is left out.
+    """
+    from cnntopo.nets.activations import output_tensor
+
+    shapes: dict[str, list[int] | None] = {}
+    handles = []
+
+    def hook(name: str) -> Callable[..., None]:
+        def record(_module: nn.Module, _inputs: Any, output: Any) -> None:
+            tensor = output_tensor(output)
+            shapes[name] = None if tensor is None else [int(s) for s in tensor.shape[1:]]
+
+        return record
+
+    named = [(name, m) for name, m in model.named_modules() if name]
+    for name, module in named:
+        handles.append(module.register_forward_hook(hook(name)))
+    was_training = model.training
+    model.eval()
+    try:
+        model(torch.zeros(1, 3, image_size, image_size))
+    finally:
+        model.train(was_training)
+        for handle in handles:
+            handle.remove()
+    return [{"name": n, "types": _public_types(m), "shape": shapes.get(n)} for n, m in named]
 
 
 @torch.no_grad()
@@ -523,3 +716,25 @@ def save_state_dict(model: nn.Module, path: str | os.PathLike) -> None:
     state = {key: value.detach().cpu() for key, value in _unwrap_state_dict(model).items()}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def _main(argv: list[str]) -> None:
+    """``python -m cnntopo.nets.models '<json request>'``: print a network's module table.
+
+    Used by :func:`cnntopo.nets.layers.module_table`, so that building the DAG never
+    imports torch itself.
+    """
+    request = json.loads(argv[0])
+    torch.set_num_threads(1)
+    model = init_model(
+        request["arch"], request["width"], request["num_classes"], kwargs=request["kwargs"]
+    )
+    table = {
+        "modules": describe_modules(model, request["image_size"]),
+        "default": default_layers(request["arch"], model),
+    }
+    print(json.dumps(table))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

@@ -19,7 +19,7 @@ import functools
 import os
 import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
@@ -291,17 +291,75 @@ def resolve_n_jobs(n_jobs: Any, name: str = "n_jobs") -> int:
     return n_jobs
 
 
-def run_parallel(fn: Callable[..., None], items: Sequence[tuple], n_workers: int) -> None:
+def run_parallel(
+    fn: Callable[..., None],
+    items: Sequence[tuple],
+    n_workers: int,
+    on_done: Callable[[int], None] | None = None,
+) -> None:
     """Call ``fn(*item)`` for every item, serially or on a pool of ``n_workers`` threads.
 
     Threads suffice because the heavy work releases the GIL (numba ``nogil``
     kernels, GUDHI's C++ distances). The pool hands out items as workers become
     free, which balances uneven items. The first exception is re-raised.
+
+    Parameters
+    ----------
+    fn : callable
+        Called as ``fn(*item)``; its return value is ignored.
+    items : sequence of tuple
+        The work items.
+    n_workers : int
+        Worker threads (a resolved count, >= 1).
+    on_done : callable, optional
+        Called in the calling thread with the index of each finished item, in the
+        order the items finish (for progress reports).
     """
     if n_workers == 1 or len(items) <= 1:
-        for item in items:
+        for k, item in enumerate(items):
             fn(*item)
+            if on_done is not None:
+                on_done(k)
         return
     with ThreadPoolExecutor(max_workers=min(n_workers, len(items))) as pool:
-        for _ in pool.map(lambda item: fn(*item), items):
-            pass
+        futures = {pool.submit(fn, *item): k for k, item in enumerate(items)}
+        try:
+            for future in as_completed(futures):
+                future.result()
+                if on_done is not None:
+                    on_done(futures[future])
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+def pair_counter(
+    weights: Sequence[int], progress: Callable[[int, int], None] | None
+) -> Callable[[int], None] | None:
+    """An ``on_done`` for :func:`run_parallel` that reports pairs done to ``progress``.
+
+    Parameters
+    ----------
+    weights : sequence of int
+        Pairs computed by each work item.
+    progress : callable or None
+        Called as ``progress(pairs_done, pairs_total)`` after each item that computed
+        at least one pair; None gives None.
+
+    Returns
+    -------
+    callable or None
+    """
+    if progress is None:
+        return None
+    total = int(sum(weights))
+    done = 0
+
+    def on_done(k: int) -> None:
+        nonlocal done
+        if weights[k] > 0:  # items without pairs report nothing
+            done += int(weights[k])
+            progress(done, total)
+
+    return on_done

@@ -53,6 +53,7 @@ from cnntopo.ph.diagram_ops import (
     check_M,
     finite_diagrams,
     finite_part,
+    pair_counter,
     persim_directions,
     project_into,
     project_on_diagonal,
@@ -256,7 +257,7 @@ class _PairMetric(NamedTuple):
     normalised; ``prepare(dgm, **params)`` turns one validated finite diagram into
     per-diagram data (computed once per diagram); ``pair(a, b, **params)`` computes
     the distance from two prepared values; ``params`` maps the accepted keyword
-    names to their defaults. ``matrix(X, Y, n_workers, **params)``, if given, may
+    names to their defaults. ``matrix(X, Y, n_workers, progress, **params)``, if given, may
     compute the whole matrix from the validated finite diagrams (``Y`` None for
     the symmetric case) and returns None to fall back to the pair loop.
     """
@@ -294,7 +295,11 @@ SW_KERNEL_MIN_PAIRS = 28
 
 
 def _sw_matrix(
-    X: list[np.ndarray], Y: list[np.ndarray] | None, n_workers: int, M: int = 50
+    X: list[np.ndarray],
+    Y: list[np.ndarray] | None,
+    n_workers: int,
+    progress: Callable[[int, int], None] | None = None,
+    M: int = 50,
 ) -> np.ndarray | None:
     n_pairs = len(X) * (len(X) - 1) // 2 if Y is None else len(X) * len(Y)
     if n_pairs < SW_KERNEL_MIN_PAIRS:
@@ -303,7 +308,7 @@ def _sw_matrix(
 
     a = presort(X, M, n_workers)
     b = None if Y is None else presort(Y, M, n_workers)
-    return all_pairs_matrix(a, b, n_workers)
+    return all_pairs_matrix(a, b, n_workers, progress=progress)
 
 
 _PAIR_METRICS: dict[str, _PairMetric] = {
@@ -327,6 +332,7 @@ def _pair_loop(
     Y: list[np.ndarray] | None,
     n_workers: int,
     params: dict[str, Any],
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """The generic matrix: one ``spec.pair`` call per pair, rows as work items."""
     px = [spec.prepare(d, **params) for d in X]
@@ -346,7 +352,9 @@ def _pair_loop(
             for j, b in enumerate(py):
                 D[i, j] = spec.pair(px[i], b, **params)
 
-    run_parallel(row, [(i,) for i in range(len(px))], n_workers)
+    K1 = len(px)
+    weights = [K1 - 1 - i for i in range(K1)] if Y is None else [len(py)] * K1
+    run_parallel(row, [(i,) for i in range(K1)], n_workers, pair_counter(weights, progress))
     return D
 
 
@@ -357,6 +365,7 @@ def pairwise(
     metric: str = "sliced_wasserstein",
     n_jobs: int | None = None,
     infinite: str = "error",
+    progress: Callable[[int, int], None] | None = None,
     **params: Any,
 ) -> np.ndarray:
     """Matrix of distances between persistence diagrams.
@@ -466,7 +475,7 @@ def pairwise(
     xs = finite_diagrams(X, "X", infinite)
     ys = None if Y is None else finite_diagrams(Y, "Y", infinite)
     if spec.matrix is not None:
-        D = spec.matrix(xs, ys, n_workers, **full_params)
+        D = spec.matrix(xs, ys, n_workers, progress, **full_params)
         if D is not None:
             return D
-    return _pair_loop(spec, xs, ys, n_workers, full_params)
+    return _pair_loop(spec, xs, ys, n_workers, full_params, progress)

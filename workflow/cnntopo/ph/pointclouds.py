@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["top_l2", "flat_to_rowcol"]
+from cnntopo.nets.layers import cloud_shape
+
+__all__ = ["top_l2", "as_vectors", "flat_to_rowcol"]
 
 
 def _check_chunk_size(chunk_size: int) -> int:
@@ -46,7 +48,11 @@ def _squared_norms(chunk: np.ndarray) -> np.ndarray:
     return np.einsum("ncp,ncp->np", chunk, chunk, dtype=np.float64)
 
 
-def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+#: Default bound on the float32 values of one chunk of :func:`top_l2` (bytes).
+CHUNK_BYTES = 128 * 2**20
+
+
+def top_l2(activations: np.ndarray, chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Top l2-norm spatial activation vector of every image (the paper's P1 cloud).
 
     For image ``i`` the activation tensor ``A[i]`` of shape ``(c, h, w)`` is read as
@@ -61,11 +67,15 @@ def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, 
 
     Parameters
     ----------
-    activations : np.ndarray or np.memmap, shape (N, c, h, w)
+    activations : np.ndarray or np.memmap, shape (N, c, h, w), (N, tokens, d) or (N, c)
         Layer activations, float32 or float16 (any real dtype is accepted and
-        converted to float32).
-    chunk_size : int, default 256
-        Number of images processed per step.
+        converted to float32). Convolution outputs of any spatial size (also 1x1);
+        a transformer block's ``(N, tokens, d)`` output is read as ``tokens`` positions
+        of ``d``-vectors; ``(N, c)`` as one position (:func:`as_vectors`).
+    chunk_size : int, optional
+        Number of images processed per step; default: 256, or fewer so that a chunk
+        holds at most :data:`CHUNK_BYTES` of float32 values (big layers: a 224-px
+        ResNet-50's 256 x 56 x 56 maps are 3.2 MB per image).
 
     Returns
     -------
@@ -73,13 +83,13 @@ def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, 
         The selected spatial activation vectors, values copied unchanged (float16
         input is converted to float32 exactly).
     positions : np.ndarray, shape (N,), int64
-        Flat spatial index ``row*w + col`` of each selected vector; see
-        :func:`flat_to_rowcol`.
+        Flat spatial index ``row*w + col`` of each selected vector (see
+        :func:`flat_to_rowcol`), the token index for ``(N, tokens, d)``, 0 for ``(N, c)``.
 
     Raises
     ------
     ValueError
-        If ``activations`` is not 4-dimensional, has no positions or channels, or
+        If ``activations`` has fewer than 2 dimensions, no positions or channels, or
         ``chunk_size < 1``.
     TypeError
         If ``chunk_size`` is not an integer.
@@ -96,31 +106,56 @@ def top_l2(activations: np.ndarray, chunk_size: int = 256) -> tuple[np.ndarray, 
     .. [1] Purvine et al. 2023, AAAI, arXiv:2212.00222, section "Top l2-norm
        activations".
     """
-    chunk_size = _check_chunk_size(chunk_size)
     shape = np.shape(activations)
-    if len(shape) != 4:
+    if len(shape) < 2:
         raise ValueError(
-            f"activations must have shape (N, c, h, w) (4 dimensions), got shape {shape}; "
-            "add a batch axis with a[None] for a single image or reshape flattened activations"
+            f"activations must have shape (N, c, h, w), (N, tokens, d) or (N, c), got shape "
+            f"{shape}; add a batch axis with a[None] for a single image"
         )
-    n_images, n_channels, height, width = shape
-    if n_channels == 0 or height * width == 0:
+    n_images = shape[0]
+    n_channels, n_pos = cloud_shape(shape[1:])
+    if n_channels == 0 or n_pos == 0:
         raise ValueError(
             f"activations of shape {shape} have no channels or no spatial positions; "
-            "pass the full (N, c, h, w) layer output"
+            "pass the full layer output"
         )
-    n_pos = height * width
+    if chunk_size is None:
+        chunk_size = max(1, min(256, CHUNK_BYTES // (4 * n_channels * n_pos)))
+    chunk_size = _check_chunk_size(chunk_size)
     points = np.empty((n_images, n_channels), dtype=np.float32)
     positions = np.empty(n_images, dtype=np.int64)
     for start in range(0, n_images, chunk_size):
         stop = min(start + chunk_size, n_images)
-        chunk = np.asarray(activations[start:stop], dtype=np.float32).reshape(
-            stop - start, n_channels, n_pos
-        )
+        chunk = as_vectors(np.asarray(activations[start:stop], dtype=np.float32))
         best = np.argmax(_squared_norms(chunk), axis=1)
         positions[start:stop] = best
         points[start:stop] = np.take_along_axis(chunk, best[:, None, None], axis=2)[:, :, 0]
     return points, positions
+
+
+def as_vectors(chunk: np.ndarray) -> np.ndarray:
+    """View a layer output ``(n, ...)`` as ``(n, c, p)``: ``p`` position vectors of length ``c``.
+
+    Parameters
+    ----------
+    chunk : np.ndarray or torch.Tensor
+        ``(n, c, h, w)`` (convolutions; positions row-major, ``row*w + col``; also any
+        number of spatial axes), ``(n, tokens, d)`` (transformer blocks: each token is a
+        position, its ``d`` features the vector) or ``(n, c)`` (one position, like a
+        1x1 map).
+
+    Returns
+    -------
+    np.ndarray or torch.Tensor, shape (n, c, p)
+        Same type as ``chunk``; a view when possible (the token layout is a transposed view); ``(c, p)`` is
+        :func:`cnntopo.nets.layers.cloud_shape` of the per-image shape.
+    """
+    n = chunk.shape[0]
+    if chunk.ndim == 2:
+        return chunk[:, :, None]
+    if chunk.ndim == 3:
+        return chunk.swapaxes(1, 2)
+    return chunk.reshape(n, chunk.shape[1], -1)
 
 
 def flat_to_rowcol(positions: np.ndarray, w: int) -> tuple[np.ndarray, np.ndarray]:

@@ -57,7 +57,7 @@ References
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -66,6 +66,7 @@ from numba import njit
 from cnntopo.ph.diagram_ops import (
     check_M,
     finite_diagrams,
+    pair_counter,
     persim_directions,
     project_into,
     project_on_diagonal,
@@ -319,7 +320,11 @@ def _tiles(k1: int, k2: int, upper: bool, tile: int) -> list[tuple[int, int, int
 
 
 def all_pairs_matrix(
-    a: Presorted, b: Presorted | None = None, n_threads: int = 1, tile: int = TILE
+    a: Presorted,
+    b: Presorted | None = None,
+    n_threads: int = 1,
+    tile: int = TILE,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """Distance matrix from presorted diagrams (``b`` None: symmetric within ``a``).
 
@@ -334,6 +339,8 @@ def all_pairs_matrix(
         Worker threads (a resolved count, >= 1).
     tile : int, default TILE
         Diagrams per side of a work item.
+    progress : callable, optional
+        Called as ``progress(pairs_done, pairs_total)`` after each finished tile.
 
     Returns
     -------
@@ -357,8 +364,18 @@ def all_pairs_matrix(
             i_lo, i_hi, j_lo, j_hi, upper, a.M, out,
         )  # fmt: skip
 
-    run_parallel(work, _tiles(k1, k2, upper, tile), n_threads)
+    tiles = _tiles(k1, k2, upper, tile)
+    weights = [_tile_pairs(t, upper) for t in tiles]
+    run_parallel(work, tiles, n_threads, pair_counter(weights, progress))
     return out
+
+
+def _tile_pairs(tile: tuple[int, int, int, int], upper: bool) -> int:
+    """Pairs a tile computes: all of them, or for ``upper`` only those with j > i."""
+    i_lo, i_hi, j_lo, j_hi = tile
+    if not upper:
+        return (i_hi - i_lo) * (j_hi - j_lo)
+    return sum(max(0, j_hi - max(j_lo, i + 1)) for i in range(i_lo, i_hi))
 
 
 def sw_all_pairs(diagrams: Sequence[Any], M: int = 50, n_threads: int | None = None) -> np.ndarray:

@@ -51,19 +51,29 @@ def setup_torch(threads: int):
     return torch
 
 
-def dataset_normalization(dataset: Mapping) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel (mean, std) of a dataset: the config's ``normalization`` or the dataset's own.
+def dataset_normalization(
+    dataset: Mapping, arch: str | None = None
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel (mean, std) of the network input.
+
+    The config's ``normalization`` if set; else ImageNet's statistics for torchvision
+    networks (those of all torchvision weights), else the dataset's own.
 
     Parameters
     ----------
     dataset : mapping
         The config section ``dataset`` (or the keys ``name`` and ``normalization`` of it).
+    arch : str, optional
+        ``model.arch``.
     """
-    from cnntopo.nets.transforms import normalization
+    from cnntopo.nets.transforms import NORMALIZATION, normalization
 
     norm = dataset["normalization"]
     if norm is not None:
         return tuple(norm["mean"]), tuple(norm["std"])
+    if arch is not None and arch.startswith("torchvision:"):
+        mean, std = NORMALIZATION["imagefolder"]  # ImageNet's
+        return tuple(mean), tuple(std)
     return normalization(dataset["name"])
 
 
@@ -82,7 +92,13 @@ def load_split(dataset: Mapping, split: str):
     """
     from cnntopo.nets.datasets import load_dataset
 
-    return load_dataset(dataset["name"], split, root=dataset["root"], download=dataset["download"])
+    return load_dataset(
+        dataset["name"],
+        split,
+        root=dataset["root"],
+        download=dataset["download"],
+        image_size=dataset.get("image_size", 32),
+    )
 
 
 def provenance() -> dict:

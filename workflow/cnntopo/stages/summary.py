@@ -17,7 +17,7 @@ import pandas as pd
 
 from cnntopo import artifacts
 
-__all__ = ["experiment_summary", "sweep_summary", "figure_sweep_summary"]
+__all__ = ["experiment_summary", "sweep_summary", "figure_sweep_summary", "cross_architecture"]
 
 
 def _specificity(path: str | Path) -> tuple[float, float]:
@@ -199,3 +199,90 @@ def figure_sweep_summary(
         with artifacts.atomic_path(out) as tmp:
             fig.savefig(tmp, dpi=150, format=Path(out).suffix.lstrip("."))
     plt.close(fig)
+
+
+def cross_architecture(
+    diagrams_a: Sequence[str | Path],
+    diagrams_b: Sequence[str | Path],
+    out_npz: str | Path,
+    out_csv: str | Path,
+    figure_outputs: Sequence[str | Path],
+    *,
+    layers_a: Sequence[str],
+    layers_b: Sequence[str],
+    label_a: str,
+    label_b: str,
+    dim: int,
+    M: int,
+    infinite: str,
+    threads: int = 1,
+) -> np.ndarray:
+    """Every layer of network A against every layer of network B (two sweep variants).
+
+    The sliced Wasserstein distance between the H``dim`` diagrams of each pair of layers
+    (:func:`cnntopo.ph.distances.pairwise`), the nearest layer of B for each layer of A
+    matched by depth fraction (:func:`cnntopo.ph.cross_arch.depth_matching`), and
+    the figure (:func:`cnntopo.ph.cross_arch.cross_architecture_figure`).
+
+    Parameters
+    ----------
+    diagrams_a, diagrams_b : sequence of path
+        The diagram files of A's and B's layers (one seed each), network order.
+    out_npz : path
+        Output: ``matrix`` ``(n_a, n_b)``, ``layers_a``, ``layers_b``, ``labels``.
+    out_csv : path
+        Output: per layer of A its depth fraction, nearest layer of B, that layer's
+        depth fraction, the depth error and its chance level.
+    figure_outputs : sequence of path
+        Output figures.
+    layers_a, layers_b : sequence of str
+        Layer names (the order of the diagram files).
+    label_a, label_b : str
+        The networks' ``model.arch``.
+    dim : int
+        Homology dimension (``distances.dim``).
+    M : int
+        Sliced Wasserstein directions (``distances.M``).
+    infinite : {"strip", "error"}
+        Infinite bars (``distances.infinite``).
+    threads : int, default 1
+        Worker threads (the result does not depend on them).
+    """
+    from cnntopo.ph.cross_arch import cross_architecture_figure, depth_matching
+    from cnntopo.ph.distances import pairwise
+    from cnntopo.ph.figures import save_figure
+    from cnntopo.ph.persistence import load_diagrams
+
+    if len(diagrams_a) != len(layers_a) or len(diagrams_b) != len(layers_b):
+        raise ValueError("one diagram file per layer is needed")
+    dgms_a = [load_diagrams(p)[0][dim] for p in diagrams_a]
+    dgms_b = [load_diagrams(p)[0][dim] for p in diagrams_b]
+    D = pairwise(
+        dgms_a, dgms_b, metric="sliced_wasserstein", M=M, infinite=infinite, n_jobs=threads
+    )
+    match = depth_matching(D)
+    with artifacts.atomic_path(out_npz) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(
+                fh,
+                matrix=D,
+                layers_a=np.array(layers_a),
+                layers_b=np.array(layers_b),
+                labels=np.array([label_a, label_b]),
+            )
+    table = pd.DataFrame(
+        {
+            "layer_a": list(layers_a),
+            "depth_a": match["depth_a"],
+            "nearest_b": [layers_b[j] for j in match["nearest"]],
+            "depth_b": match["depth_b"],
+            "depth_error": match["depth_error"],
+            "chance_error": match["chance_error"],
+        }
+    )
+    with artifacts.atomic_path(out_csv) as tmp:
+        table.to_csv(tmp, index=False)
+    measure = f"SW distance (H{dim})"
+    fig = cross_architecture_figure(D, layers_a, layers_b, label_a, label_b, measure)
+    save_figure(fig, figure_outputs)
+    return D

@@ -1,4 +1,4 @@
-# Stage 3: raw (pre-BN) outputs of the conv layers for the recorded images, one shard per layer.
+# Stage 3: outputs of the recorded layers (activations.layers) for the recorded images, one shard per layer.
 
 
 rule extract_activations:
@@ -6,6 +6,7 @@ rule extract_activations:
         weights=P("weights"),
         metrics=P("train_metrics"),
         eval_set=P("eval_set"),
+        factory=get_factory_file(),
     output:
         shards=get_shards(),
         manifest=P("manifest"),
@@ -28,9 +29,12 @@ rule extract_activations:
         dataset=config["dataset"],
         arch=ARCH,
         width=WIDTH,
+        kwargs=config["model"]["kwargs"],
+        pretrained=config["model"]["pretrained"],
         device=config["training"]["device"],
         layers=LAYERS,
         batch_size=config["activations"]["batch_size"],
         dtype=config["activations"]["dtype"],
+        max_batch_mb=config["activations"]["max_batch_mb"],
     script:
         "../../scripts/nets/extract_activations.py"

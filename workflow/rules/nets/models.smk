@@ -1,8 +1,10 @@
-# Stage 2: one trained network per seed (or imported weights when model.checkpoint is set).
+# Stage 2: one trained network per seed (or imported weights: model.checkpoint, model.pretrained).
 
-if config["model"]["checkpoint"] is None:
+if is_trained():
 
     rule train_model:
+        input:
+            factory=get_factory_file(),
         output:
             weights=P("weights"),
             metrics=P("train_metrics"),
@@ -21,6 +23,7 @@ if config["model"]["checkpoint"] is None:
             dataset=config["dataset"],
             arch=ARCH,
             width=WIDTH,
+            kwargs=config["model"]["kwargs"],
             training=config["training"],
         script:
             "../../scripts/nets/train_model.py"
@@ -30,6 +33,7 @@ else:
     rule import_checkpoint:
         input:
             checkpoint=get_checkpoint,
+            factory=get_factory_file(),
         output:
             weights=P("weights"),
             metrics=P("train_metrics"),
@@ -46,6 +50,8 @@ else:
             dataset=config["dataset"],
             arch=ARCH,
             width=WIDTH,
+            kwargs=config["model"]["kwargs"],
+            pretrained=config["model"]["pretrained"],
             device=config["training"]["device"],
             eval_batch_size=config["training"]["eval_batch_size"],
             tta=config["training"]["tta"],

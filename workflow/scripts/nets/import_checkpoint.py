@@ -5,7 +5,7 @@ from cnntopo.stages.nets.models import import_checkpoint
 
 setup_job_logging(snakemake.log[0])
 import_checkpoint(
-    snakemake.input.checkpoint,
+    snakemake.input.checkpoint or None,  # none: model.pretrained
     snakemake.output.weights,
     snakemake.output.metrics,
     seed=int(snakemake.wildcards.seed),

@@ -45,13 +45,16 @@ def extract_activations(
     dataset: Mapping,
     arch: str,
     width: int,
+    kwargs: Mapping | None = None,
+    pretrained: bool = False,
     device: str,
     layers: Sequence[str],
     batch_size: int,
     dtype: str,
+    max_batch_mb: float | None = None,
     threads: int = 2,
 ) -> dict:
-    """Capture the raw conv outputs of ``layers`` for the recorded images (docs/methods.md §3).
+    """Capture the outputs of ``layers`` for the recorded images (docs/methods.md §3).
 
     Parameters
     ----------
@@ -62,18 +65,22 @@ def extract_activations(
     eval_set : path-like
         The recorded image set (of ``select_eval_images``).
     out_dir : path-like
-        Output folder: one shard ``<layer>.npy`` of shape ``(N, c, h, w)`` per layer
+        Output folder: one shard ``<layer>.npy`` of shape ``(N, *layer shape)`` per layer
         (``N`` recorded images, in the record's order) and ``manifest.json`` (layers,
         shapes, image indices and labels, the network's accuracy on them, the seed).
     seed : int
         The network's seed (the ``{seed}`` wildcard; recorded).
     dataset : mapping
         The config section ``dataset`` (``name``, ``root``, ``download``,
-        ``normalization``).
+        ``image_size``, ``normalization``).
     arch : str
         ``model.arch``.
     width : int
         ``model.width``.
+    kwargs : mapping
+        ``model.kwargs``.
+    pretrained : bool
+        ``model.pretrained``: the weights are torchvision's, with their own classes.
     device : {"auto", "cpu", "cuda"}
         ``training.device``.
     layers : sequence of str
@@ -82,6 +89,8 @@ def extract_activations(
         Images per forward pass (``activations.batch_size``).
     dtype : {"float32", "float16"}
         Shard dtype (``activations.dtype``).
+    max_batch_mb : float, optional
+        Bound on one batch's recorded activations (``activations.max_batch_mb``).
     threads : int, default 2
         Torch CPU threads.
 
@@ -93,11 +102,14 @@ def extract_activations(
     torch = setup_torch(threads)
     from cnntopo.nets.activations import extract_activations as _extract
     from cnntopo.nets.devices import select_device
-    from cnntopo.nets.models import build_model, load_state_dict_compat
+    from cnntopo.nets.models import build_model, load_state_dict_compat, pretrained_num_classes
 
+    kwargs = dict(kwargs or {})
     subset, n_classes = _recorded_images(dataset, eval_set)
-    mean, std = dataset_normalization(dataset)
-    model = build_model(arch, width, n_classes)
+    if pretrained and "num_classes" not in kwargs:
+        n_classes = pretrained_num_classes(arch)
+    mean, std = dataset_normalization(dataset, arch)
+    model = build_model(arch, width, n_classes, kwargs=kwargs)
     load_state_dict_compat(model, torch.load(weights, map_location="cpu", weights_only=True))
     meta = {
         "seed": int(seed),
@@ -106,6 +118,7 @@ def extract_activations(
         "config_hash": artifacts.read_json(metrics)["config_hash"],
         "arch": arch,
         "width": width,
+        "kwargs": kwargs,
     }
     manifest = _extract(
         model,
@@ -117,7 +130,10 @@ def extract_activations(
         batch_size=batch_size,
         device=select_device(device),
         dtype=dtype,
+        image_size=dataset.get("image_size", 32),
+        max_batch_mb=max_batch_mb,
         extra_meta=meta,
+        log=log.info,
     )
     log.info(
         "seed %d: wrote %d activation shards for %d images to %s",

@@ -28,7 +28,7 @@ def _recipe(training: Mapping):
     t = dict(training)
     t.pop("device")
     t["mixed_precision"] = "auto" if t["mixed_precision"] else "off"
-    t["channels_last"] = "auto" if t["channels_last"] else "off"
+    t["channels_last"] = "on" if t["channels_last"] else "off"
     t["milestones"] = tuple(t["milestones"])
     return TrainRecipe.from_dict(t)
 
@@ -41,6 +41,7 @@ def train_model(
     dataset: Mapping,
     arch: str,
     width: int,
+    kwargs: Mapping | None = None,
     training: Mapping,
     threads: int = 2,
 ) -> dict:
@@ -59,11 +60,13 @@ def train_model(
         wildcard, one of ``model.seeds``).
     dataset : mapping
         The config section ``dataset`` (``name``, ``root``, ``download``,
-        ``normalization``).
+        ``image_size``, ``normalization``).
     arch : str
         ``model.arch``.
     width : int
-        ``model.width``.
+        ``model.width`` (built-in networks only).
+    kwargs : mapping
+        ``model.kwargs``: extra keyword arguments of the network's builder.
     training : mapping
         The config section ``training`` (the recipe and its ``device``).
     threads : int, default 2
@@ -82,9 +85,9 @@ def train_model(
 
     train_set = load_split(dataset, "train")
     test_set = load_split(dataset, "test")
-    mean, std = dataset_normalization(dataset)
+    mean, std = dataset_normalization(dataset, arch)
     device = select_device(training["device"])
-    model = init_model(arch, width, len(train_set.classes), seed)
+    model = init_model(arch, width, len(train_set.classes), seed, kwargs=kwargs)
     log.info(
         "training %s width %d, seed %d, on %s of the %d %s train images (device %s, %d threads)",
         arch,
@@ -105,6 +108,7 @@ def train_model(
         mean=mean,
         std=std,
         device=device,
+        image_size=dataset.get("image_size", 32),
         log=log.info,
     )
     save_weights(model, weights)
@@ -114,7 +118,13 @@ def train_model(
         width=width,
         dataset=dataset["name"],
         tta=training["tta"],
-        settings={"dataset": dataset, "arch": arch, "width": width, "training": training},
+        settings={
+            "dataset": dataset,
+            "arch": arch,
+            "width": width,
+            "kwargs": dict(kwargs or {}),
+            "training": training,
+        },
         source="trained",
         accuracy=result["test_acc"],
         loss=result["test_loss"],
@@ -142,7 +152,7 @@ def train_model(
 
 
 def import_checkpoint(
-    source: str | Path,
+    source: str | Path | None,
     weights: str | Path,
     metrics: str | Path,
     *,
@@ -150,6 +160,8 @@ def import_checkpoint(
     dataset: Mapping,
     arch: str,
     width: int,
+    kwargs: Mapping | None = None,
+    pretrained: bool = False,
     device: str,
     eval_batch_size: int,
     tta: str,
@@ -157,14 +169,16 @@ def import_checkpoint(
 ) -> dict:
     """Use existing weights (e.g. the official code's ``final_weights.pt``) instead of training.
 
-    The checkpoint is loaded into the configured architecture (a mismatch is an error
-    that names the cause), evaluated on the test split, and re-saved with the same
-    metrics JSON as :func:`train_model` (``source`` = the checkpoint path, no history).
+    The checkpoint (or torchvision's pretrained weights) is loaded into the configured
+    architecture (a mismatch is an error that names the cause), evaluated on the test
+    split, and re-saved with the same metrics JSON as :func:`train_model` (``source`` =
+    the checkpoint path or ``torchvision:<weights>``, no history).
 
     Parameters
     ----------
-    source : path-like
-        The checkpoint of this seed (``model.checkpoint`` with ``{seed}`` filled in).
+    source : path-like or None
+        The checkpoint of this seed (``model.checkpoint`` with ``{seed}`` filled in);
+        None with ``pretrained``.
     weights, metrics : path-like
         Outputs, as :func:`train_model`'s.
     seed : int
@@ -174,7 +188,11 @@ def import_checkpoint(
     arch : str
         ``model.arch``.
     width : int
-        ``model.width`` (must be the checkpoint's).
+        ``model.width`` (must be the checkpoint's; built-in networks only).
+    kwargs : mapping
+        ``model.kwargs``.
+    pretrained : bool
+        ``model.pretrained``: torchvision's default weights instead of ``source``.
     device : {"auto", "cpu", "cuda"}
         Device of the evaluation (``training.device``).
     eval_batch_size : int
@@ -195,23 +213,36 @@ def import_checkpoint(
     from cnntopo.nets.models import build_model, load_state_dict_compat
     from cnntopo.nets.training import evaluate
 
-    source = Path(source)
-    if not source.exists():
-        raise FileNotFoundError(
-            f"checkpoint for seed {seed} not found at {source} (from config key 'model.checkpoint'); "
-            "fix the path pattern or set model.checkpoint: null to train instead"
-        )
+    if not pretrained:
+        source = Path(source)
+        if not source.exists():
+            raise FileNotFoundError(
+                f"checkpoint for seed {seed} not found at {source} (from config key "
+                "'model.checkpoint'); fix the path pattern or set model.checkpoint: null to "
+                "train instead"
+            )
     test_set = load_split(dataset, "test")
-    mean, std = dataset_normalization(dataset)
+    mean, std = dataset_normalization(dataset, arch)
     dev = select_device(device)
-    model = build_model(arch, width, len(test_set.classes))
-    load_state_dict_compat(model, source)
+    model = build_model(arch, width, len(test_set.classes), kwargs=kwargs, pretrained=pretrained)
+    if pretrained:
+        source = f"{arch} pretrained (torchvision's default weights)"
+    else:
+        load_state_dict_compat(model, source)
     model.to(dev)
     ev = evaluate(
-        model, test_set, mean=mean, std=std, batch_size=eval_batch_size, device=dev, tta=tta
+        model,
+        test_set,
+        mean=mean,
+        std=std,
+        batch_size=eval_batch_size,
+        device=dev,
+        tta=tta,
+        image_size=dataset.get("image_size", 32),
     )
     save_weights(model.cpu(), weights)
     settings = {"dataset": dataset, "arch": arch, "width": width, "source": str(source)}
+    settings |= {"kwargs": dict(kwargs or {}), "pretrained": pretrained}
     settings |= {"device": device, "eval_batch_size": eval_batch_size, "tta": tta}
     record = model_record(
         seed=seed,

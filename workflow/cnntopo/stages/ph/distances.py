@@ -189,7 +189,8 @@ def cross_distances(
     parameters : mapping
         The metric's parameters (:func:`metric_params`).
     threads : int, default 1
-        Worker threads of the pairwise loop.
+        Worker threads of the pairwise loop. A progress line with the pairs done and
+        an ETA is logged every 30 s (:class:`cnntopo.progress.Progress`).
 
     Returns
     -------
@@ -201,9 +202,19 @@ def cross_distances(
         raise ValueError(
             f"expected {len(seeds)} x {len(layers)} diagram files, got {len(diagram_files)}"
         )
+    from cnntopo.progress import Progress
+
     dgms = load_finite_diagrams(diagram_files, dim, infinite)
+    n = len(dgms)
     t0 = time.perf_counter()
-    D = pairwise(dgms, metric=metric, n_jobs=threads, **parameters)
+    lines = Progress(max(1, n * (n - 1) // 2), log.info, unit="pairs", clock=time.perf_counter)
+    D = pairwise(
+        dgms,
+        metric=metric,
+        n_jobs=threads,
+        progress=lambda done, total: lines.update(done, metric=metric),
+        **parameters,
+    )
     seconds = time.perf_counter() - t0
     meta = {
         "metric": metric,
