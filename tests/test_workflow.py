@@ -351,7 +351,7 @@ def test_configfile_replaces_the_default_config(repo):
             return wf._workflow.config
 
     demo = loaded()
-    assert demo["experiment"] == "demo" and demo["training"]["max_train_images"] == 20000
+    assert demo["experiment"] == "demo" and demo["training"]["max_train_images"] == 12000
     tiny = loaded("config/tiny.yaml")
     assert tiny["experiment"] == "tiny" and tiny["dataset"]["name"] == "digits"
     assert tiny["training"]["max_train_images"] is None  # the schema default, not the demo's
