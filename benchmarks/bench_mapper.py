@@ -18,21 +18,42 @@ activations are. ``eps`` is ``knee_eps`` of a random 5,000-point subsample
 Usage::
 
     .venv/bin/python benchmarks/bench_mapper.py [--quick] [--large] [--intervals 40]
-        [--overlap 0.3] [--threads 2] [--eps EPS] [--seed 0]
+        [--overlap 0.3] [--threads 2] [--eps EPS] [--seed 0] [--device cpu]
+    .venv/bin/python benchmarks/bench_mapper.py --paper-scale [--check-intervals 2]
+        [--check-subsample 50000] [--no-knee]
 
 ``--quick`` runs 2,000 x 512 only; the default runs 5,000 x 512 and 50,000 x 512;
-``--large`` adds 200,000 x 512 for cnntopo alone (kmapper would take minutes).
+``--large`` adds 200,000 x 512 (KeplerMapper too, in the same run).
+
+``--paper-scale`` is the paper's full cloud, 800,000 x 512 (``--points`` overrides it),
+cnntopo alone with the paper's cover (40 intervals, 30 % overlap, l2-norm lens, eps from
+the knee rule on a 5,000-point subsample): the graph is built in a subprocess that
+reports its time and peak resident memory (the cloud included); then the graph's nodes
+in ``--check-intervals`` intervals (the largest ones) are compared with
+``sklearn.cluster.DBSCAN`` on those intervals' points, ``dbscan_labels`` with
+scikit-learn on a ``--check-subsample``-point subsample, and the knee rule's approximate
+search is timed on the whole cloud (``bench_knee.py --paper --no-exact --cloud
+classes``: the same cloud). The machine's yardstick (``ripser`` on a 1000 x 256
+Gaussian cloud, maxdim 1) is measured in the same run.
 Never assert timings in tests; this script only prints them.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
 from cnntopo.mapper.graph import graph_stats, knee_eps, l2norm_lens, mapper_graph
+
+HERE = Path(__file__).resolve().parent
 
 
 def activation_cloud(n: int, d: int, rng: np.random.Generator, n_classes: int = 10):
@@ -65,10 +86,118 @@ def same_graph(ours: dict, theirs: dict) -> bool:
     return a == b and ours["edges"] == dict(theirs["links"])
 
 
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _cloud_and_eps(n: int, dim: int, seed: int, eps: float | None, threads: int):
+    """The benchmark cloud, its labels and eps (knee rule on a 5,000-point subsample)."""
+    rng = np.random.default_rng(seed)
+    X, y = activation_cloud(n, dim, rng)
+    sub = X[rng.choice(n, size=min(n, 5000), replace=False)]
+    return X, y, (eps if eps is not None else knee_eps(sub, n_jobs=threads))
+
+
+def paper_worker(args) -> None:
+    """Build the paper-scale graph in this process; print time and peak RSS as JSON."""
+    X, y, eps = _cloud_and_eps(args.points, args.dim, args.seed, args.eps, args.threads)
+    base = _rss_mb()
+    t = time.perf_counter()
+    graph = mapper_graph(
+        X,
+        y,
+        n_intervals=args.intervals,
+        overlap=args.overlap,
+        eps=eps,
+        cover="paper",
+        n_jobs=args.threads,
+        device=None if args.device == "cpu" else args.device,
+    )
+    seconds = time.perf_counter() - t
+    Path(args.graph_out).write_text(json.dumps(graph))
+    out = {"seconds": seconds, "eps": eps, "cloud_mb": base, "peak_mb": _rss_mb()}
+    print(json.dumps({**out, **graph_stats(graph)}))
+
+
+def paper_scale(args) -> None:
+    """The paper's 800,000 x 512 cloud: time, peak memory, identity checks, knee search."""
+    from bench_knee import main as bench_knee_main
+    from bench_knee import yardstick
+    from sklearn.cluster import DBSCAN
+
+    from cnntopo.mapper.dbscan import dbscan_labels
+    from cnntopo.mapper.graph import _interval_members
+
+    print(f"yardstick: ripser 1000 x 256 Gaussian, maxdim 1: {yardstick():.2f} s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "graph.json"
+        cmd = [sys.executable, __file__, "--paper-worker", "--graph-out", str(out)]
+        for flag in ("points", "dim", "intervals", "overlap", "threads", "seed", "device"):
+            cmd += [f"--{flag}", str(getattr(args, flag))]
+        if args.eps is not None:
+            cmd += ["--eps", str(args.eps)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        graph = json.loads(out.read_text())
+    print(
+        f"cnntopo mapper_graph {args.points:,} x {args.dim}, {args.intervals} intervals, "
+        f"{args.overlap:.0%} overlap, eps {res['eps']:.3f} (knee of a 5,000-point subsample), "
+        f"{args.threads} threads, device {args.device}: {res['seconds']:.1f} s, "
+        f"peak RSS {res['peak_mb'] / 1024:.2f} GiB ({res['cloud_mb'] / 1024:.2f} GiB with "
+        f"the cloud and labels only); {res['n_nodes']} nodes, {res['n_edges']} edges",
+        flush=True,
+    )
+    X, _, eps = _cloud_and_eps(args.points, args.dim, args.seed, res["eps"], args.threads)
+    meta = graph["meta"]
+    members = _interval_members(l2norm_lens(X), [tuple(iv) for iv in meta["intervals"]])
+    for k in sorted(range(len(members)), key=lambda k: -members[k].size)[: args.check_intervals]:
+        idx = members[k]
+        cube = meta["cube_intervals"].index(k)
+        t = time.perf_counter()
+        lab = DBSCAN(eps=eps, min_samples=5).fit_predict(X[idx])
+        t_ref = time.perf_counter() - t
+        theirs = {f"cube{cube}_cluster{j}": idx[lab == j].tolist() for j in set(lab) - {-1}}
+        ours = {
+            key: v["vertices"]
+            for key, v in graph["nodes"].items()
+            if key.startswith(f"cube{cube}_")
+        }
+        print(
+            f"interval {k} ({idx.size:,} points): sklearn DBSCAN {t_ref:.1f} s, "
+            f"{len(theirs)} clusters; graph nodes identical: {'yes' if ours == theirs else 'NO'}",
+            flush=True,
+        )
+    sub = X[np.random.default_rng(args.seed + 1).choice(len(X), args.check_subsample, False)]
+    t = time.perf_counter()
+    theirs = DBSCAN(eps=eps, min_samples=5).fit_predict(sub)
+    t_ref = time.perf_counter() - t
+    t = time.perf_counter()
+    ours = dbscan_labels(sub, eps, 5, n_jobs=args.threads)
+    t_ours = time.perf_counter() - t
+    print(
+        f"subsample {len(sub):,} x {args.dim}: sklearn DBSCAN {t_ref:.1f} s, cnntopo "
+        f"{t_ours:.1f} s; labels identical: {'yes' if np.array_equal(ours, theirs) else 'NO'}",
+        flush=True,
+    )
+    if not args.no_knee:
+        del X, sub
+        print("knee rule, approximate search on the whole cloud (bench_knee.py):", flush=True)
+        knee_args = ["--n", str(args.points), "--dim", str(args.dim), "--cloud", "classes"]
+        bench_knee_main([*knee_args, "--seed", str(args.seed), "--no-exact"])
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2,000 x 512 only")
-    ap.add_argument("--large", action="store_true", help="add 200,000 x 512 (cnntopo only)")
+    ap.add_argument("--large", action="store_true", help="add 200,000 x 512")
+    ap.add_argument("--paper-scale", action="store_true", help="800,000 x 512, cnntopo only")
+    ap.add_argument("--points", type=int, default=800_000, help="points of --paper-scale")
+    ap.add_argument("--check-intervals", type=int, default=2)
+    ap.add_argument("--check-subsample", type=int, default=50_000)
+    ap.add_argument("--no-knee", action="store_true", help="skip the knee search timing")
+    ap.add_argument("--device", default="cpu", help="cpu (numpy) or a torch device")
+    ap.add_argument("--paper-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--graph-out", help=argparse.SUPPRESS)
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--intervals", type=int, default=40)
     ap.add_argument("--overlap", type=float, default=0.3, help="fraction, e.g. 0.3")
@@ -76,10 +205,16 @@ def main(argv=None) -> None:
     ap.add_argument("--eps", type=float, default=None)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.paper_worker:
+        paper_worker(args)
+        return
+    if args.paper_scale:
+        paper_scale(args)
+        return
 
     sizes = [(2000, True)] if args.quick else [(5000, True), (50000, True)]
     if args.large:
-        sizes.append((200000, False))
+        sizes.append((200000, True))
 
     header = (
         f"{'points':>8} {'dim':>4} {'eps':>7} {'nodes':>6} {'edges':>6} {'largest cube':>12} "
@@ -88,14 +223,12 @@ def main(argv=None) -> None:
     print(f"intervals={args.intervals} overlap={args.overlap} min_samples=5 cover=kmapper")
     print(header)
     print("-" * len(header))
+    device = None if args.device == "cpu" else args.device
     for n, with_ref in sizes:
-        rng = np.random.default_rng(args.seed)
-        X, y = activation_cloud(n, args.dim, rng)
+        X, y, eps = _cloud_and_eps(n, args.dim, args.seed, args.eps, args.threads)
         lens = l2norm_lens(X)
-        sub = X[rng.choice(n, size=min(n, 5000), replace=False)]
-        eps = args.eps if args.eps is not None else knee_eps(sub, n_jobs=args.threads)
         kw = dict(lens=lens, n_intervals=args.intervals, overlap=args.overlap, eps=eps)
-        kw["cover"] = "kmapper"
+        kw.update(cover="kmapper", device=device)
 
         t = time.perf_counter()
         ours = mapper_graph(X, y, n_jobs=args.threads, **kw)
