@@ -290,9 +290,11 @@ class _Tiles:
         G = e.take(self.U, rows) @ e.take(self.V, cols).T
         tol = self.coef * (self.sq[rows].max() + self.sq[cols].max())
         S = G >= (-self.eps2 / 2 + tol)
-        n_maybe = e.count(G >= (-self.eps2 / 2 - tol)) - e.count(S)
-        if n_maybe:
-            ii, jj = e.nonzero((G >= (-self.eps2 / 2 - tol)) & ~S)
+        B = G >= (-self.eps2 / 2 - tol)  # S plus the undecided band
+        rows_b = np.flatnonzero(e.sums(B, 1) != e.sums(S, 1))
+        if rows_b.size:
+            ii, jj = e.nonzero(e.take(B, rows_b) & ~e.take(S, rows_b))
+            ii = rows_b[ii]
             ok = _exact_within(self.Xc, _global(rows, ii), _global(cols, jj), self.eps2)
             if ok.any():
                 e.set_true(S, ii[ok], jj[ok])
