@@ -200,6 +200,29 @@ def test_dbscan_labels_duplicates_and_tiny():
         dbscan_labels(X, 1.0, 0)
 
 
+def test_dbscan_device_choice(monkeypatch):
+    torch = pytest.importorskip("torch")
+    assert dbscan.resolve_device("cpu") is None and dbscan.resolve_device(None) is None
+    assert dbscan.resolve_device("cuda") == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert dbscan.resolve_device("auto") is None
+    with pytest.raises(ValueError, match="no CUDA device"):
+        dbscan_labels(np.zeros((3, 2)), 1.0, device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert dbscan.resolve_device("auto") == "cuda"
+
+
+def test_mapper_graph_same_with_the_torch_engine(small_blocks):
+    # activation-like data of one interval-rich cloud: numpy and torch (on the CPU) agree
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    X = np.maximum(_blobs(rng, 1200, 40, k=4, spread=2.0), 0).astype(np.float32)
+    y = rng.integers(0, 3, 1200)
+    eps = knee_eps(X)
+    kw = dict(n_intervals=6, overlap=0.3, eps=eps)
+    assert mapper_graph(X, y, device="cpu", **kw) == mapper_graph(X, y, **kw)
+
+
 def test_dbscan_border_points_take_smallest_cluster(small_blocks):
     # one border point at distance 1 from two core clusters
     left = np.array([[-1.0 - 0.1 * k, 0.0] for k in range(5)])
