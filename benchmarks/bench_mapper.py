@@ -35,6 +35,13 @@ scikit-learn on a ``--check-subsample``-point subsample, and the knee rule's app
 search is timed on the whole cloud (``bench_knee.py --paper --no-exact --cloud
 classes``: the same cloud). The machine's yardstick (``ripser`` on a 1000 x 256
 Gaussian cloud, maxdim 1) is measured in the same run.
+
+``--explorer`` measures the explorer page of one paper-scale cloud: 7 layers' graphs of
+800,000 points (40 intervals x 5 clusters, 30 % overlap, random members) with 50,000
+32 x 32 thumbnails of random pixels (which compress worst), written with node details
+in side files as the workflow does; it prints the page's size, the side files' and the
+time headless Chromium takes to render the page (``--dump-dom``, ``data-rendered``
+checked) against the same for a minimal page in the same run (the browser's start-up).
 Never assert timings in tests; this script only prints them.
 """
 
@@ -186,6 +193,86 @@ def paper_scale(args) -> None:
         bench_knee_main([*knee_args, "--seed", str(args.seed), "--no-exact"])
 
 
+def _synthetic_graph(n: int, n_intervals: int, clusters: int, rng) -> dict:
+    """A Mapper-like graph of ``n`` points: consecutive overlapping intervals of a random
+    order, each split into ``clusters`` nodes; nodes of neighbouring intervals that share
+    points are linked."""
+    order = rng.permutation(n)
+    width = n / (n_intervals * 0.7 + 0.3)
+    nodes, prev, edges = {}, [], {}
+    for i in range(n_intervals):
+        a = int(i * width * 0.7)
+        part = np.array_split(np.sort(order[a : int(a + width)]), clusters)
+        ids = [f"cube{i}_cluster{j}" for j in range(clusters)]
+        for k, v in zip(ids, part, strict=True):
+            counts = np.bincount(v % 10, minlength=10)
+            nodes[k] = {
+                "vertices": v.tolist(),
+                "categorical_cols_summary": {"label": {str(c): int(counts[c]) for c in range(10)}},
+                "avgs": {"lens": (i + 0.5) / n_intervals},
+            }
+        for p_id in prev:
+            edges[p_id] = [ids[j] for j in range(clusters) if rng.random() < 0.4] or ids[:1]
+        prev = ids
+    return {"nodes": nodes, "edges": edges}
+
+
+def _chromium_seconds(url: str, tmp: Path) -> float:
+    import shutil
+
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    cmd = [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+    cmd += [f"--user-data-dir={tmp / 'profile'}", "--dump-dom", url]
+    t = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=300).stdout
+    seconds = time.perf_counter() - t
+    if 'data-rendered="true"' not in out:
+        raise RuntimeError(f"{url} did not render")
+    return seconds
+
+
+def explorer_scale(args) -> None:
+    """The explorer page of one paper-scale cloud: size, side files, Chromium render time."""
+    from cnntopo.mapper.explorer import write_explorer
+
+    rng = np.random.default_rng(args.seed)
+    n = args.points
+    graphs = {f"layer{k}": _synthetic_graph(n, args.intervals, 5, rng) for k in range(7)}
+    thumbs = rng.integers(0, 256, (50_000, 32, 32, 3), dtype=np.uint8)
+    point_images = {k: np.arange(n) % len(thumbs) for k in graphs}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        page = tmp / "full.html"
+        t = time.perf_counter()
+        write_explorer(
+            page,
+            graphs,
+            [str(c) for c in range(10)],
+            point_images=point_images,
+            thumbnails=thumbs,
+            details_dir=tmp / "full_files",
+        )
+        t_write = time.perf_counter() - t
+        sizes = [f.stat().st_size for f in (tmp / "full_files").iterdir()]
+        page_mb = page.stat().st_size / 2**20
+        small = tmp / "small.html"
+        write_explorer(small, {"g": _synthetic_graph(100, 2, 1, rng)}, None)
+        ref = min(_chromium_seconds(small.as_uri(), tmp) for _ in range(3))
+        full = min(_chromium_seconds(page.as_uri(), tmp) for _ in range(3))
+        node = next(iter(graphs["layer0"]["nodes"]))
+        t_node = _chromium_seconds(f"{page.as_uri()}#graph=0&node={node}", tmp)
+    print(
+        f"explorer of 7 graphs x {len(graphs['layer0']['nodes'])} nodes, {n:,} points each, "
+        f"written in {t_write:.1f} s: page {page_mb:.2f} MB; {len(sizes)} side files, "
+        f"{sum(sizes) / 2**20:.1f} MB in all, largest {max(sizes) / 2**20:.2f} MB"
+    )
+    print(
+        f"Chromium --dump-dom (best of 3, browser start-up included): minimal page {ref:.2f} s, "
+        f"paper-scale page {full:.2f} s (+{full - ref:.2f} s); with a node selected "
+        f"(its side file loaded): {t_node:.2f} s"
+    )
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="2,000 x 512 only")
@@ -196,6 +283,7 @@ def main(argv=None) -> None:
     ap.add_argument("--check-subsample", type=int, default=50_000)
     ap.add_argument("--no-knee", action="store_true", help="skip the knee search timing")
     ap.add_argument("--device", default="cpu", help="cpu (numpy) or a torch device")
+    ap.add_argument("--explorer", action="store_true", help="the explorer page at paper scale")
     ap.add_argument("--paper-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--graph-out", help=argparse.SUPPRESS)
     ap.add_argument("--dim", type=int, default=512)
@@ -210,6 +298,9 @@ def main(argv=None) -> None:
         return
     if args.paper_scale:
         paper_scale(args)
+        return
+    if args.explorer:
+        explorer_scale(args)
         return
 
     sizes = [(2000, True)] if args.quick else [(5000, True), (50000, True)]
