@@ -109,6 +109,8 @@ def paper_worker(args) -> None:
     """Build the paper-scale graph in this process; print time and peak RSS as JSON."""
     X, y, eps = _cloud_and_eps(args.points, args.dim, args.seed, args.eps, args.threads)
     base = _rss_mb()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu0 = usage.ru_utime + usage.ru_stime
     t = time.perf_counter()
     graph = mapper_graph(
         X,
@@ -121,73 +123,89 @@ def paper_worker(args) -> None:
         device=None if args.device == "cpu" else args.device,
     )
     seconds = time.perf_counter() - t
+    usage = resource.getrusage(resource.RUSAGE_SELF)
     Path(args.graph_out).write_text(json.dumps(graph))
     out = {"seconds": seconds, "eps": eps, "cloud_mb": base, "peak_mb": _rss_mb()}
+    out["cpu_seconds"] = usage.ru_utime + usage.ru_stime - cpu0
     print(json.dumps({**out, **graph_stats(graph)}))
+
+
+def sklearn_dbscan(X: np.ndarray, eps: float, min_samples: int = 5, chunk: int = 2048):
+    """``sklearn.cluster.DBSCAN(eps, min_samples)`` labels with bounded memory.
+
+    ``DBSCAN(eps).fit_predict(X)`` holds every neighbour list at once (about 17 GB for
+    40,000 x 512 points with 4,000 neighbours each); the same algorithm on scikit-learn's
+    radius-neighbour graph, built in chunks of queries (the same brute-force distances),
+    needs about 12 bytes per neighbour pair.
+    """
+    from scipy import sparse
+    from sklearn.cluster import DBSCAN
+    from sklearn.neighbors import NearestNeighbors
+
+    nn = NearestNeighbors(radius=eps, algorithm="brute").fit(X)
+    parts = [
+        nn.radius_neighbors_graph(X[s : s + chunk], mode="distance")
+        for s in range(0, len(X), chunk)
+    ]
+    graph = sparse.vstack(parts).tocsr()
+    del parts
+    return DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(graph)
 
 
 def paper_scale(args) -> None:
     """The paper's 800,000 x 512 cloud: time, peak memory, identity checks, knee search."""
     from bench_knee import main as bench_knee_main
     from bench_knee import yardstick
-    from sklearn.cluster import DBSCAN
 
     from cnntopo.mapper.dbscan import dbscan_labels
-    from cnntopo.mapper.graph import _interval_members
+    from cnntopo.mapper.graph import _interval_members, cover_intervals
 
     print(f"yardstick: ripser 1000 x 256 Gaussian, maxdim 1: {yardstick():.2f} s", flush=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "graph.json"
-        cmd = [sys.executable, __file__, "--paper-worker", "--graph-out", str(out)]
-        for flag in ("points", "dim", "intervals", "overlap", "threads", "seed", "device"):
-            cmd += [f"--{flag}", str(getattr(args, flag))]
-        if args.eps is not None:
-            cmd += ["--eps", str(args.eps)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        res = json.loads(proc.stdout.strip().splitlines()[-1])
-        graph = json.loads(out.read_text())
-    print(
-        f"cnntopo mapper_graph {args.points:,} x {args.dim}, {args.intervals} intervals, "
-        f"{args.overlap:.0%} overlap, eps {res['eps']:.3f} (knee of a 5,000-point subsample), "
-        f"{args.threads} threads, device {args.device}: {res['seconds']:.1f} s, "
-        f"peak RSS {res['peak_mb'] / 1024:.2f} GiB ({res['cloud_mb'] / 1024:.2f} GiB with "
-        f"the cloud and labels only); {res['n_nodes']} nodes, {res['n_edges']} edges",
-        flush=True,
-    )
-    X, _, eps = _cloud_and_eps(args.points, args.dim, args.seed, res["eps"], args.threads)
-    meta = graph["meta"]
-    members = _interval_members(l2norm_lens(X), [tuple(iv) for iv in meta["intervals"]])
-    for k in sorted(range(len(members)), key=lambda k: -members[k].size)[: args.check_intervals]:
-        idx = members[k]
-        cube = meta["cube_intervals"].index(k)
-        t = time.perf_counter()
-        lab = DBSCAN(eps=eps, min_samples=5).fit_predict(X[idx])
-        t_ref = time.perf_counter() - t
-        theirs = {f"cube{cube}_cluster{j}": idx[lab == j].tolist() for j in set(lab) - {-1}}
-        ours = {
-            key: v["vertices"]
-            for key, v in graph["nodes"].items()
-            if key.startswith(f"cube{cube}_")
-        }
+    eps = args.eps
+    if not args.skip_graph:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "graph.json"
+            cmd = [sys.executable, __file__, "--paper-worker", "--graph-out", str(out)]
+            for flag in ("points", "dim", "intervals", "overlap", "threads", "seed", "device"):
+                cmd += [f"--{flag}", str(getattr(args, flag))]
+            if args.eps is not None:
+                cmd += ["--eps", str(args.eps)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+            res = json.loads(proc.stdout.strip().splitlines()[-1])
+        eps = res["eps"]
         print(
-            f"interval {k} ({idx.size:,} points): sklearn DBSCAN {t_ref:.1f} s, "
-            f"{len(theirs)} clusters; graph nodes identical: {'yes' if ours == theirs else 'NO'}",
+            f"cnntopo mapper_graph {args.points:,} x {args.dim}, {args.intervals} intervals, "
+            f"{args.overlap:.0%} overlap, eps {eps:.3f} (knee of a 5,000-point subsample), "
+            f"{args.threads} threads, device {args.device}: {res['seconds']:.1f} s "
+            f"(CPU {res['cpu_seconds']:.1f} s), peak RSS {res['peak_mb'] / 1024:.2f} GiB "
+            f"({res['cloud_mb'] / 1024:.2f} GiB with the cloud and labels only); "
+            f"{res['n_nodes']} nodes, {res['n_edges']} edges",
             flush=True,
         )
-    sub = X[np.random.default_rng(args.seed + 1).choice(len(X), args.check_subsample, False)]
-    t = time.perf_counter()
-    theirs = DBSCAN(eps=eps, min_samples=5).fit_predict(sub)
-    t_ref = time.perf_counter() - t
-    t = time.perf_counter()
-    ours = dbscan_labels(sub, eps, 5, n_jobs=args.threads)
-    t_ours = time.perf_counter() - t
-    print(
-        f"subsample {len(sub):,} x {args.dim}: sklearn DBSCAN {t_ref:.1f} s, cnntopo "
-        f"{t_ours:.1f} s; labels identical: {'yes' if np.array_equal(ours, theirs) else 'NO'}",
-        flush=True,
-    )
+    X, _, eps = _cloud_and_eps(args.points, args.dim, args.seed, eps, args.threads)
+    # The graph's nodes in an interval are dbscan_labels of its points (mapper_graph).
+    intervals = cover_intervals(l2norm_lens(X), args.intervals, args.overlap, "paper")
+    members = _interval_members(l2norm_lens(X), intervals)
+    fit = [k for k in range(len(members)) if members[k].size <= args.check_max_points]
+    checks = [(f"interval {k}", X[members[k]], eps) for k in fit]
+    checks = sorted(checks, key=lambda c: -len(c[1]))[: args.check_intervals]
+    rows = np.random.default_rng(args.seed + 1).choice(len(X), args.check_subsample, False)
+    checks.append(("random subsample", X[np.sort(rows)], args.check_subsample_eps))
+    for name, P, e in checks:
+        t = time.perf_counter()
+        theirs = sklearn_dbscan(P, e)
+        t_ref = time.perf_counter() - t
+        t = time.perf_counter()
+        ours = dbscan_labels(P, e, 5, n_jobs=args.threads)
+        t_ours = time.perf_counter() - t
+        print(
+            f"{name} ({len(P):,} points, eps {e}): sklearn {t_ref:.1f} s, cnntopo {t_ours:.1f} s;"
+            f" {ours.max() + 1} clusters, {np.sum(ours < 0)} noise; labels identical: "
+            f"{'yes' if np.array_equal(ours, theirs) else 'NO'}",
+            flush=True,
+        )
     if not args.no_knee:
-        del X, sub
+        del X, checks
         print("knee rule, approximate search on the whole cloud (bench_knee.py):", flush=True)
         knee_args = ["--n", str(args.points), "--dim", str(args.dim), "--cloud", "classes"]
         bench_knee_main([*knee_args, "--seed", str(args.seed), "--no-exact"])
@@ -280,7 +298,10 @@ def main(argv=None) -> None:
     ap.add_argument("--paper-scale", action="store_true", help="800,000 x 512, cnntopo only")
     ap.add_argument("--points", type=int, default=800_000, help="points of --paper-scale")
     ap.add_argument("--check-intervals", type=int, default=2)
+    ap.add_argument("--check-max-points", type=int, default=30_000, help="largest interval checked")
     ap.add_argument("--check-subsample", type=int, default=50_000)
+    ap.add_argument("--check-subsample-eps", type=float, default=20.0)
+    ap.add_argument("--skip-graph", action="store_true", help="only the identity checks")
     ap.add_argument("--no-knee", action="store_true", help="skip the knee search timing")
     ap.add_argument("--device", default="cpu", help="cpu (numpy) or a torch device")
     ap.add_argument("--explorer", action="store_true", help="the explorer page at paper scale")
