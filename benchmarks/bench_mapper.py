@@ -189,8 +189,9 @@ def paper_scale(args) -> None:
     fit = [k for k in range(len(members)) if members[k].size <= args.check_max_points]
     checks = [(f"interval {k}", X[members[k]], eps) for k in fit]
     checks = sorted(checks, key=lambda c: -len(c[1]))[: args.check_intervals]
-    rows = np.random.default_rng(args.seed + 1).choice(len(X), args.check_subsample, False)
-    checks.append(("random subsample", X[np.sort(rows)], args.check_subsample_eps))
+    if args.check_subsample:
+        rows = np.random.default_rng(args.seed + 1).choice(len(X), args.check_subsample, False)
+        checks.append(("random subsample", X[np.sort(rows)], args.check_subsample_eps))
     for name, P, e in checks:
         t = time.perf_counter()
         theirs = sklearn_dbscan(P, e)
@@ -299,7 +300,7 @@ def main(argv=None) -> None:
     ap.add_argument("--points", type=int, default=800_000, help="points of --paper-scale")
     ap.add_argument("--check-intervals", type=int, default=2)
     ap.add_argument("--check-max-points", type=int, default=30_000, help="largest interval checked")
-    ap.add_argument("--check-subsample", type=int, default=50_000)
+    ap.add_argument("--check-subsample", type=int, default=50_000, help="0: none")
     ap.add_argument("--check-subsample-eps", type=float, default=20.0)
     ap.add_argument("--skip-graph", action="store_true", help="only the identity checks")
     ap.add_argument("--no-knee", action="store_true", help="skip the knee search timing")
