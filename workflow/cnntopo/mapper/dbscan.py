@@ -2,15 +2,16 @@
 
 :func:`dbscan_labels` has the exact semantics of scikit-learn's ``DBSCAN`` [1]_
 (same core points, same cluster numbering, same assignment of border points),
-but is memory-bounded and faster (``benchmarks/bench_mapper.py``: whole Mapper
-graphs 1.3-5.7x faster than KeplerMapper 2.1.0 at 5,000-50,000 x 512, identical
-graphs; docs/performance.md §4): distances are computed blockwise (float32 GEMM
-on centred data; pairs within a rigorous rounding bound of ``eps`` are
-re-checked exactly in float64), only the lower triangle of the distance matrix
-is visited, sparse blocks are kept as pair lists and dense ones as boolean
-masks, and the eps-neighbour pairs are kept only while they fit a budget; past
-it a second streaming pass builds the clusters with O(n) memory. The result
-does not depend on the number of threads.
+with memory linear in the points and one pass over the distance matrix
+(docs/performance.md §4): each tile of the lower triangle gets its exact
+eps-neighbour mask from one float32 product of augmented points (pairs within a
+rigorous rounding bound of ``eps`` re-checked in float64), and from it the
+neighbour counts, the pairs of points not yet core (the border points'
+neighbours) and the unions of points already known to be core; a second pass
+recomputes only the rows of points that became core late. No neighbour list is
+kept. The same code runs with numpy on the host or with torch on any device
+(``device=``, e.g. a GPU). The result does not depend on the number of threads
+or on the engine.
 
 The input checks (:func:`as_points`, :func:`check_eps`, :func:`check_min_samples`)
 are shared with :func:`cnntopo.mapper.graph.mapper_graph`.
@@ -289,8 +290,11 @@ class _Tiles:
         e = self.engine
         G = e.take(self.U, rows) @ e.take(self.V, cols).T
         tol = self.coef * (self.sq[rows].max() + self.sq[cols].max())
-        S = G >= (-self.eps2 / 2 + tol)
-        B = G >= (-self.eps2 / 2 - tol)  # S plus the undecided band
+        # thresholds rounded outwards to float32, the precision of the comparisons
+        hi = float(np.nextafter(np.float32(-self.eps2 / 2 + tol), np.float32(np.inf)))
+        lo = float(np.nextafter(np.float32(-self.eps2 / 2 - tol), np.float32(-np.inf)))
+        S = G >= hi
+        B = G >= lo  # S plus the undecided band
         rows_b = np.flatnonzero(e.sums(B, 1) != e.sums(S, 1))
         if rows_b.size:
             ii, jj = e.nonzero(e.take(B, rows_b) & ~e.take(S, rows_b))
