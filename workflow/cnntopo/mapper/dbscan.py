@@ -329,15 +329,19 @@ class _Forest:
         self._lut = np.arange(n, dtype=np.int64)
 
     def union(self, a: np.ndarray, b: np.ndarray) -> None:
-        """Merge the components of ``a[k]`` and ``b[k]`` for every k."""
+        """Merge the components of ``a[k]`` and ``b[k]`` for every k (O(N + pairs))."""
         ra, rb = self.rep[a], self.rep[b]
         keep = ra != rb
         if not keep.any():
             return
-        nodes, inv = np.unique(np.concatenate([ra[keep], rb[keep]]), return_inverse=True)
-        k = int(keep.sum())
+        ra, rb = ra[keep], rb[keep]
+        mark = np.zeros(self.rep.size, dtype=bool)
+        mark[ra] = mark[rb] = True
+        nodes = np.flatnonzero(mark)  # representatives involved, ascending
+        self._lut[nodes] = np.arange(nodes.size)
         g = sparse.coo_matrix(
-            (np.ones(k, dtype=np.int8), (inv[:k], inv[k:])), shape=(nodes.size, nodes.size)
+            (np.ones(ra.size, dtype=np.int8), (self._lut[ra], self._lut[rb])),
+            shape=(nodes.size, nodes.size),
         )
         _, lab = connected_components(g.tocsr(), directed=False)
         first = np.full(lab.max() + 1, self.rep.size, dtype=np.int64)
@@ -376,10 +380,40 @@ def _union_core(engine, forest, S, rows, cols, core_r, core_c):
         hits = engine.numpy(engine.f32(engine.take(S, kr)) @ engine.put(P)) > 0
         ii, kk = np.nonzero(hits)
         forest.union(_global(rows, kr[ii]), comps[kk])
-    else:
-        sub = engine.take(engine.take(S, kr).T, kc).T
-        ii, jj = engine.nonzero(sub)
-        forest.union(_global(rows, kr[ii]), _global(cols, kc[jj]))
+    else:  # components of the tile's core pairs, rows and columns as nodes
+        M = engine.numpy(engine.take(engine.take(S, kr).T, kc).T)
+        lab_r, lab_c = _bipartite_components(M)
+        ends = np.concatenate([_global(rows, kr), _global(cols, kc)])
+        lab = np.concatenate([lab_r, lab_c])
+        linked = lab >= 0
+        first = np.full(lab.max() + 1, lab.size, dtype=np.int64)
+        np.minimum.at(first, lab[linked], np.flatnonzero(linked))
+        forest.union(ends[linked], ends[first[lab[linked]]])
+
+
+def _bipartite_components(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of the bipartite graph of a boolean matrix (R, C).
+
+    Breadth-first from each unlabelled row, a whole frontier per step, so the cost is
+    O(R C) however dense ``M`` is. Returns the component of every row (R,) and column
+    (C,); -1 for a column without any True.
+    """
+    MT = np.ascontiguousarray(M.T)
+    lab_r = np.full(M.shape[0], -1, dtype=np.int64)
+    lab_c = np.full(M.shape[1], -1, dtype=np.int64)
+    k = 0
+    for seed in range(M.shape[0]):
+        if lab_r[seed] >= 0:
+            continue
+        lab_r[seed] = k
+        front = np.array([seed])
+        while front.size:
+            new_c = np.flatnonzero(M[front].any(axis=0) & (lab_c < 0))
+            lab_c[new_c] = k
+            front = np.flatnonzero(MT[new_c].any(axis=0) & (lab_r < 0))
+            lab_r[front] = k
+        k += 1
+    return lab_r, lab_c
 
 
 def _cluster(tiles, n: int, min_samples: int):
