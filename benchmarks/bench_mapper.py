@@ -20,19 +20,25 @@ Usage::
     .venv/bin/python benchmarks/bench_mapper.py [--quick] [--large] [--intervals 40]
         [--overlap 0.3] [--threads 2] [--eps EPS] [--seed 0] [--device cpu]
     .venv/bin/python benchmarks/bench_mapper.py --paper-scale [--check-intervals 2]
-        [--check-subsample 50000] [--no-knee]
+        [--check-max-points 30000] [--check-subsample 50000] [--check-subsample-eps 20]
+        [--skip-graph] [--no-knee]
+    .venv/bin/python benchmarks/bench_mapper.py --explorer
 
 ``--quick`` runs 2,000 x 512 only; the default runs 5,000 x 512 and 50,000 x 512;
-``--large`` adds 200,000 x 512 (KeplerMapper too, in the same run).
+``--large`` adds 200,000 x 512 (KeplerMapper too, in the same run; minutes).
 
 ``--paper-scale`` is the paper's full cloud, 800,000 x 512 (``--points`` overrides it),
 cnntopo alone with the paper's cover (40 intervals, 30 % overlap, l2-norm lens, eps from
 the knee rule on a 5,000-point subsample): the graph is built in a subprocess that
-reports its time and peak resident memory (the cloud included); then the graph's nodes
-in ``--check-intervals`` intervals (the largest ones) are compared with
-``sklearn.cluster.DBSCAN`` on those intervals' points, ``dbscan_labels`` with
-scikit-learn on a ``--check-subsample``-point subsample, and the knee rule's approximate
-search is timed on the whole cloud (``bench_knee.py --paper --no-exact --cloud
+reports its wall and CPU time and peak resident memory (the cloud included; skipped with
+``--skip-graph``). Then ``dbscan_labels`` is compared with scikit-learn's DBSCAN
+(:func:`sklearn_dbscan`: on scikit-learn's radius-neighbour graph built in chunks, which
+bounds its memory) on the ``--check-intervals`` largest intervals of at most
+``--check-max-points`` points, with the graph's eps (mapper_graph's nodes in an interval
+are these labels), and on a random ``--check-subsample``-point subsample with
+``--check-subsample-eps`` (with the graph's eps a point of it has ~13,000 neighbours,
+too many for scikit-learn's memory); last, unless ``--no-knee``, the knee rule's
+approximate search is timed on the whole cloud (``bench_knee.py --no-exact --cloud
 classes``: the same cloud). The machine's yardstick (``ripser`` on a 1000 x 256
 Gaussian cloud, maxdim 1) is measured in the same run.
 
