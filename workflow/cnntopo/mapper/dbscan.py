@@ -149,9 +149,6 @@ class _NumpyEngine:
     def f32(self, a):
         return a.astype(np.float32)
 
-    def count(self, a) -> int:
-        return int(np.count_nonzero(a))
-
     def sums(self, a, axis: int) -> np.ndarray:
         """Number of True per row (axis 1) or column (axis 0) of a boolean array, int64."""
         return a.view(np.uint8).sum(axis=axis, dtype=np.int32).astype(np.int64)
@@ -215,9 +212,6 @@ class _TorchEngine(_NumpyEngine):
 
     def f32(self, a):
         return a.float()
-
-    def count(self, a) -> int:
-        return int(self.torch.count_nonzero(a))
 
     def sums(self, a, axis: int) -> np.ndarray:
         return a.sum(dim=axis).cpu().numpy().astype(np.int64)
