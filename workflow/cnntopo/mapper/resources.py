@@ -109,9 +109,9 @@ def cloud_mem_mb(rows: int, shape: tuple[int, int, int], batch_size: int, attemp
 
 
 #: Minutes of DBSCAN over all intervals of an 800,000 x 512 cloud (40 intervals, 30 %
-#: overlap, knee eps of a subsample: about 4,000 neighbours per point): 26.8 min measured
-#: with ``benchmarks/bench_mapper.py --paper-scale`` on the 2-core build machine while
-#: other jobs shared it (8.7 CPU minutes; docs/performance.md §4), kept as the upper figure.
+#: overlap, knee eps of a subsample: about 4,000 neighbours per point), measured with
+#: ``benchmarks/bench_mapper.py --paper-scale`` on the 2-core build machine: 3.6 min when
+#: quiet, 26.8 min while other jobs shared it (docs/performance.md §4); the upper figure.
 DBSCAN_PAPER_MIN = 27.0
 #: Minutes of the knee rule's neighbour search on 800,000 x 512: exact (scikit-learn,
 #: quadratic; about an hour, ``benchmarks/bench_knee.py`` extrapolated) and approximate
