@@ -242,7 +242,9 @@ def get_mapper_knn_args():
 def get_mapper_graph_mem_mb(wildcards, attempt):
     channels = MAPPER_SHAPES[wildcards.layer][0]
     rows = get_cloud_rows(wildcards)
-    return mapper_resources.graph_mem_mb(rows, channels, attempt, *get_mapper_knn_args())
+    return mapper_resources.graph_mem_mb(
+        rows, channels, attempt, *get_mapper_knn_args()
+    )
 
 
 def get_mapper_graph_runtime(wildcards):
