@@ -115,7 +115,7 @@ def cloud_mem_mb(rows: int, shape: tuple[int, int, int], batch_size: int, attemp
 DBSCAN_PAPER_MIN = 27.0
 #: Minutes of the knee rule's neighbour search on 800,000 x 512: exact (scikit-learn,
 #: quadratic; about an hour, ``benchmarks/bench_knee.py`` extrapolated) and approximate
-#: (pynndescent, about linear: 3.0 s at 20,000 points, so about 4 min; 10 with a margin).
+#: (pynndescent, about linear: 256 s measured, plus 28 s of compilation; 10 with a margin).
 KNEE_PAPER_MIN = {"exact": 60.0, "approx": 10.0}
 
 
