@@ -361,8 +361,8 @@ def _union_core(engine, forest, S, rows, cols, core_r, core_c):
     """Union every (core row, core column) pair of the exact mask ``S`` of one tile.
 
     With few components among the core columns, one product ``S P`` with their
-    one-hot matrix ``P`` says which component each row touches; otherwise the pairs
-    are listed.
+    one-hot matrix ``P`` says which component each row touches; otherwise the
+    components of the tile's core pairs (:func:`_bipartite_components`) are merged.
     """
     kr, kc = np.flatnonzero(core_r), np.flatnonzero(core_c)
     if kr.size == 0 or kc.size == 0:
