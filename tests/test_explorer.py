@@ -187,6 +187,51 @@ def test_no_thumbnails_without_images(pages):
         build_explorer_data({}, CIFAR10)
 
 
+@pytest.fixture(scope="module")
+def side_page(pages, tmp_path_factory):
+    """The 2-graph page of ``pages`` with node details in side files."""
+    folder = tmp_path_factory.mktemp("explorer_side")
+    path = folder / "page.html"
+    data = write_explorer(
+        path,
+        {"layer4.1.bn2 · full": pages["g0"], "layer3.1.bn2": pages["g1"]},
+        pages["names"],
+        point_images=pages["point_images"],
+        thumbnails=pages["thumbs"],
+        max_thumbnails_per_node=6,
+        max_listed=40,
+        details_dir=folder / "page files",  # a space: the URLs are quoted
+    )
+    return {"path": path, "data": data, "dir": folder / "page files"}
+
+
+def test_side_files_hold_what_the_inline_page_embeds(pages, side_page):
+    inline, side = pages["data"], _payload(side_page["path"].read_text(encoding="utf-8"))
+    assert side == side_page["data"] and side["images"] == {}
+    files = sorted(p.name for p in side_page["dir"].iterdir())
+    n_nodes = [len(g["nodes"]) for g in inline["graphs"]]
+    assert files == sorted(f"{g}_{n}.js" for g, k in enumerate(n_nodes) for n in range(k))
+    for gi, (g_in, g_side) in enumerate(zip(inline["graphs"], side["graphs"], strict=True)):
+        for ni, (a, b) in enumerate(zip(g_in["nodes"], g_side["nodes"], strict=True)):
+            assert b["detail"] == f"page%20files/{gi}_{ni}.js"
+            assert {k: v for k, v in a.items() if k not in ("members", "n_more", "images")} == {
+                k: v for k, v in b.items() if k != "detail"
+            }
+            text = (side_page["dir"] / f"{gi}_{ni}.js").read_text()
+            m = re.fullmatch(rf'cnntopoDetail\("{gi}_{ni}",(.*)\);\n', text, re.S)
+            detail = json.loads(m.group(1))
+            assert detail["members"] == a["members"] and detail["n_more"] == a["n_more"]
+            assert detail["images"] == a["images"]
+            assert detail["thumbs"] == {str(i): inline["images"][str(i)] for _, i in a["images"]}
+    assert side_page["path"].stat().st_size < pages["path"].stat().st_size / 2
+
+
+def test_side_files_must_be_next_to_the_page(tmp_path):
+    with pytest.raises(ValueError, match="inside the page's folder"):
+        write_explorer(tmp_path / "a" / "p.html", {"g": make_mapper_graph()}, None,
+                       details_dir=tmp_path / "elsewhere")  # fmt: skip
+
+
 # ------------------------------------------------------------------ real browser
 class _DomProbe(HTMLParser):
     """Collects what the tests need from a dumped DOM."""
@@ -200,6 +245,7 @@ class _DomProbe(HTMLParser):
         self.members_text = ""
         self.errors = ""
         self.options: list[str] = []
+        self.p_ids: list[str] = []
         self._in: str | None = None
 
     def handle_starttag(self, tag, attrs):
@@ -219,6 +265,8 @@ class _DomProbe(HTMLParser):
         elif tag == "option":
             self._in = "option"
             self.options.append("")
+        elif tag == "p" and a.get("id"):
+            self.p_ids.append(a["id"])
 
     def handle_endtag(self, tag):
         if tag in ("div", "pre", "option"):
@@ -314,6 +362,32 @@ def test_browser_select_node_opens_panel(pages, tmp_path):
     thumbs = [a for a in probe.imgs if a.get("src", "").startswith("data:image/png;base64,")]
     assert len(thumbs) == len(node["images"]) == 6
     assert len(probe.node_ids) == len(data["nodes"])
+
+
+@needs_chromium
+def test_browser_loads_node_details_on_demand(side_page, tmp_path):
+    inline = {n["id"]: n for n in side_page["data"]["graphs"][0]["nodes"]}
+    node = max(inline.values(), key=lambda n: n["size"])
+    detail_file = side_page["dir"] / node["detail"].split("/")[-1]
+    detail = json.loads(re.search(r",(.*)\);", detail_file.read_text(), re.S).group(1))
+    assert detail["n_more"] > 0
+    url = side_page["path"].as_uri() + "#graph=0&node=" + node["id"]
+    probe, console = _dump(tmp_path, url)
+    _assert_clean(probe, console)
+    assert probe.members is not None and "loading" not in probe.p_ids
+    listed = [int(x) for x in re.findall(r"\d+", probe.members_text.split("…")[0])]
+    assert listed == detail["members"]
+    assert f"and {detail['n_more']} more" in probe.members_text
+    thumbs = [a for a in probe.imgs if a.get("src", "").startswith("data:image/png;base64,")]
+    assert [a["src"] for a in thumbs] == [detail["thumbs"][str(i)] for _, i in detail["images"]]
+    # a missing side file: a message in the panel, no script error
+    detail_file.rename(detail_file.with_suffix(".gone"))
+    try:
+        probe, console = _dump(tmp_path, url)
+    finally:
+        detail_file.with_suffix(".gone").rename(detail_file)
+    _assert_clean(probe, console)
+    assert probe.members is None and "load-error" in probe.p_ids
 
 
 @needs_chromium

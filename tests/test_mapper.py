@@ -38,9 +38,8 @@ def _edge_set(graph_edges):
 
 @pytest.fixture()
 def small_blocks(monkeypatch):
-    """Force many distance blocks on small data."""
-    monkeypatch.setattr(dbscan, "_BLOCK_ROWS", 64)
-    monkeypatch.setattr(dbscan, "_BLOCK_COLS", 96)
+    """Force many distance tiles on small data."""
+    monkeypatch.setattr(dbscan, "_TILE", 64)
 
 
 # --------------------------------------------------------------------------- lens
@@ -171,10 +170,10 @@ def test_cover_rejects_bad_lens():
 
 
 @pytest.mark.parametrize("seed", range(4))
-@pytest.mark.parametrize("budget", [None, 50])
-def test_dbscan_labels_equal_sklearn(seed, budget, small_blocks, monkeypatch):
-    if budget is not None:
-        monkeypatch.setattr(dbscan, "_PAIR_BUDGET", budget)
+@pytest.mark.parametrize(("hit_components", "device"), [(64, None), (0, None), (64, "cpu")])
+def test_dbscan_labels_equal_sklearn(seed, hit_components, device, small_blocks, monkeypatch):
+    # 0 components: every union lists its pairs; device "cpu": the torch (GPU) code on the CPU
+    monkeypatch.setattr(dbscan, "_HIT_COMPONENTS", hit_components)
     rng = np.random.default_rng(seed)
     d = [3, 16, 64, 130][seed]
     X = _blobs(rng, 500, d, k=5, spread=3.0)
@@ -183,7 +182,7 @@ def test_dbscan_labels_equal_sklearn(seed, budget, small_blocks, monkeypatch):
     nn = NearestNeighbors(n_neighbors=5).fit(X).kneighbors()[0][:, -1]
     for eps in (np.quantile(nn, 0.2), np.quantile(nn, 0.6), np.quantile(nn, 0.95) * 1.5):
         for ms in (1, 6):
-            ours = dbscan_labels(X, eps, ms)
+            ours = dbscan_labels(X, eps, ms, device=device)
             theirs = DBSCAN(eps=eps, min_samples=ms).fit_predict(X)
             np.testing.assert_array_equal(ours, theirs)
 
@@ -199,6 +198,29 @@ def test_dbscan_labels_duplicates_and_tiny():
         dbscan_labels(X, 0.0)
     with pytest.raises(ValueError, match="min_samples"):
         dbscan_labels(X, 1.0, 0)
+
+
+def test_dbscan_device_choice(monkeypatch):
+    torch = pytest.importorskip("torch")
+    assert dbscan.resolve_device("cpu") is None and dbscan.resolve_device(None) is None
+    assert dbscan.resolve_device("cuda") == "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert dbscan.resolve_device("auto") is None
+    with pytest.raises(ValueError, match="no CUDA device"):
+        dbscan_labels(np.zeros((3, 2)), 1.0, device="cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert dbscan.resolve_device("auto") == "cuda"
+
+
+def test_mapper_graph_same_with_the_torch_engine(small_blocks):
+    # activation-like data of one interval-rich cloud: numpy and torch (on the CPU) agree
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    X = np.maximum(_blobs(rng, 1200, 40, k=4, spread=2.0), 0).astype(np.float32)
+    y = rng.integers(0, 3, 1200)
+    eps = knee_eps(X)
+    kw = dict(n_intervals=6, overlap=0.3, eps=eps)
+    assert mapper_graph(X, y, device="cpu", **kw) == mapper_graph(X, y, **kw)
 
 
 def test_dbscan_border_points_take_smallest_cluster(small_blocks):

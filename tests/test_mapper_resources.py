@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from cnntopo.mapper.resources import (
+    DBSCAN_PAPER_MIN,
+    KNEE_PAPER_MIN,
     cloud_mem_mb,
     cloud_rows,
     graph_mem_mb,
@@ -57,12 +59,18 @@ def test_cloud_memory():
 
 
 def test_graph_memory_and_runtime():
-    # 20000 x 32 x 12 B = 7.32 MB, plus 20000 x 0.02 = 400 MB of neighbourhoods
-    assert graph_mem_mb(20000, 32) == 2407
-    assert graph_mem_mb(20000, 32, attempt=3) == 7221  # int(3 x 2407.32)
-    assert graph_mem_mb(6735, 32) == 2137  # 2000 + 2.47 + 134.7
-    # 10 min + 60 min x (rows / 800,000)^2 x (channels / 512) x 1.5
-    assert graph_runtime(800_000, 512) == 100
-    assert graph_runtime(400_000, 512) == 32  # 10 + 22.5
-    assert graph_runtime(800_000, 256) == 55
+    # 2000 MB + rows x channels x 10.4 B (two float32 copies, a tenth of the rows in
+    # float32 + float64 per interval) + 1000 B per row for the approximate index
+    assert graph_mem_mb(20000, 32) == 2006  # 2000 + 6.35; 20,000 rows: exact search
+    assert graph_mem_mb(800_000, 512) == 6825  # 2000 + 4062.5 + 762.9
+    assert graph_mem_mb(800_000, 512, knn_method="exact") == 6062
+    assert graph_mem_mb(800_000, 512, knn_method="auto", approx_above=10**6) == 6062
+    assert graph_mem_mb(800_000, 512, attempt=2) == 13650  # int(2 x 6825.4)
+    # 10 min + 2 x (DBSCAN (rows / 800,000)^2 + knee search) x channels / 512
+    d, knee = DBSCAN_PAPER_MIN, KNEE_PAPER_MIN
+    assert graph_runtime(800_000, 512) == int(10 + 2 * (d + knee["approx"]))
+    assert graph_runtime(800_000, 512, "exact") == int(10 + 2 * (d + knee["exact"]))
+    assert graph_runtime(400_000, 512) == int(10 + 2 * (d / 4 + knee["approx"] / 2))
+    assert graph_runtime(400_000, 256, "exact") == int(10 + (d / 4 + knee["exact"] / 4))
+    assert graph_runtime(800_000, 512, "auto", 10**6) == graph_runtime(800_000, 512, "exact")
     assert graph_runtime(20000, 32) == 10

@@ -70,6 +70,7 @@ LAYOUT: dict[str, str] = {
     "mapper_graph": "{out}/mapper/graphs/{cloud}/{layer}/{setting}.json",
     "mapper_stats": "{out}/mapper/stats.csv",
     "mapper_explorer": "{out}/mapper/explorer/{cloud}.html",
+    "mapper_explorer_files": "{out}/mapper/explorer/{cloud}_files",
     "mapper_knn": "{out}/mapper/knn/{cloud}/{layer}.npz",
     "fig_mapper_purity": "{out}/figures/mapper/purity.{ext}",
     "fig_mapper_settings": "{out}/figures/mapper/settings.{ext}",

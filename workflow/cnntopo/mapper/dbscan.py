@@ -2,15 +2,16 @@
 
 :func:`dbscan_labels` has the exact semantics of scikit-learn's ``DBSCAN`` [1]_
 (same core points, same cluster numbering, same assignment of border points),
-but is memory-bounded and faster (``benchmarks/bench_mapper.py``: whole Mapper
-graphs 1.3-5.7x faster than KeplerMapper 2.1.0 at 5,000-50,000 x 512, identical
-graphs; docs/performance.md §4): distances are computed blockwise (float32 GEMM
-on centred data; pairs within a rigorous rounding bound of ``eps`` are
-re-checked exactly in float64), only the lower triangle of the distance matrix
-is visited, sparse blocks are kept as pair lists and dense ones as boolean
-masks, and the eps-neighbour pairs are kept only while they fit a budget; past
-it a second streaming pass builds the clusters with O(n) memory. The result
-does not depend on the number of threads.
+with memory linear in the points and one pass over the distance matrix
+(docs/performance.md §4): each tile of the lower triangle gets its exact
+eps-neighbour mask from one float32 product of augmented points (pairs within a
+rigorous rounding bound of ``eps`` re-checked in float64), and from it the
+neighbour counts, the pairs of points not yet core (the border points'
+neighbours) and the unions of points already known to be core; a second pass
+recomputes only the rows of points that became core late. No neighbour list is
+kept. The same code runs with numpy on the host or with torch on any device
+(``device=``, e.g. a GPU). The result does not depend on the number of threads
+or on the engine.
 
 The input checks (:func:`as_points`, :func:`check_eps`, :func:`check_min_samples`)
 are shared with :func:`cnntopo.mapper.graph.mapper_graph`.
@@ -30,16 +31,22 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-__all__ = ["dbscan_labels", "as_points", "check_eps", "check_min_samples", "SCAN_ROWS"]
+__all__ = [
+    "dbscan_labels",
+    "resolve_device",
+    "as_points",
+    "check_eps",
+    "check_min_samples",
+    "SCAN_ROWS",
+]
 
 #: Rows per chunk when scanning big arrays (finiteness checks, norms).
 SCAN_ROWS = 16384
-# Distance blocks: rows x columns of one float32 GEMM.
-_BLOCK_ROWS = 2048
-_BLOCK_COLS = 4096
-# Most eps-neighbour pairs (i > j) kept in memory (two int32 each) before
-# dbscan_labels switches to its two-pass streaming mode.
-_PAIR_BUDGET = 25_000_000
+# Points per side of a distance tile (one float32 product of _TILE x _TILE).
+_TILE = 2048
+# Most components among a tile's core columns for which the unions of core points
+# use one product with their one-hot matrix instead of listing the pairs.
+_HIT_COMPONENTS = 64
 # Pairs re-checked exactly per chunk.
 _RECHECK_CHUNK = 8192
 _U32 = 2.0**-24  # unit roundoff of float32
@@ -98,117 +105,205 @@ def check_min_samples(min_samples: Any) -> int:
     return int(min_samples)
 
 
+def _check_n_jobs(n_jobs: Any) -> None:
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
+        raise ValueError(f"n_jobs must be a positive integer, -1 or None, got {n_jobs!r}")
+
+
 @contextlib.contextmanager
 def _blas_threads(n_jobs: int | None):
     """Limit BLAS threads to ``n_jobs`` (None or -1: leave as is)."""
     if n_jobs is None or n_jobs == -1:
         yield
         return
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
-        raise ValueError(f"n_jobs must be a positive integer, -1 or None, got {n_jobs!r}")
+    _check_n_jobs(n_jobs)
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=int(n_jobs), user_api="blas"):
         yield
 
 
-# --------------------------------------------------------------------------- DBSCAN
+# --------------------------------------------------------------------------- engines
 
 
-class _Block:
-    """The exact eps-neighbour relation on one block of the lower triangle.
+class _NumpyEngine:
+    """Distance tiles with numpy (BLAS float32 GEMM) on the host."""
 
-    ``pairs`` (global row and column indices) when the block is sparse, else
-    ``mask`` (rows r0:r1 x columns c0:c1, True where within eps and j < i).
+    name = "numpy"
+
+    def __init__(self, n_jobs):
+        self.n_jobs = n_jobs
+
+    def context(self):
+        return _blas_threads(self.n_jobs)
+
+    def put(self, a):
+        return a
+
+    def take(self, a, sel):
+        return a[sel]
+
+    def numpy(self, a):
+        return np.asarray(a)
+
+    def f32(self, a):
+        return a.astype(np.float32)
+
+    def sums(self, a, axis: int) -> np.ndarray:
+        """Number of True per row (axis 1) or column (axis 0) of a boolean array, int64."""
+        return a.view(np.uint8).sum(axis=axis, dtype=np.int32).astype(np.int64)
+
+    def nonzero(self, a):
+        return np.nonzero(a)
+
+    def set_true(self, a, ii, jj):
+        a[ii, jj] = True
+
+
+class _TorchEngine(_NumpyEngine):
+    """The same tiles with torch on ``device`` ("cpu", "cuda", "cuda:1", ...).
+
+    float32 matrix products run in full float32 (TF32 and reduced-precision
+    reductions off), so the rounding bound of :func:`dbscan_labels` holds.
     """
 
-    __slots__ = ("r0", "r1", "c0", "c1", "pairs", "mask")
+    name = "torch"
 
-    def __init__(self, r0, r1, c0, c1, pairs=None, mask=None):
-        self.r0, self.r1, self.c0, self.c1 = r0, r1, c0, c1
-        self.pairs, self.mask = pairs, mask
+    def __init__(self, n_jobs, device):
+        import torch
 
-    def count(self, counts: np.ndarray) -> None:
-        """Add each point's number of neighbours in this block to ``counts``."""
-        if self.mask is None:
-            pi, pj = self.pairs
-            counts[self.r0 : self.r1] += np.bincount(pi - self.r0, minlength=self.r1 - self.r0)
-            counts[self.c0 : self.c1] += np.bincount(pj - self.c0, minlength=self.c1 - self.c0)
-        else:
-            counts[self.r0 : self.r1] += np.count_nonzero(self.mask, axis=1)
-            counts[self.c0 : self.c1] += np.count_nonzero(self.mask, axis=0)
+        self.torch = torch
+        self.device = torch.device(device)
+        if self.device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(
+                f"device {device!r} requested but torch sees no CUDA device; "
+                "use device='cpu' or mapper.graph.device: auto"
+            )
+        self.n_jobs = n_jobs
 
-    def select(self, core=None, rep=None):
-        """Global (i, j) pairs of the block.
+    @contextlib.contextmanager
+    def context(self):
+        torch = self.torch
+        threads = torch.get_num_threads()
+        tf32 = torch.backends.cuda.matmul.allow_tf32
+        precision = torch.get_float32_matmul_precision()
+        try:
+            if self.n_jobs not in (None, -1):
+                _check_n_jobs(self.n_jobs)
+                torch.set_num_threads(int(self.n_jobs))
+            torch.backends.cuda.matmul.allow_tf32 = False
+            torch.set_float32_matmul_precision("highest")
+            yield
+        finally:
+            torch.set_num_threads(threads)
+            torch.backends.cuda.matmul.allow_tf32 = tf32
+            torch.set_float32_matmul_precision(precision)
 
-        All pairs by default; with ``core`` (boolean, all points) and ``rep``
-        (int, all points): the core-core pairs with different ``rep``; with
-        ``core`` only: the pairs with exactly one core end.
+    def put(self, a):
+        return self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+
+    def take(self, a, sel):
+        if isinstance(sel, slice):
+            return a[sel]
+        return a[self.torch.from_numpy(np.asarray(sel, dtype=np.int64)).to(self.device)]
+
+    def numpy(self, a):
+        return a.cpu().numpy()
+
+    def f32(self, a):
+        return a.float()
+
+    def sums(self, a, axis: int) -> np.ndarray:
+        return a.sum(dim=axis).cpu().numpy().astype(np.int64)
+
+    def nonzero(self, a):
+        return tuple(t.cpu().numpy() for t in self.torch.nonzero(a, as_tuple=True))
+
+    def set_true(self, a, ii, jj):
+        t = self.torch
+        a[t.from_numpy(ii).to(self.device), t.from_numpy(jj).to(self.device)] = True
+
+
+def resolve_device(device: str | None) -> str | None:
+    """The engine of :func:`dbscan_labels` for the config's ``mapper.graph.device``.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"} or None or a torch device string
+        ``"auto"``: ``"cuda"`` when torch is installed and sees a CUDA device, else
+        None; ``"cpu"`` and None: None (numpy); anything else is returned as is
+        (a torch device, checked when used).
+
+    Returns
+    -------
+    str or None
+        None = numpy on the host; otherwise a torch device.
+    """
+    if device in (None, "cpu"):
+        return None
+    if device == "auto":
+        try:
+            import torch
+        except ImportError:
+            return None
+        return "cuda" if torch.cuda.is_available() else None
+    return str(device)
+
+
+class _Tiles:
+    """Exact eps-neighbour masks between row and column sets of the points.
+
+    Rows are augmented as ``u = [x, -|x|^2/2, 1]`` and columns as ``v = [x, 1,
+    -|x|^2/2]`` (float32, centred data), so one float32 product gives ``u . v =
+    -d^2/2`` and the test ``d <= eps`` is one comparison per pair. A rigorous bound
+    of the rounding error (``(d + 7) u (|x|^2 + |y|^2)`` on ``u . v``, used with a 2x
+    margin, ``u = 2^-24``) decides every pair outside a thin band around ``eps``;
+    the pairs inside it are recomputed exactly in float64 on the host.
+    """
+
+    def __init__(self, engine, Xc: np.ndarray, eps: float):
+        n, d = Xc.shape
+        self.engine, self.Xc = engine, Xc
+        self.sq = np.einsum("ij,ij->i", Xc, Xc)
+        self.eps2 = eps * eps
+        self.coef = 2.0 * (d + 16) * _U32
+        # zero columns up to a multiple of 16: faster products, same rounding
+        U = np.zeros((n, -(-(d + 2) // 16) * 16), dtype=np.float32)
+        U[:, :d] = Xc
+        U[:, d] = -self.sq / 2
+        U[:, d + 1] = 1.0
+        V = U.copy()
+        V[:, d], V[:, d + 1] = 1.0, U[:, d]
+        self.U, self.V = engine.put(U), engine.put(V)
+
+    def mask(self, rows, cols):
+        """Exact boolean mask ``|x_i - x_j| <= eps`` for ``i`` in rows, ``j`` in cols.
+
+        ``rows``/``cols``: a slice or an index array. Returns an engine array.
         """
-        if self.mask is None:
-            pi, pj = self.pairs
-            if core is None:
-                return pi, pj
-            if rep is None:
-                keep = core[pi] != core[pj]
-            else:
-                keep = core[pi] & core[pj] & (rep[pi] != rep[pj])
-            return pi[keep], pj[keep]
-        m = self.mask
-        if core is not None:
-            cr, cc = core[self.r0 : self.r1, None], core[None, self.c0 : self.c1]
-            if rep is None:
-                m = m & (cr != cc)
-            else:
-                m = m & cr & cc & (rep[self.r0 : self.r1, None] != rep[None, self.c0 : self.c1])
-        ii, jj = np.nonzero(m)
-        return (ii + self.r0).astype(np.int32), (jj + self.c0).astype(np.int32)
+        e = self.engine
+        G = e.take(self.U, rows) @ e.take(self.V, cols).T
+        tol = self.coef * (self.sq[rows].max() + self.sq[cols].max())
+        # thresholds rounded outwards to float32, the precision of the comparisons
+        hi = float(np.nextafter(np.float32(-self.eps2 / 2 + tol), np.float32(np.inf)))
+        lo = float(np.nextafter(np.float32(-self.eps2 / 2 - tol), np.float32(-np.inf)))
+        S = G >= hi
+        B = G >= lo  # S plus the undecided band
+        rows_b = np.flatnonzero(e.sums(B, 1) != e.sums(S, 1))
+        if rows_b.size:
+            ii, jj = e.nonzero(e.take(B, rows_b) & ~e.take(S, rows_b))
+            ii = rows_b[ii]
+            ok = _exact_within(self.Xc, _global(rows, ii), _global(cols, jj), self.eps2)
+            if ok.any():
+                e.set_true(S, ii[ok], jj[ok])
+        return S
 
 
-def _blocks(Xc, X32, sq, eps2, tol_coef):
-    """Yield a :class:`_Block` for every block of the strict lower triangle.
-
-    float32 GEMM on centred data decides every pair whose squared distance is
-    further than a rigorous rounding bound from ``eps2``; the undecided pairs
-    are recomputed exactly in float64. Sparse blocks are handled as pair lists,
-    dense ones as boolean masks; both give the same relation.
-    """
-    n = Xc.shape[0]
-    col_lo = (((1 - tol_coef) / 2) * sq).astype(np.float32)
-    col_hi = (tol_coef * sq).astype(np.float32)
-    for r0 in range(0, n, _BLOCK_ROWS):
-        r1 = min(n, r0 + _BLOCK_ROWS)
-        a_lo = (((1 - tol_coef) * sq[r0:r1] - eps2) / 2).astype(np.float32)
-        a_hi = ((1 + tol_coef) * sq[r0:r1] - eps2) / 2
-        a_hi32 = a_hi.astype(np.float32)
-        Xr = X32[r0:r1]
-        for c0 in range(0, r1, _BLOCK_COLS):
-            c1 = min(r1, c0 + _BLOCK_COLS)
-            G = Xr @ X32[c0:c1].T
-            G -= col_lo[None, c0:c1]
-            possible = G >= a_lo[:, None]
-            if c1 > r0:  # touches the diagonal: keep j < i only
-                possible &= np.arange(c0, c1)[None, :] < np.arange(r0, r1)[:, None]
-            n_possible = np.count_nonzero(possible)
-            if n_possible == 0:
-                continue
-            if n_possible <= possible.size // 16:
-                ii, jj = np.nonzero(possible)
-                g = G[ii, jj].astype(np.float64)
-                gi, gj = ii + r0, jj + c0
-                sure = g > a_hi[ii] + col_hi[gj]
-                unsure = np.flatnonzero(~sure)
-                sure[unsure] = _exact_within(Xc, gi[unsure], gj[unsure], eps2)
-                yield _Block(
-                    r0, r1, c0, c1, pairs=(gi[sure].astype(np.int32), gj[sure].astype(np.int32))
-                )
-            else:
-                sure = G > (a_hi32[:, None] + col_hi[None, c0:c1])
-                sure &= possible
-                ii, jj = np.nonzero(possible & ~sure)
-                ok = _exact_within(Xc, ii + r0, jj + c0, eps2)
-                sure[ii[ok], jj[ok]] = True
-                yield _Block(r0, r1, c0, c1, mask=sure)
+def _global(sel, ii: np.ndarray) -> np.ndarray:
+    """Global indices of positions ``ii`` of a row/column set (slice or index array)."""
+    if isinstance(sel, slice):
+        return ii.astype(np.int64) + sel.start
+    return np.asarray(sel)[ii]
 
 
 def _exact_within(Xc, gi, gj, eps2):
@@ -218,6 +313,148 @@ def _exact_within(Xc, gi, gj, eps2):
         diff = Xc[gi[s : s + _RECHECK_CHUNK]] - Xc[gj[s : s + _RECHECK_CHUNK]]
         out[s : s + _RECHECK_CHUNK] = np.einsum("ij,ij->i", diff, diff) <= eps2
     return out
+
+
+class _Forest:
+    """Connected components of core points, grown by unions; ``rep`` = smallest member."""
+
+    def __init__(self, n: int):
+        self.rep = np.arange(n, dtype=np.int64)
+        self._lut = np.arange(n, dtype=np.int64)
+
+    def union(self, a: np.ndarray, b: np.ndarray) -> None:
+        """Merge the components of ``a[k]`` and ``b[k]`` for every k (O(N + pairs))."""
+        ra, rb = self.rep[a], self.rep[b]
+        keep = ra != rb
+        if not keep.any():
+            return
+        ra, rb = ra[keep], rb[keep]
+        mark = np.zeros(self.rep.size, dtype=bool)
+        mark[ra] = mark[rb] = True
+        nodes = np.flatnonzero(mark)  # representatives involved, ascending
+        self._lut[nodes] = np.arange(nodes.size)
+        g = sparse.coo_matrix(
+            (np.ones(ra.size, dtype=np.int8), (self._lut[ra], self._lut[rb])),
+            shape=(nodes.size, nodes.size),
+        )
+        _, lab = connected_components(g.tocsr(), directed=False)
+        first = np.full(lab.max() + 1, self.rep.size, dtype=np.int64)
+        np.minimum.at(first, lab, nodes)  # each node is the smallest of its component
+        self._lut[nodes] = first[lab]
+        self.rep = self._lut[self.rep]
+        self._lut[nodes] = nodes
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """A spanning set of edges: every point to its representative."""
+        linked = np.flatnonzero(self.rep != np.arange(self.rep.size))
+        return linked, self.rep[linked]
+
+
+def _tile_pairs(n: int):
+    """The (rows, columns) slices of the lower triangle of tiles, diagonal included."""
+    for r0 in range(0, n, _TILE):
+        for c0 in range(0, r0 + 1, _TILE):
+            yield slice(r0, min(n, r0 + _TILE)), slice(c0, min(n, c0 + _TILE))
+
+
+def _union_core(engine, forest, S, rows, cols, core_r, core_c):
+    """Union every (core row, core column) pair of the exact mask ``S`` of one tile.
+
+    With few components among the core columns, one product ``S P`` with their
+    one-hot matrix ``P`` says which component each row touches; otherwise the
+    components of the tile's core pairs (:func:`_bipartite_components`) are merged.
+    """
+    kr, kc = np.flatnonzero(core_r), np.flatnonzero(core_c)
+    if kr.size == 0 or kc.size == 0:
+        return
+    comps, inv = np.unique(forest.rep[_global(cols, kc)], return_inverse=True)
+    if comps.size <= _HIT_COMPONENTS:
+        P = np.zeros((core_c.size, comps.size), dtype=np.float32)
+        P[kc, inv] = 1.0
+        hits = engine.numpy(engine.f32(engine.take(S, kr)) @ engine.put(P)) > 0
+        ii, kk = np.nonzero(hits)
+        forest.union(_global(rows, kr[ii]), comps[kk])
+    else:  # components of the tile's core pairs, rows and columns as nodes
+        M = engine.numpy(engine.take(engine.take(S, kr).T, kc).T)
+        lab_r, lab_c = _bipartite_components(M)
+        ends = np.concatenate([_global(rows, kr), _global(cols, kc)])
+        lab = np.concatenate([lab_r, lab_c])
+        linked = lab >= 0
+        first = np.full(lab.max() + 1, lab.size, dtype=np.int64)
+        np.minimum.at(first, lab[linked], np.flatnonzero(linked))
+        forest.union(ends[linked], ends[first[lab[linked]]])
+
+
+def _bipartite_components(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of the bipartite graph of a boolean matrix (R, C).
+
+    Breadth-first from each unlabelled row, a whole frontier per step, so the cost is
+    O(R C) however dense ``M`` is. Returns the component of every row (R,) and column
+    (C,); -1 for a column without any True.
+    """
+    MT = np.ascontiguousarray(M.T)
+    lab_r = np.full(M.shape[0], -1, dtype=np.int64)
+    lab_c = np.full(M.shape[1], -1, dtype=np.int64)
+    k = 0
+    for seed in range(M.shape[0]):
+        if lab_r[seed] >= 0:
+            continue
+        lab_r[seed] = k
+        front = np.array([seed])
+        while front.size:
+            new_c = np.flatnonzero(M[front].any(axis=0) & (lab_c < 0))
+            lab_c[new_c] = k
+            front = np.flatnonzero(MT[new_c].any(axis=0) & (lab_r < 0))
+            lab_r[front] = k
+        k += 1
+    return lab_r, lab_c
+
+
+def _cluster(tiles, n: int, min_samples: int):
+    """sklearn's DBSCAN labels of the ``n`` points of ``tiles`` (see :func:`dbscan_labels`)."""
+    engine = tiles.engine
+    never = np.iinfo(np.int64).max
+    counts = np.zeros(n, dtype=np.int64)  # neighbours so far, the point itself included
+    known = np.full(n, never, dtype=np.int64)  # tile step after which a point is surely core
+    forest = _Forest(n)
+    low_p, low_q = [], []  # all pairs of points that are not (yet) core
+    for step, (R, C) in enumerate(_tile_pairs(n)):
+        diag = R.start == C.start
+        S = tiles.mask(R, C)
+        rc = engine.sums(S, 1)
+        counts[R] += rc
+        sides = [(R, C, rc, S)]
+        if not diag:
+            cc = engine.sums(S, 0)
+            counts[C] += cc
+            sides.append((C, R, cc, S.T))
+        for own, other, cnt, M in sides:
+            now = counts[own]
+            known[own][(now >= min_samples) & (known[own] == never)] = step
+            low = np.flatnonzero((now < min_samples) & (cnt > 0))
+            if low.size:  # fewer than min_samples pairs each, over all tiles
+                ii, jj = engine.nonzero(engine.take(M, low))
+                low_p.append(_global(own, low[ii]))
+                low_q.append(_global(other, jj))
+        _union_core(engine, forest, S, R, C, counts[R] >= min_samples, counts[C] >= min_samples)
+    core = counts >= min_samples
+    # Core pairs missed above: one end not yet known as core when its tile was done.
+    for step, (R, C) in enumerate(_tile_pairs(n)):
+        late_r = np.flatnonzero(core[R] & (known[R] > step))
+        late_c = np.flatnonzero(core[C] & (known[C] > step)) if R != C else late_r[:0]
+        if late_r.size:
+            ii, jj = engine.nonzero(tiles.mask(_global(R, late_r), C))
+            keep = core[_global(C, jj)]
+            forest.union(_global(R, late_r[ii[keep]]), _global(C, jj[keep]))
+        if late_c.size:
+            ii, jj = engine.nonzero(tiles.mask(R, _global(C, late_c)))
+            keep = core[_global(R, ii)]
+            forest.union(_global(R, ii[keep]), _global(C, late_c[jj[keep]]))
+    p = np.concatenate(low_p) if low_p else np.empty(0, dtype=np.int64)
+    q = np.concatenate(low_q) if low_q else np.empty(0, dtype=np.int64)
+    border = ~core[p] & core[q]
+    ci, cj = forest.edges()
+    return _label_clusters(n, core, ci, cj, p[border], q[border])
 
 
 def _label_clusters(n, core, ci, cj, border, border_core):
@@ -249,7 +486,12 @@ def _label_clusters(n, core, ci, cj, border, border_core):
 
 
 def dbscan_labels(
-    X: Any, eps: float, min_samples: int = 5, *, n_jobs: int | None = 1
+    X: Any,
+    eps: float,
+    min_samples: int = 5,
+    *,
+    n_jobs: int | None = 1,
+    device: str | None = None,
 ) -> np.ndarray:
     """DBSCAN cluster labels, identical to ``sklearn.cluster.DBSCAN(eps, min_samples)``.
 
@@ -261,11 +503,15 @@ def dbscan_labels(
     for pairs whose distance equals ``eps`` to ~1e-13 relative (scikit-learn's
     own float64 GEMM rounding).
 
-    Memory is bounded: distances are computed in blocks of
-    ``_BLOCK_ROWS x _BLOCK_COLS`` over the lower triangle only, neighbour pairs
-    are kept only up to ``_PAIR_BUDGET`` pairs, beyond which a second pass
-    recomputes the blocks and keeps O(N) state (a union of core components and
-    at most ``min_samples - 1`` core neighbours per non-core point).
+    One pass over the tiles (``_TILE`` x ``_TILE`` points) of the lower triangle of
+    the distance matrix computes each tile's exact neighbour mask once (float32
+    product, float64 re-check near ``eps``) and from it: the neighbour counts; every
+    pair of points that are not yet core (fewer than ``min_samples`` each, so
+    O(N min_samples) memory: the border points' neighbours); and the unions of the
+    points known to be core by then (counts only grow). A second pass recomputes
+    only the rows and columns of points that became core after a tile that held
+    some of their neighbours (none on dense clouds). Memory is O(N d) plus a few
+    tiles, whatever the number of neighbour pairs.
 
     Parameters
     ----------
@@ -276,8 +522,12 @@ def dbscan_labels(
     min_samples : int, default 5
         Neighbourhood size, the point itself included, that makes a core point.
     n_jobs : int or None, default 1
-        BLAS threads for the distance blocks (None or -1: the library default).
-        The labels do not depend on it.
+        BLAS (or torch) threads (None or -1: the library default). The labels do
+        not depend on it.
+    device : str or None, default None
+        None: numpy on the host. A torch device ("cpu", "cuda", ...): the same
+        algorithm with torch tensors on that device (full float32 products, TF32
+        off); the labels are the same. See :func:`resolve_device`.
 
     Returns
     -------
@@ -286,81 +536,20 @@ def dbscan_labels(
     Raises
     ------
     ValueError
-        For ``eps <= 0``, ``min_samples < 1`` or invalid ``X``.
+        For ``eps <= 0``, ``min_samples < 1``, invalid ``X`` or ``n_jobs``, or a
+        CUDA device torch cannot see.
     """
     X = as_points(X)
     eps = check_eps(eps)
     min_samples = check_min_samples(min_samples)
-    n, d = X.shape
+    if n_jobs not in (None, -1):
+        _check_n_jobs(n_jobs)
+    n = X.shape[0]
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    # Centring shrinks the norms, hence the GEMM rounding error, without changing distances.
+    engine = _NumpyEngine(n_jobs) if device is None else _TorchEngine(n_jobs, device)
+    # Centring shrinks the norms, hence the rounding error, without changing distances.
     Xc = X.astype(np.float64)
     Xc -= Xc.mean(axis=0)
-    X32 = Xc.astype(np.float32)
-    sq = np.einsum("ij,ij->i", Xc, Xc)
-    eps2 = eps * eps
-    # |fl32(d2) - d2| <= (d + 7) u (|x|^2 + |y|^2) (GEMM, casts, additions); 2x margin.
-    tol_coef = 2.0 * (d + 16) * _U32
-
-    with _blas_threads(n_jobs):
-        # Pass 1: neighbour counts; keep the pairs while they fit the budget.
-        counts = np.ones(n, dtype=np.int64)
-        kept_i, kept_j, n_kept, over = [], [], 0, False
-        for block in _blocks(Xc, X32, sq, eps2, tol_coef):
-            block.count(counts)
-            if not over:
-                pi, pj = block.select()
-                n_kept += pi.size
-                if n_kept > _PAIR_BUDGET:
-                    over, kept_i, kept_j = True, [], []
-                else:
-                    kept_i.append(pi)
-                    kept_j.append(pj)
-        core = counts >= min_samples
-        noncore = ~core
-
-        def split_border(pi, pj):
-            # pairs with exactly one core end: (non-core point, core point)
-            one = core[pi] != core[pj]
-            bi, bj = pi[one], pj[one]
-            b_is_i = noncore[bi]
-            return np.where(b_is_i, bi, bj), np.where(b_is_i, bj, bi)
-
-        if not over:
-            pi = np.concatenate(kept_i) if kept_i else np.empty(0, dtype=np.int32)
-            pj = np.concatenate(kept_j) if kept_j else np.empty(0, dtype=np.int32)
-            del kept_i, kept_j
-            both = core[pi] & core[pj]
-            border, border_core = split_border(pi, pj)
-            return _label_clusters(n, core, pi[both], pj[both], border, border_core)
-
-        # Pass 2 (streaming): grow a spanning forest of the core components
-        # (``rep``: smallest index of each point's component so far), adding only
-        # edges between different components; keep the border pairs, of which
-        # there are fewer than min_samples per non-core point.
-        rep = np.arange(n, dtype=np.int64)
-        borders, border_cores = [], []
-        for block in _blocks(Xc, X32, sq, eps2, tol_coef):
-            ci, cj = block.select(core, rep)
-            if ci.size:
-                src = np.concatenate([np.arange(n), ci])
-                dst = np.concatenate([rep, cj])
-                g = sparse.coo_matrix((np.ones(src.size, dtype=np.int8), (src, dst)), shape=(n, n))
-                _, comp = connected_components(g.tocsr(), directed=False)
-                first = np.full(comp.max() + 1, n, dtype=np.int64)
-                np.minimum.at(first, comp, np.arange(n))
-                rep = first[comp]
-            if noncore.any():
-                border, border_core = split_border(*block.select(core))
-                borders.append(border)
-                border_cores.append(border_core)
-        forest = rep != np.arange(n)
-        return _label_clusters(
-            n,
-            core,
-            np.flatnonzero(forest),
-            rep[forest],
-            np.concatenate(borders) if borders else np.empty(0, dtype=np.int64),
-            np.concatenate(border_cores) if borders else np.empty(0, dtype=np.int64),
-        )
+    with engine.context():
+        return _cluster(_Tiles(engine, Xc, eps), n, min_samples)

@@ -215,6 +215,13 @@
       h("td", CLASSES[c[0]].name, tr);
       h("td", String(c[1]) + " (" + (100 * c[1] / Math.max(d.size, 1)).toFixed(1) + "%)", tr);
     });
+    if (d.detail && !d.loaded) {   // members and thumbnails are in a side file
+      var note = h("p", d.failed ? "could not load " + d.detail : "loading members\u2026", p, "hint");
+      note.id = d.failed ? "load-error" : "loading";
+      if (!d.failed) loadDetail(d);
+      updateHash();
+      return true;
+    }
     h("h3", "Member points", p).style.fontSize = "13px";
     var m = h("div", d.members.join(", ") + (d.n_more > 0 ? " \u2026 and " + d.n_more + " more" : ""), p);
     m.id = "members";
@@ -225,7 +232,7 @@
       var th = h("div", null, p);
       th.id = "thumbs";
       d.images.forEach(function (pi) {
-        var uri = DATA.images[String(pi[1])];
+        var uri = (d.thumbs && d.thumbs[String(pi[1])]) || DATA.images[String(pi[1])];
         if (!uri) return;
         var img = h("img", null, th);
         img.src = uri;
@@ -235,6 +242,30 @@
     }
     updateHash();
     return true;
+  }
+
+  // Side files are loaded as script elements: that works from file://, fetch() does not.
+  var pending = {};
+  function reselect(d) {
+    var cur = state.selected && state.byId[state.selected];
+    if (cur && cur.data === d) select(d.id);
+  }
+  window.cnntopoDetail = function (key, obj) {
+    var d = pending[key];
+    if (!d) return;
+    delete pending[key];
+    d.members = obj.members; d.n_more = obj.n_more; d.images = obj.images; d.thumbs = obj.thumbs;
+    d.loaded = true;
+    reselect(d);
+  };
+  function loadDetail(d) {
+    var key = d.detail.replace(/^.*\//, "").replace(/\.js$/, "");
+    if (pending[key]) return;
+    pending[key] = d;
+    var s = document.createElement("script");
+    s.src = d.detail;
+    s.onerror = function () { delete pending[key]; d.failed = true; reselect(d); };
+    document.head.appendChild(s);
   }
 
   function updateHash() {

@@ -17,6 +17,13 @@ browser: no server, no CDN, no network access. Everything it needs is inline:
   members, embedded as base64 PNG data URIs, only for the images those capped lists
   reference.
 
+With ``details_dir`` (the workflow's pages), members and thumbnails are not in the
+page: each node's are in a small script ``<details_dir>/<graph>_<node>.js`` that calls
+``cnntopoDetail(key, {...})``, loaded with a ``<script>`` element when the node is
+clicked (``<script>`` loading works from ``file://``, where ``fetch`` of a local file
+does not). The page then holds only the graphs' summaries, so its size grows with the
+number of nodes, not of points or images (docs/performance.md §4).
+
 The style sheet and the scripts are package data files next to this module,
 inlined into every page: ``explorer.css``, ``explorer_errors.js`` (runs first and
 logs JavaScript errors into the page) and ``explorer.js`` (the explorer itself).
@@ -32,7 +39,9 @@ Page contract (used by the browser tests and handy for scripting):
 - JavaScript errors are appended to the hidden ``<pre id="errors">``;
 - the URL hash selects the initial state: ``#graph=<index or label>&node=<node id>``;
 - ``window.cnntopoExplorer`` exposes ``select(nodeId)``, ``showGraph(indexOrLabel)``,
-  ``zoomBy(factor)`` and ``reset()``.
+  ``zoomBy(factor)`` and ``reset()``;
+- with side files, the panel of a node whose file is loading has
+  ``<p id="loading">``, and one whose file failed to load ``<p id="load-error">``.
 
 References
 ----------
@@ -50,13 +59,15 @@ import io
 import json
 import math
 import os
+import shutil
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
 import numpy as np
 
-from cnntopo.artifacts import atomic_path
+from cnntopo.artifacts import atomic_path, write_text
 from cnntopo.mapper.draw import (
     OTHER_COLOR,
     class_colors,
@@ -68,7 +79,13 @@ from cnntopo.mapper.draw import (
     resolve_class_names,
 )
 
-__all__ = ["write_explorer", "build_explorer_data", "render_explorer_html", "png_data_uri"]
+__all__ = [
+    "write_explorer",
+    "build_explorer_data",
+    "split_explorer_details",
+    "render_explorer_html",
+    "png_data_uri",
+]
 
 
 def png_data_uri(image: np.ndarray) -> str:
@@ -224,6 +241,54 @@ def build_explorer_data(
     }
 
 
+#: Per-node keys that move to the side files with ``details_dir``.
+DETAIL_KEYS = ("members", "n_more", "images")
+
+
+def split_explorer_details(data: dict[str, Any], url_prefix: str) -> dict[str, str]:
+    """Move each node's members and thumbnails out of an explorer payload.
+
+    Parameters
+    ----------
+    data : dict
+        Payload of :func:`build_explorer_data`; changed in place: every node loses
+        :data:`DETAIL_KEYS` and gets ``"detail": "<url_prefix><g>_<n>.js"``, and
+        ``data["images"]`` is emptied.
+    url_prefix : str
+        URL of the side-file folder relative to the page, ending in ``/``.
+
+    Returns
+    -------
+    dict of str to str
+        File name -> text of each side file: ``cnntopoDetail("<g>_<n>", {"members",
+        "n_more", "images", "thumbs": {image: data URI}});`` for graph ``g``, node
+        ``n`` (indices in the payload).
+    """
+    uris = data["images"]
+    files = {}
+    for gi, graph in enumerate(data["graphs"]):
+        for ni, node in enumerate(graph["nodes"]):
+            key = f"{gi}_{ni}"
+            detail = {k: node.pop(k) for k in DETAIL_KEYS}
+            detail["thumbs"] = {str(i): uris[str(i)] for _, i in detail["images"]}
+            files[f"{key}.js"] = f'cnntopoDetail("{key}",{_json_script(detail)});\n'
+            node["detail"] = f"{url_prefix}{key}.js"
+    data["images"] = {}
+    return files
+
+
+def _write_folder(folder: str | os.PathLike, files: Mapping[str, str]) -> None:
+    """Write ``files`` (name -> text) as the only content of ``folder``, replaced whole."""
+    folder = os.fspath(folder)
+    tmp = f"{folder}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for name, text in files.items():
+        write_text(os.path.join(tmp, name), text)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+
+
 @functools.cache
 def _asset(name: str) -> str:
     """Text of the package data file ``cnntopo/mapper/<name>`` (the page's CSS or script)."""
@@ -304,6 +369,7 @@ def write_explorer(
     max_thumbnails_per_node: int = 24,
     max_listed: int = 500,
     title: str = "cnntopo Mapper explorer",
+    details_dir: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """Write a self-contained interactive HTML explorer for one or more Mapper graphs.
 
@@ -338,11 +404,22 @@ def write_explorer(
         Member indices listed per node ("... and K more" for the rest).
     title : str, default "cnntopo Mapper explorer"
         Page title (HTML-escaped).
+    details_dir : path-like, optional
+        A folder next to the page (in the page's folder or below it): members and
+        thumbnails of each node go to a side file there, loaded on demand
+        (:func:`split_explorer_details`); the folder is replaced whole. Default: all
+        inline.
 
     Returns
     -------
     dict
-        The embedded payload (:func:`build_explorer_data`).
+        The embedded payload (:func:`build_explorer_data`, after
+        :func:`split_explorer_details` with ``details_dir``).
+
+    Raises
+    ------
+    ValueError
+        If ``details_dir`` is not inside the page's folder.
     """
     data = build_explorer_data(
         graphs,
@@ -355,6 +432,15 @@ def write_explorer(
         max_listed=max_listed,
         title=title,
     )
+    if details_dir is not None:
+        rel = os.path.relpath(os.path.abspath(details_dir), os.path.dirname(os.path.abspath(path)))
+        if rel.startswith(os.pardir) or rel == os.curdir:
+            raise ValueError(
+                f"details_dir {os.fspath(details_dir)!r} must be a folder inside the page's "
+                f"folder {os.path.dirname(os.path.abspath(path))!r}"
+            )
+        prefix = urllib.parse.quote(rel.replace(os.sep, "/")) + "/"
+        _write_folder(details_dir, split_explorer_details(data, prefix))
     page = render_explorer_html(data)
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")

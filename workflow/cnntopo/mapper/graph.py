@@ -589,6 +589,7 @@ def mapper_graph(
     knn_method: str = "exact",
     seed: int = 0,
     n_jobs: int | None = 1,
+    device: str | None = None,
 ) -> dict:
     """Mapper graph of ``X`` in Mapper Interactive's JSON layout.
 
@@ -622,6 +623,10 @@ def mapper_graph(
     n_jobs : int or None, default 1
         Threads for the neighbour searches (see :func:`dbscan_labels`); the
         graph does not depend on it.
+    device : str or None, default None
+        Engine of DBSCAN: None = numpy on the host, else a torch device ("cuda",
+        "cpu"; :func:`cnntopo.mapper.dbscan.resolve_device`). The graph does not
+        depend on it.
 
     Returns
     -------
@@ -719,7 +724,7 @@ def mapper_graph(
         cube_intervals.append(k)
         if idx.size < min_samples:
             continue
-        lab = dbscan_labels(X[idx], eps, min_samples, n_jobs=n_jobs)
+        lab = dbscan_labels(X[idx], eps, min_samples, n_jobs=n_jobs, device=device)
         for j in np.unique(lab):
             if j < 0:
                 continue

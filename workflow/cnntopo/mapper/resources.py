@@ -108,21 +108,57 @@ def cloud_mem_mb(rows: int, shape: tuple[int, int, int], batch_size: int, attemp
     return int((3000 + (2 * rows * c * 4 + batch) / 2**20) * attempt)
 
 
-def graph_mem_mb(rows: int, channels: int, attempt: int = 1) -> int:
-    """MB of a graph job: the cloud in float32 and float64, plus DBSCAN's neighbourhoods
-    (which grow with the density, about 20 bytes per row).
+#: Minutes of DBSCAN over all intervals of an 800,000 x 512 cloud (40 intervals, 30 %
+#: overlap, knee eps of a subsample: about 4,000 neighbours per point), measured with
+#: ``benchmarks/bench_mapper.py --paper-scale`` on the 2-core build machine: 3.6 min when
+#: quiet, 26.8 min while other jobs shared it (docs/performance.md §4); the upper figure.
+DBSCAN_PAPER_MIN = 27.0
+#: Minutes of the knee rule's neighbour search on 800,000 x 512: exact (scikit-learn,
+#: quadratic; about an hour, ``benchmarks/bench_knee.py`` extrapolated) and approximate
+#: (pynndescent, about linear: 256 s measured, plus 28 s of compilation; 10 with a margin).
+KNEE_PAPER_MIN = {"exact": 60.0, "approx": 10.0}
 
-    >>> graph_mem_mb(20000, 32)
-    2407
+
+def _knn_method(rows: int, knn_method: str, approx_above: int) -> str:
+    if knn_method == "auto":
+        return "approx" if rows > approx_above else "exact"
+    return knn_method
+
+
+def graph_mem_mb(
+    rows: int,
+    channels: int,
+    attempt: int = 1,
+    knn_method: str = "auto",
+    approx_above: int = 100_000,
+) -> int:
+    """MB of a graph (or k-NN plot) job: the cloud in float32 twice (the loaded array and a
+    working copy), DBSCAN's per-interval copies (float32 and float64, at most a tenth of the
+    rows for the paper's covers) and, with the approximate neighbour search, its index
+    (about 1 kB per row). DBSCAN keeps no neighbour lists (docs/performance.md §4).
+
+    >>> graph_mem_mb(20000, 32), graph_mem_mb(800_000, 512)
+    (2006, 6825)
     """
-    return int((2000 + rows * channels * 12 / 2**20 + rows * 0.02) * attempt)
+    method = _knn_method(rows, knn_method, approx_above)
+    mb = 2000 + rows * channels * (8 + 0.1 * 24) / 2**20
+    if method == "approx":
+        mb += rows * 1000 / 2**20
+    return int(mb * attempt)
 
 
-def graph_runtime(rows: int, channels: int) -> int:
-    """Minutes of a graph job: DBSCAN per interval is quadratic in the rows (about 17 min
-    for 800,000 x 512 on 2 cores), with a margin of 1.5.
+def graph_runtime(
+    rows: int, channels: int, knn_method: str = "auto", approx_above: int = 100_000
+) -> int:
+    """Minutes of a graph (or k-NN plot) job: DBSCAN, quadratic in the rows (per interval)
+    and linear in the channels, plus the knee rule's neighbour search (exact: quadratic;
+    approximate: about linear), scaled from the measured 800,000 x 512 figures, with a
+    margin of 2 and 10 minutes of overhead.
 
-    >>> graph_runtime(800_000, 512), graph_runtime(20000, 32)
-    (100, 10)
+    >>> graph_runtime(800_000, 512), graph_runtime(800_000, 512, "exact"), graph_runtime(20000, 32)
+    (84, 184, 10)
     """
-    return int(10 + 60 * (rows / 800_000) ** 2 * channels / 512 * 1.5)
+    scale = rows / 800_000
+    method = _knn_method(rows, knn_method, approx_above)
+    knee = KNEE_PAPER_MIN[method] * (scale**2 if method == "exact" else scale)
+    return int(10 + 2 * (DBSCAN_PAPER_MIN * scale**2 + knee) * channels / 512)

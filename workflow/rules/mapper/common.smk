@@ -234,14 +234,23 @@ def get_mapper_cloud_mem_mb(wildcards, attempt):
     )
 
 
+def get_mapper_knn_args():
+    graph = MAPPER["graph"]
+    return graph["knn_method"], graph["knn_approx_above"]
+
+
 def get_mapper_graph_mem_mb(wildcards, attempt):
     channels = MAPPER_SHAPES[wildcards.layer][0]
-    return mapper_resources.graph_mem_mb(get_cloud_rows(wildcards), channels, attempt)
+    rows = get_cloud_rows(wildcards)
+    return mapper_resources.graph_mem_mb(
+        rows, channels, attempt, *get_mapper_knn_args()
+    )
 
 
 def get_mapper_graph_runtime(wildcards):
     channels = MAPPER_SHAPES[wildcards.layer][0]
-    return mapper_resources.graph_runtime(get_cloud_rows(wildcards), channels)
+    rows = get_cloud_rows(wildcards)
+    return mapper_resources.graph_runtime(rows, channels, *get_mapper_knn_args())
 
 
 # ------------------------------------------------------------------ targets

@@ -138,6 +138,7 @@ rule mapper_explorer:
         unpack(get_explorer_inputs),
     output:
         html=MP("mapper_explorer"),
+        files=directory(MP("mapper_explorer_files")),
     log:
         f"{OUT}/logs/mapper/explorer/{{cloud}}.log",
     conda:

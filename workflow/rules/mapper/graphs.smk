@@ -16,6 +16,9 @@ rule mapper_graph:
     resources:
         mem_mb=get_mapper_graph_mem_mb,
         runtime=get_mapper_graph_runtime,
+        # a scheduling setting, not a param: the graph does not depend on it
+        graph_device=MAPPER["graph"]["device"],
+        gpu=resources.gpus(MAPPER["graph"]["device"]),
     params:
         setting=get_graph_setting,
         min_samples=MAPPER["graph"]["min_samples"],

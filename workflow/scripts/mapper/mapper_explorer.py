@@ -1,4 +1,4 @@
-"""Rule mapper_explorer: a self-contained interactive HTML page of one cloud's graphs."""
+"""Rule mapper_explorer: the interactive HTML page of one cloud's graphs, node details aside."""
 
 from cnntopo.logs import setup_job_logging
 from cnntopo.stages.mapper.figures import mapper_explorer
@@ -9,5 +9,6 @@ mapper_explorer(
     snakemake.input.clouds,
     snakemake.input.images,
     snakemake.output.html,
+    snakemake.output.files,
     **snakemake.params,
 )

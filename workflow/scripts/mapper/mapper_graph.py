@@ -16,4 +16,5 @@ mapper_graph(
     seed=snakemake.params.seed,
     predictions=snakemake.params.predictions,
     threads=snakemake.threads,
+    device=snakemake.resources.graph_device,
 )

@@ -218,6 +218,7 @@ def mapper_explorer(
     cloud_files: Sequence[str | Path],
     images_npz: str | Path,
     out_html: str | Path,
+    details_dir: str | Path,
     *,
     titles: Sequence[str],
     seed: int,
@@ -225,7 +226,7 @@ def mapper_explorer(
     dataset: Mapping,
     split: str,
 ) -> None:
-    """Self-contained interactive HTML page of several graphs of one cloud (layer selector).
+    """Interactive HTML page of several graphs of one cloud (layer selector), node details aside.
 
     Parameters
     ----------
@@ -236,6 +237,10 @@ def mapper_explorer(
         the class names, and the images of the thumbnails.
     out_html : path-like
         Output page.
+    details_dir : path-like
+        Folder next to the page for each node's members and thumbnails, loaded when
+        the node is clicked (:func:`cnntopo.mapper.explorer.write_explorer`), so the
+        page stays small at the paper's scale.
     titles : sequence of str
         Name of each graph in the page's selector.
     seed : int
@@ -269,4 +274,5 @@ def mapper_explorer(
         point_images=point_images,
         thumbnails=pictures,
         title=f"cnntopo Mapper explorer: {dataset['name']}",
+        details_dir=details_dir,
     )

@@ -65,6 +65,7 @@ def mapper_graph(
     seed: int = 0,
     predictions: bool = False,
     threads: int = 1,
+    device: str = "cpu",
 ) -> dict:
     """Mapper graph of one cloud with one setting, in Mapper Interactive's JSON format.
 
@@ -105,16 +106,22 @@ def mapper_graph(
         graphs).
     threads : int, default 1
         Threads of the neighbour searches (the graph does not depend on them).
+    device : {"cpu", "auto", "cuda"}, default "cpu"
+        Engine of DBSCAN (:func:`cnntopo.mapper.dbscan.resolve_device`): numpy on the
+        CPU, or torch on a CUDA device; the graph does not depend on it.
 
     Returns
     -------
     dict
         The graph's ``meta``.
     """
+    from cnntopo.mapper.dbscan import resolve_device
     from cnntopo.mapper.graph import mapper_graph as _mapper
     from cnntopo.mapper.graph import resolve_knn_method
 
     t0 = time.perf_counter()
+    engine = resolve_device(device)
+    log.info("DBSCAN engine: %s", "numpy (CPU)" if engine is None else f"torch on {engine}")
     points, labels, meta = load_features(cloud_npz, predictions)
     method = resolve_knn_method(knn_method, points.shape[0], knn_approx_above)
     graph = _mapper(
@@ -130,6 +137,7 @@ def mapper_graph(
         knn_method=method,
         seed=seed,
         n_jobs=threads,
+        device=engine,
     )
     graph.setdefault("meta", {}).update(
         cloud=meta.get("cloud"),
