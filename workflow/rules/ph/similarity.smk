@@ -23,6 +23,7 @@ rule similarity_representations:
     params:
         layers=LAYERS,
         representations=REPRESENTATIONS,
+        max_images=config["similarity"]["max_images"],
     script:
         "../../scripts/ph/similarity_representations.py"
 

@@ -41,6 +41,7 @@ def similarity_representations(
     seed: int,
     layers: Sequence[str],
     representations: Sequence[str],
+    max_images: int | None = None,
 ) -> None:
     """Centred Gram matrices of every layer of one model, one file per representation.
 
@@ -63,6 +64,10 @@ def similarity_representations(
         The layer names.
     representations : sequence of {"topl2", "flat", "pool"}
         ``similarity.representations``.
+    max_images : int, optional
+        ``similarity.max_images``: use the first this many images of every shard (with
+        ``activations.selection: random`` the shards hold a seeded random order);
+        None = all.
     """
     from cnntopo.ph.representations import representation, representation_gram
 
@@ -72,6 +77,8 @@ def similarity_representations(
     shapes = []
     for i, (shard, layer) in enumerate(zip(shards, layers, strict=True)):
         acts = np.load(shard, mmap_mode="r")
+        if max_images is not None:
+            acts = acts[: int(max_images)]
         shapes.append(list(acts.shape))
         for rep in representations:
             if rep in _WITH_FEATURES:  # N x c: the Gram matrix is cheap to rebuild
@@ -82,7 +89,12 @@ def similarity_representations(
                 grams[rep].append(representation_gram(acts, rep))
         log.info("%s seed %d: %s -> %s", layer, seed, acts.shape, ", ".join(representations))
     for rep, out in zip(representations, outputs, strict=True):
-        meta = {"representation": rep, "seed": int(seed), "shapes": shapes}
+        meta = {
+            "representation": rep,
+            "seed": int(seed),
+            "shapes": shapes,
+            "max_images": max_images,
+        }
         stacked = {"grams": np.stack(grams[rep])} if grams[rep] else {}
         artifacts.write_npz(
             out,
