@@ -196,7 +196,9 @@ def sensitivity_table(
         for i, s in enumerate(seeds):
             layer_reps = load_representation(rep_files[i * R + r])
             for layer, rep_ in zip(layers, layer_reps, strict=True):
-                curve = deletion_curve(layer_gram(rep_), labels, specs, features=rep_[1])
+                gram = layer_gram(rep_)
+                # similarity.max_images: the representations hold the first N images
+                curve = deletion_curve(gram, labels[: gram.shape[0]], specs, features=rep_[1])
                 curves.append(curve.assign(group=f"{s}/{layer}"))
         table = pd.concat(curves)
         for label, _, _ in specs:
