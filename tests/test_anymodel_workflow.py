@@ -48,7 +48,7 @@ def test_torchvision_and_user_networks_run_end_to_end(tmp_path):
         training={**config["training"], "epochs": 1, "lr_peak_epoch": 1, "max_train_images": 128},
         activations={"n_images": 40, "batch_size": 40, "layers": ["type:Conv2d"]},
         sensitivity={"enabled": False},
-        similarity={"cka": False},
+        similarity={"measures": [], "diagram_distances": []},
         distances={"within_metrics": ["sliced_wasserstein"]},
         mapper={"enabled": False},
         sweep={"model.arch": ["torchvision:resnet18", user_arch]},
