@@ -33,16 +33,6 @@ import numpy as np
 PAPER_CHANNELS = [64] * 5 + [128] * 4 + [256] * 4 + [512] * 4
 
 
-def yardstick(seed: int = 0) -> float:
-    """ripser on a 1000 x 256 Gaussian cloud, maxdim 1 (seconds)."""
-    import ripser
-
-    X = np.random.default_rng(seed).normal(size=(1000, 256)).astype(np.float32)
-    t0 = time.perf_counter()
-    ripser.ripser(X, maxdim=1)
-    return time.perf_counter() - t0
-
-
 def gram_of_rank(n: int, r: int, rng: np.random.Generator) -> np.ndarray:
     X = rng.normal(size=(n, r)) * np.linspace(2.0, 0.05, r)
     return X @ X.T
@@ -99,7 +89,9 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     rng = np.random.default_rng(args.seed)
-    ys = yardstick(args.seed)
+    from bench_knee import yardstick
+
+    ys = yardstick()
     print(f"yardstick (ripser 1000x256 Gaussian, maxdim 1): {ys:.2f} s")
     S, L = args.seeds, args.layers
     n_reps = S * L

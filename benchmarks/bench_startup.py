@@ -93,20 +93,6 @@ def _schema_seconds(repeats: int) -> tuple[float, float]:
     return before, now
 
 
-def _yardstick() -> float:
-    """Median seconds of ``ripser`` on a 1000 x 256 Gaussian cloud, maxdim 1."""
-    import numpy as np
-    import ripser
-
-    X = np.random.default_rng(0).normal(size=(1000, 256))
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        ripser.ripser(X, maxdim=1)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def _jobs(cmd: list[str]) -> int:
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     totals = re.findall(r"^total\s+(\d+)$", out.stdout + out.stderr, flags=re.M)
@@ -130,7 +116,9 @@ def dag_variants(config: str, repeats: int) -> None:
     for _ in range(repeats):
         for name, cmd in variants.items():
             results[name].append(_run(cmd, env))
-    print(f"yardstick: ripser 1000 x 256 Gaussian, maxdim 1: {_yardstick():.2f} s")
+    from bench_knee import yardstick
+
+    print(f"yardstick: ripser 1000 x 256 Gaussian, maxdim 1: {yardstick():.2f} s")
     print(f"medians of {repeats} alternating dry runs of {config}; CPU = user + system")
     print()
     print("| variant | jobs | wall | CPU |")

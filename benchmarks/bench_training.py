@@ -26,24 +26,12 @@ import time
 
 import numpy as np
 import torch
+from bench_knee import yardstick  # the shared yardstick (benchmarks/ is on sys.path)
 
 from cnntopo.nets.models import init_model
 from cnntopo.nets.transforms import Augment, normalization, normalize, prepare
 
 PARTS = ("data", "forward", "backward", "optimizer")
-
-
-def yardstick(repeats: int = 3) -> float:
-    """Median seconds of ``ripser`` on a 1000 x 256 Gaussian cloud, maxdim 1."""
-    import ripser
-
-    X = np.random.default_rng(0).normal(size=(1000, 256))
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        ripser.ripser(X, maxdim=1)
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
 
 
 def training_images(n: int = 4096) -> tuple[torch.Tensor, torch.Tensor, str]:
