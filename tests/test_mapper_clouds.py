@@ -60,9 +60,9 @@ def square_images(n: int = 4, seed: int = 0) -> np.ndarray:
     return images
 
 
-def dense(model, images, layer, sigma=0.0, seed=0):
+def dense(model, images, layer, sigma=0.0, seed=0, size=32):
     """The captured (N, c, h, w) activations of a single forward pass (reference semantics)."""
-    x = to_model_input(images, MEAN, STD)
+    x = to_model_input(images, MEAN, STD, size)
     if sigma > 0:
         gen = torch.Generator().manual_seed(seed)
         x = x + sigma * torch.stack([torch.randn(x.shape[1:], generator=gen) for _ in x])
@@ -134,9 +134,29 @@ def test_random_positions_are_drawn_per_layer(model, data):
 def test_random_low_parameter(model, data):
     images, labels = data
     out = cloud(model, images, labels, "layer4.0.bn1", "random", low=0, seed=3)
-    assert out["position"].min() >= 0
+    assert out["position"].min() >= 0 and out["meta"]["low_axes"] == [0, 0]
     with pytest.raises(ValueError, match="low"):
         cloud(model, images, labels, "layer4.0.bn1", "random", low=4)
+
+
+def test_random_low_on_a_1x1_layer(model):
+    """8-px inputs: layer3 is 2 x 2, layer4 1 x 1; low=1 (the paper's) keeps working."""
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(6, 8, 8, 3), dtype=np.uint8)
+    labels = np.repeat(np.arange(3), 2)
+    for layer, (h, w) in (("layer4.1.bn2", (1, 1)), ("layer3.1.bn2", (2, 2))):
+        out = cloud(model, images, labels, layer, "random", image_size=8, seed=2)
+        act, _ = dense(model, images, layer, size=8)
+        assert act.shape[2:] == (h, w)
+        lows = [0, 0] if h == 1 else [1, 1]  # a single position has no boundary to avoid
+        draws = oracle_rng(2, layer).integers(lows, [h, w], size=(6, 2))
+        assert out["meta"]["low_axes"] == lows and out["meta"]["shape"][1:] == [h, w]
+        assert np.array_equal(out["position"], draws[:, 0] * w + draws[:, 1])
+        rows, cols = out["position"] // w, out["position"] % w
+        expected = np.maximum(act[np.arange(6), :, rows, cols], 0)
+        np.testing.assert_allclose(out["points"], expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="for a 2x2 layer"):
+        cloud(model, images, labels, "layer3.1.bn2", "random", image_size=8, low=2)
 
 
 # --------------------------------------------------------------------------- P3 full

@@ -9,7 +9,8 @@ point cloud of such vectors by one of the constructions of the official
 ``"random"`` (P2, ``cifar_extract_sampled_activations.py``)
     One position per image, row and column each uniform in ``{low, ..., n-1}``
     (``np.random.randint(1, n)``: only index 0 is excluded although the official
-    comment says "avoid boundary"), after ReLU. ``N`` points.
+    comment says "avoid boundary"), after ReLU. ``N`` points. An axis of one position
+    (a 1x1 map) has no boundary to avoid: its index is 0 whatever ``low``.
 ``"full"`` (P3, ``get_mapper_full_batches.py``)
     Every spatial vector of every image after ReLU, rows ordered class -> position
     (row-major) -> image; more than ``cap`` (800,000) rows are subsampled uniformly
@@ -68,6 +69,7 @@ __all__ = [
     "class_blocks",
     "layer_rng",
     "layer_seed",
+    "random_lows",
     "region_weights",
     "select_topk",
 ]
@@ -266,12 +268,35 @@ def _check_int(value: Any, what: str, minimum: int) -> int:
     return int(value)
 
 
+def random_lows(h: int, w: int, low: int) -> list[int]:
+    """Smallest row and column index of the ``"random"`` draw on an ``h x w`` layer.
+
+    ``low`` on every axis with more than one position; an axis of one position (a 1x1
+    map, a ``(c,)`` vector, the column axis of ``(tokens, d)`` outputs) has no boundary
+    to avoid and gives index 0.
+
+    Raises
+    ------
+    ValueError
+        ``low`` leaves no index on an axis of more than one position.
+
+    >>> random_lows(4, 4, 1), random_lows(1, 1, 1), random_lows(7, 1, 1)
+    ([1, 1], [0, 0], [1, 0])
+    """
+    lows = [0 if n == 1 else low for n in (h, w)]
+    for n, axis_low in zip((h, w), lows, strict=True):
+        if not 0 <= axis_low < n:
+            raise ValueError(
+                f"low must be in [0, {n - 1}] for a {h}x{w} layer, got {low} "
+                "(an axis of one position always gives index 0)"
+            )
+    return lows
+
+
 def _plan_random(
     n_images: int, h: int, w: int, low: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    if not 0 <= low < min(h, w):
-        raise ValueError(f"low must be in [0, {min(h, w) - 1}] for a {h}x{w} layer, got {low}")
-    draws = rng.integers(low, [h, w], size=(n_images, 2))
+    draws = rng.integers(random_lows(h, w, low), [h, w], size=(n_images, 2))
     return np.arange(n_images, dtype=np.int64), (draws[:, 0] * w + draws[:, 1]).astype(np.int64)
 
 
@@ -421,7 +446,8 @@ def build_cloud(
     image_size : int, default 32
         Side of the model input.
     low : int, default 1
-        ``"random"``: smallest row / column index drawn (the official 1).
+        ``"random"``: smallest row / column index drawn (the official 1); an axis of a
+        single position (1x1 maps) gives index 0 (:func:`random_lows`).
     rf_width : int, default 64
         Width of the fake network behind the receptive-field weights (64 = the
         paper's, whatever the model width; see :mod:`cnntopo.mapper.receptive_field`).
@@ -443,7 +469,8 @@ def build_cloud(
         ``meta`` : dict -- ``method``, ``layer``, ``seed``, ``rng_seed`` (the entropy
         of the layer's generator, :func:`layer_seed`), ``cap``, ``replace``,
         ``topk``, ``grabcut``, ``grabcut_iters``, ``empty_mask``, ``ties``, ``sigma``,
-        ``low``, ``rf_width``,
+        ``low``, ``low_axes`` (``"random"``: the smallest row and column index drawn,
+        :func:`random_lows`; else None), ``rf_width``,
         ``image_size``, ``shape`` ([c, h, w]), ``n_images``, ``n_rows_total``
         (``N * h * w`` spatial vectors), ``n_points``, ``subsampled``, ``relu``,
         ``accuracy``, ``per_class_accuracy`` (class -> accuracy, keys as str),
@@ -574,6 +601,7 @@ def build_cloud(
         "ties": ties,
         "sigma": sigma,
         "low": low,
+        "low_axes": random_lows(h, w, low) if method == "random" else None,
         "rf_width": int(rf_width),
         "image_size": image_size,
         "shape": [int(c), int(h), int(w)],
