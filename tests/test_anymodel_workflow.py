@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -48,7 +49,12 @@ def test_torchvision_and_user_networks_run_end_to_end(tmp_path):
         training={**config["training"], "epochs": 1, "lr_peak_epoch": 1, "max_train_images": 128},
         activations={"n_images": 40, "batch_size": 40, "layers": ["type:Conv2d"]},
         sensitivity={"enabled": False},
-        similarity={"measures": [], "diagram_distances": []},
+        # linear CKA on the top-l2 clouds: the cross-architecture matrix's baseline
+        similarity={
+            "measures": ["cka_linear"],
+            "representations": ["topl2"],
+            "diagram_distances": [],
+        },
         distances={"within_metrics": ["sliced_wasserstein"]},
         mapper={"enabled": False},
         sweep={"model.arch": ["torchvision:resnet18", user_arch]},
@@ -62,7 +68,8 @@ def test_torchvision_and_user_networks_run_end_to_end(tmp_path):
     within = "distances/topl2/sliced_wasserstein_H1/seed0.npz"  # needs every diagram
     targets = [str(folder / within) for folder in folders.values()]
     cross = root / "sweep/cross_architecture/v0-v1"  # every layer of one against the other
-    targets += [f"{cross}.npz", f"{cross}.png"]
+    targets += [f"{cross}.npz", f"{cross}.png", f"{cross}_depth.csv"]
+    targets.append(str(root / "sweep/summary.csv"))
     proc = run_snakemake(*targets, "--cores", "2", "--configfile", str(cfg))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
 
@@ -97,3 +104,31 @@ def test_torchvision_and_user_networks_run_end_to_end(tmp_path):
     ]
     assert matrix[layers_a.index("layer2.0.conv1"), 1] == pytest.approx(sliced_wasserstein(*h1))
     assert (Path(f"{cross}.png")).stat().st_size > 10_000
+    # linear CKA between the top-l2 clouds of every pair of layers (the first seed's)
+    from cnntopo.ph.cross_arch import depth_matching
+    from cnntopo.ph.pointclouds import top_l2
+    from cnntopo.ph.similarity import linear_cka
+
+    with np.load(f"{cross}.npz") as z:
+        assert [*z["measures"]] == ["sliced_wasserstein_H1", "cka_linear"]
+        cka = z["matrices"][1]
+    clouds = [
+        top_l2(np.load(folders[arch] / f"activations/seed0/{layer}.npy"))[0]
+        for arch, layer in (("torchvision:resnet18", "layer3.1.conv2"), (user_arch, "6"))
+    ]
+    assert cka[layers_a.index("layer3.1.conv2"), 2] == pytest.approx(linear_cka(*clouds))
+    # depth matching: per measure and direction, the rates over the layers; the sweep
+    # summary carries each network's rates
+    depth = pd.read_csv(f"{cross}_depth.csv").set_index(["measure", "from"])
+    for (measure, side), C, kind in (
+        (("cka_linear", "A"), cka, "similarity"),
+        (("sliced_wasserstein_H1", "B"), matrix.T, "distance"),
+    ):
+        match = depth_matching(C, kind)
+        assert depth.loc[(measure, side), "exact"] == pytest.approx(match["exact"].mean())
+        assert depth.loc[(measure, side), "within1"] == pytest.approx(match["within1"].mean())
+    summary = pd.read_csv(root / "sweep/summary.csv")
+    assert summary["depth_match_cka_exact"].tolist() == pytest.approx(
+        [depth.loc[("cka_linear", s), "exact"] for s in "AB"]
+    )
+    print(depth.to_string())  # the measured numbers (pytest -s)

@@ -14,7 +14,9 @@ from cnntopo.stages.summary import experiment_summary, sweep_summary
 from cnntopo.sweep import (
     cross_architecture_diagrams,
     cross_architecture_pairs,
+    cross_architecture_reps,
     cross_architecture_settings,
+    depth_match_measures,
     encode_value,
     expand_sweep,
     get_dotted,
@@ -246,3 +248,19 @@ def test_cross_architecture_pairs_differ_only_in_the_network():
     settings = cross_architecture_settings(a, b)
     assert settings["layers_a"][0] == "conv1" and len(settings["layers_a"]) == 17
     assert (settings["label_a"], settings["label_b"]) == ("resnet18_cifar", "torchvision:resnet18")
+    # the similarity measures of the config, on the first seed's representation files
+    assert [m["label"] for m in settings["measures"]][:3] == [
+        "cka_linear",
+        "cka_rbf_0.2",
+        "cka_rbf_0.4",
+    ]
+    assert settings["representations"] == ["topl2", "flat", "pool"]
+    reps = cross_architecture_reps(b, "results/tiny")
+    assert reps == [
+        f"results/tiny/model.arch~torchvision_resnet18/model.width~4/similarity/{r}/seed0.npz"
+        for r in ("topl2", "flat", "pool")
+    ]
+    assert depth_match_measures(a.config) == {
+        "sliced_wasserstein_H1": ["sliced_wasserstein_H1", "topl2"],
+        "cka": ["cka_linear", "topl2"],
+    }

@@ -26,6 +26,7 @@ __all__ = [
     "CLOUD_BASES",
     "WILDCARD_PATTERNS",
     "metric_label",
+    "similarity_measures",
     "format_number",
     "format_cloud",
     "parse_cloud",
@@ -67,6 +68,31 @@ WILDCARD_PATTERNS: dict[str, str] = {
 def metric_label(metric: str, dim: int) -> str:
     """Readable name of a diagram distance on H_dim, e.g. ``"sliced Wasserstein (H1)"``."""
     return f"{METRIC_NAMES.get(metric, metric)} (H{dim})"
+
+
+def similarity_measures(similarity: dict) -> list[dict]:
+    """The ``similarity.measures`` as jobs read them: label, name and parameters of each.
+
+    RBF CKA gives one entry per bandwidth (label ``cka_rbf_<sigma>``), SVCCA carries
+    ``similarity.svcca_keep``.
+
+    >>> similarity_measures({"measures": ["cka_linear", "cka_rbf"], "rbf_sigmas": [0.4]})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    [{'label': 'cka_linear', 'name': 'cka_linear', 'params': {}},
+     {'label': 'cka_rbf_0.4', 'name': 'cka_rbf', 'params': {'sigma_frac': 0.4}}]
+    """
+    out = []
+    for name in similarity["measures"]:
+        if name == "cka_rbf":
+            out += [
+                {"label": f"cka_rbf_{s:g}", "name": name, "params": {"sigma_frac": float(s)}}
+                for s in similarity["rbf_sigmas"]
+            ]
+        elif name == "svcca":
+            out.append({"label": name, "name": name, "params": {"keep": similarity["svcca_keep"]}})
+        else:
+            out.append({"label": name, "name": name, "params": {}})
+    return out
 
 
 def format_number(x: float) -> str:

@@ -82,6 +82,7 @@ LAYOUT: dict[str, str] = {
     "summary": "{out}/summary.json",
     "sweep_summary": "{out}/sweep/summary.{ext}",
     "cross_architecture": "{out}/sweep/cross_architecture/{pair}.{ext}",
+    "cross_architecture_depth": "{out}/sweep/cross_architecture/{pair}_depth.csv",
 }
 
 

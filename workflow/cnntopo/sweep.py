@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cnntopo.config import ConfigError, load_schema, validate_config
+from cnntopo.names import similarity_measures
 from cnntopo.nets.layers import config_layers
 from cnntopo.nets.layers_option_b import resolve_mapper_layers
 from cnntopo.paths import Layout
@@ -44,7 +45,9 @@ __all__ = [
     "sweep_targets",
     "cross_architecture_pairs",
     "cross_architecture_diagrams",
+    "cross_architecture_reps",
     "cross_architecture_settings",
+    "depth_match_measures",
 ]
 
 #: Config keys (prefixes) that determine the trained PH networks.
@@ -281,9 +284,25 @@ def cross_architecture_diagrams(variant: Variant, root: str) -> list[str]:
     return Layout(f"{root}/{variant.path}").expand("diagram", seed=seed, layer=layers)
 
 
+def cross_architecture_reps(variant: Variant, root: str) -> list[str]:
+    """Representation files (``similarity.representations``) of a variant's first seed.
+
+    None without ``similarity.measures``: the comparison is then SW only.
+    """
+    similarity = variant.config["similarity"]
+    if not similarity["measures"]:
+        return []
+    return Layout(f"{root}/{variant.path}").expand(
+        "similarity_rep",
+        seed=variant.config["model"]["seeds"][:1],
+        representation=similarity["representations"],
+    )
+
+
 def cross_architecture_settings(a: Variant, b: Variant) -> dict[str, Any]:
-    """Params of a ``cross_architecture`` job: layer names, labels, distance settings (A's)."""
-    dist = a.config["distances"]
+    """Params of a ``cross_architecture`` job: layer names, labels, distance settings and
+    similarity measures (A's; the variants differ only in ``model.arch``)."""
+    dist, similarity = a.config["distances"], a.config["similarity"]
     return {
         "layers_a": config_layers(a.config)[0],
         "layers_b": config_layers(b.config)[0],
@@ -292,7 +311,21 @@ def cross_architecture_settings(a: Variant, b: Variant) -> dict[str, Any]:
         "dim": dist["dim"],
         "M": dist["M"],
         "infinite": dist["infinite"],
+        "measures": similarity_measures(similarity) if similarity["measures"] else [],
+        "representations": similarity["representations"] if similarity["measures"] else [],
     }
+
+
+def depth_match_measures(config: dict) -> dict[str, list[str]]:
+    """Matrices whose depth matching enters the sweep summary, as the specificity does:
+    the SW distance (``sliced_wasserstein_H<dim>``) and, when configured, linear CKA on
+    the top-l2 clouds (``cka``). Column name -> [measure, representation]."""
+    sw = f"sliced_wasserstein_H{config['distances']['dim']}"
+    out = {sw: [sw, "topl2"]}
+    similarity = config["similarity"]
+    if "cka_linear" in similarity["measures"] and "topl2" in similarity["representations"]:
+        out["cka"] = ["cka_linear", "topl2"]
+    return out
 
 
 def sweep_targets(rules: Any, variants: list[Variant], root: str) -> list[str]:
@@ -321,6 +354,7 @@ def sweep_targets(rules: Any, variants: list[Variant], root: str) -> list[str]:
     targets = Layout(root).expand("sweep_summary", ext=["csv", "png"])
     pairs = list(cross_architecture_pairs(variants))
     targets += Layout(root).expand("cross_architecture", pair=pairs, ext=["npz", "csv", "png"])
+    targets += Layout(root).expand("cross_architecture_depth", pair=pairs)
     for v in variants:
         targets += list(getattr(rules, f"{v.name}_experiment").input)
     return targets

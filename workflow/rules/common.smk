@@ -3,7 +3,7 @@ from pathlib import Path
 
 from cnntopo import resources
 from cnntopo.config import validate_config
-from cnntopo.names import metric_label
+from cnntopo.names import metric_label, similarity_measures
 from cnntopo.nets.layers import (
     bounded_batch_size,
     cloud_shape,
@@ -117,32 +117,8 @@ def get_metric_params(wildcards):
 
 
 def get_similarity_measures():
-    """The similarity.measures as jobs read them: label, name and parameters of each.
-
-    RBF CKA gives one entry per bandwidth (label ``cka_rbf_<sigma>``).
-    """
-    out = []
-    for name in SIMILARITY["measures"]:
-        if name == "cka_rbf":
-            out += [
-                {
-                    "label": f"cka_rbf_{s:g}",
-                    "name": name,
-                    "params": {"sigma_frac": float(s)},
-                }
-                for s in SIMILARITY["rbf_sigmas"]
-            ]
-        elif name == "svcca":
-            out.append(
-                {
-                    "label": name,
-                    "name": name,
-                    "params": {"keep": SIMILARITY["svcca_keep"]},
-                }
-            )
-        else:
-            out.append({"label": name, "name": name, "params": {}})
-    return out
+    """The similarity.measures as jobs read them: label, name and parameters of each."""
+    return similarity_measures(SIMILARITY)
 
 
 def get_similarity_labels():

@@ -9,7 +9,9 @@ from cnntopo.paths import Layout
 from cnntopo.sweep import (
     cross_architecture_diagrams,
     cross_architecture_pairs,
+    cross_architecture_reps,
     cross_architecture_settings,
+    depth_match_measures,
     expand_sweep,
     sweep_targets,
 )
@@ -38,12 +40,16 @@ for v in VARIANTS:
         ],
     )
 
+#: Variants that differ only in model.arch: their layers are compared across networks.
+CROSS_ARCH = cross_architecture_pairs(VARIANTS)
+
 
 if VARIANTS:
 
     rule sweep_summary:
         input:
             summaries=[Layout(f"{SWEEP_OUT}/{v.path}")("summary") for v in VARIANTS],
+            depth_tables=SWEEP.expand("cross_architecture_depth", pair=list(CROSS_ARCH)),
         output:
             csv=SWEEP("sweep_summary", ext="csv"),
             png=report(
@@ -62,12 +68,12 @@ if VARIANTS:
         params:
             variants=[v.params for v in VARIANTS],
             paths=[v.path for v in VARIANTS],
+            pairs=[
+                [VARIANTS.index(a), VARIANTS.index(b)] for a, b in CROSS_ARCH.values()
+            ],
+            depth_measures=depth_match_measures(config),
         script:
             "../scripts/sweep_summary.py"
-
-
-#: Variants that differ only in model.arch: their layers are compared across networks.
-CROSS_ARCH = cross_architecture_pairs(VARIANTS)
 
 
 if CROSS_ARCH:
@@ -80,9 +86,12 @@ if CROSS_ARCH:
             diagrams_b=lambda w: cross_architecture_diagrams(
                 CROSS_ARCH[w.pair][1], SWEEP_OUT
             ),
+            reps_a=lambda w: cross_architecture_reps(CROSS_ARCH[w.pair][0], SWEEP_OUT),
+            reps_b=lambda w: cross_architecture_reps(CROSS_ARCH[w.pair][1], SWEEP_OUT),
         output:
             npz=SWEEP("cross_architecture", ext="npz"),
             csv=SWEEP("cross_architecture", ext="csv"),
+            depth=SWEEP("cross_architecture_depth"),
             png=SWEEP("cross_architecture", ext="png"),
         log:
             f"{SWEEP_OUT}/logs/cross_architecture/{{pair}}.log",
@@ -92,7 +101,7 @@ if CROSS_ARCH:
             pair=r"v\d+-v\d+",
         conda:
             "../../envs/plot.yaml"
-        threads: 1
+        threads: config["similarity"]["threads"]
         resources:
             mem_mb=2000,
             runtime=30,

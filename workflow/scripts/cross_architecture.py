@@ -9,7 +9,10 @@ cross_architecture(
     snakemake.input.diagrams_b,
     snakemake.output.npz,
     snakemake.output.csv,
+    snakemake.output.depth,
     [snakemake.output.png],
+    reps_a=snakemake.input.reps_a,
+    reps_b=snakemake.input.reps_b,
     **snakemake.params.settings,
     threads=snakemake.threads,
 )

@@ -8,5 +8,6 @@ sweep_summary(
     snakemake.input.summaries,
     snakemake.output.csv,
     [snakemake.output.png],
+    depth_tables=snakemake.input.depth_tables,
     **snakemake.params,
 )

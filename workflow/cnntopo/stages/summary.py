@@ -9,6 +9,7 @@ variant's swept parameters into one CSV and draws one panel per number.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -16,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from cnntopo import artifacts
+
+log = logging.getLogger("cnntopo")
 
 __all__ = ["experiment_summary", "sweep_summary", "figure_sweep_summary", "cross_architecture"]
 
@@ -115,6 +118,9 @@ def sweep_summary(
     *,
     variants: Sequence[Mapping[str, object]],
     paths: Sequence[str],
+    depth_tables: Sequence[str | Path] = (),
+    pairs: Sequence[Sequence[int]] = (),
+    depth_measures: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Join the variants' summaries into one table (and figure).
 
@@ -131,16 +137,30 @@ def sweep_summary(
         The swept values of every variant (dotted key -> value).
     paths : sequence of str
         Every variant's folder (its ``key~value/...`` path).
+    depth_tables : sequence of path
+        The depth-matching tables of the cross-architecture pairs
+        (``out_depth`` of :func:`cross_architecture`), one per entry of ``pairs``.
+    pairs : sequence of (int, int)
+        The variants (indices) A and B of each table.
+    depth_measures : mapping of str to (measure, representation), optional
+        The matrices of the tables that enter the summary, by column name: a variant's
+        ``depth_match_<name>_exact`` / ``_within1`` are the rates of its layers (the
+        other network's closest layer is the one at the nearest depth fraction),
+        averaged over its layers in every pair it is part of.
     """
     if not (len(summaries) == len(variants) == len(paths)):
         raise ValueError("summaries, variants and paths must have the same length")
+    if len(depth_tables) != len(pairs):
+        raise ValueError(f"{len(depth_tables)} depth-matching tables for {len(pairs)} pairs")
+    matching = _depth_match_columns(depth_tables, pairs, depth_measures or {}, len(variants))
     rows = []
-    for path, p, variant in zip(summaries, variants, paths, strict=True):
+    for path, p, variant, extra in zip(summaries, variants, paths, matching, strict=True):
         with open(path) as fh:
             numbers = json.load(fh)
         row = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in p.items()}
         row["variant"] = variant
         row.update(numbers)
+        row.update(extra)
         rows.append(row)
     table = pd.DataFrame(rows)
     with artifacts.atomic_path(out_csv) as tmp:
@@ -148,6 +168,33 @@ def sweep_summary(
     if figure_outputs:
         figure_sweep_summary(table, list(variants[0]) if variants else [], figure_outputs)
     return table
+
+
+def _depth_match_columns(
+    depth_tables: Sequence[str | Path],
+    pairs: Sequence[Sequence[int]],
+    depth_measures: Mapping[str, Sequence[str]],
+    n_variants: int,
+) -> list[dict[str, float]]:
+    """Per variant: layer-weighted exact / within-1 depth-matching rates over its pairs."""
+    sums: list[dict[str, list[float]]] = [{} for _ in range(n_variants)]
+    for path, (a, b) in zip(depth_tables, pairs, strict=True):
+        table = pd.read_csv(path)
+        for name, (measure, rep) in depth_measures.items():
+            rows = table[(table["measure"] == measure) & (table["representation"] == rep)]
+            for _, row in rows.iterrows():
+                acc = sums[a if row["from"] == "A" else b].setdefault(name, [0.0, 0.0, 0.0])
+                acc[0] += row["exact"] * row["n_layers"]
+                acc[1] += row["within1"] * row["n_layers"]
+                acc[2] += row["n_layers"]
+    return [
+        {
+            f"depth_match_{name}_{col}": acc[k] / acc[2]
+            for name, acc in per.items()
+            for k, col in ((0, "exact"), (1, "within1"))
+        }
+        for per in sums
+    ]
 
 
 def figure_sweep_summary(
@@ -201,13 +248,85 @@ def figure_sweep_summary(
     plt.close(fig)
 
 
+#: Columns of the per-layer table of :func:`cross_architecture` (one row per layer, matrix
+#: and direction).
+_MATCH_COLUMNS = ("exact", "within1", "chance_exact", "chance_within1")
+
+
+def _cross_matrices(
+    diagrams_a: Sequence[str | Path],
+    diagrams_b: Sequence[str | Path],
+    reps_a: Sequence[str | Path],
+    reps_b: Sequence[str | Path],
+    *,
+    dim: int,
+    M: int,
+    infinite: str,
+    measures: Sequence[Mapping],
+    representations: Sequence[str],
+    threads: int,
+) -> list[dict]:
+    """SW between the diagrams, then every measure on every representation: (n_a, n_b) each."""
+    from cnntopo.ph.distances import pairwise
+    from cnntopo.ph.persistence import load_diagrams
+    from cnntopo.ph.similarity import MEASURES
+    from cnntopo.stages.ph.similarity import load_representation, measure_cross
+
+    dgms_a = [load_diagrams(p)[0][dim] for p in diagrams_a]
+    dgms_b = [load_diagrams(p)[0][dim] for p in diagrams_b]
+    D = pairwise(
+        dgms_a, dgms_b, metric="sliced_wasserstein", M=M, infinite=infinite, n_jobs=threads
+    )
+    sw = f"sliced_wasserstein_H{dim}"
+    out = [{"measure": sw, "representation": "topl2", "kind": "distance", "matrix": D}]
+    for rep, file_a, file_b in zip(representations, reps_a, reps_b, strict=True):
+        layers_a, layers_b = load_representation(file_a), load_representation(file_b)
+        if (len(layers_a), len(layers_b)) != (len(diagrams_a), len(diagrams_b)):
+            raise ValueError(f"{rep}: the representation files do not hold one entry per layer")
+        cache: dict = {}
+        for spec in measures:
+            C = measure_cross(spec, layers_a, layers_b, threads=threads, cache=cache)
+            kind = MEASURES[spec["name"]].kind
+            out.append({"measure": spec["label"], "representation": rep, "kind": kind, "matrix": C})
+    return out
+
+
+def _depth_rows(
+    entry: Mapping, side: str, layers: Sequence[str], others: Sequence[str], D: np.ndarray
+) -> list[dict]:
+    """Per-layer depth matching of one matrix in one direction (rows of ``layers``)."""
+    from cnntopo.ph.cross_arch import depth_matching, same_depth_layers
+
+    match = depth_matching(D, entry["kind"])
+    target = same_depth_layers(*D.shape)
+    ident = {k: entry[k] for k in ("measure", "representation", "kind")}
+    return [
+        {
+            **ident,
+            "from": side,
+            "layer": layer,
+            "depth": match["depth_a"][i],
+            "closest": others[match["nearest"][i]],
+            "closest_depth": match["depth_b"][i],
+            "same_depth": "+".join(others[j] for j in target[i].nonzero()[0]),
+            "depth_error": match["depth_error"][i],
+            "chance_error": match["chance_error"][i],
+            **{c: match[c][i] for c in _MATCH_COLUMNS},
+        }
+        for i, layer in enumerate(layers)
+    ]
+
+
 def cross_architecture(
     diagrams_a: Sequence[str | Path],
     diagrams_b: Sequence[str | Path],
     out_npz: str | Path,
     out_csv: str | Path,
+    out_depth: str | Path,
     figure_outputs: Sequence[str | Path],
     *,
+    reps_a: Sequence[str | Path] = (),
+    reps_b: Sequence[str | Path] = (),
     layers_a: Sequence[str],
     layers_b: Sequence[str],
     label_a: str,
@@ -215,26 +334,46 @@ def cross_architecture(
     dim: int,
     M: int,
     infinite: str,
+    measures: Sequence[Mapping] = (),
+    representations: Sequence[str] = (),
     threads: int = 1,
-) -> np.ndarray:
+) -> list[dict]:
     """Every layer of network A against every layer of network B (two sweep variants).
 
     The sliced Wasserstein distance between the H``dim`` diagrams of each pair of layers
-    (:func:`cnntopo.ph.distances.pairwise`), the nearest layer of B for each layer of A
-    matched by depth fraction (:func:`cnntopo.ph.cross_arch.depth_matching`), and
-    the figure (:func:`cnntopo.ph.cross_arch.cross_architecture_figure`).
+    (:func:`cnntopo.ph.distances.pairwise`) and each similarity measure on each
+    representation (:func:`cnntopo.stages.ph.similarity.measure_cross`, the same
+    computation as the within-architecture comparison); for each matrix and each layer
+    of either network, the other network's closest layer, matched by depth fraction
+    (:func:`cnntopo.ph.cross_arch.depth_matching`); the figure
+    (:func:`cnntopo.ph.cross_arch.cross_architecture_figure`).
 
     Parameters
     ----------
     diagrams_a, diagrams_b : sequence of path
         The diagram files of A's and B's layers (one seed each), network order.
     out_npz : path
-        Output: ``matrix`` ``(n_a, n_b)``, ``layers_a``, ``layers_b``, ``labels``.
+        Output: ``matrix`` ``(n_a, n_b)`` (the SW matrix), ``matrices`` ``(K, n_a, n_b)``
+        (SW first, then every measure and representation), ``measures``,
+        ``representations`` and ``kinds`` (length K), ``layers_a``, ``layers_b``,
+        ``labels``.
     out_csv : path
-        Output: per layer of A its depth fraction, nearest layer of B, that layer's
-        depth fraction, the depth error and its chance level.
+        Output: one row per matrix, direction (``from`` A: A's layers against B; ``from``
+        B: B's layers against A) and layer: its depth fraction, the other network's
+        closest layer and its depth fraction, the layers at the nearest depth fraction
+        (``same_depth``, ``+``-joined), the depth error and its chance level, ``exact``
+        and ``within1`` (the closest layer is, or is within one layer of, one at the
+        nearest depth fraction) and their chance levels.
+    out_depth : path
+        Output: the same per matrix and direction, averaged over the layers: ``measure,
+        representation, kind, from, network, other, n_layers, exact, within1,
+        chance_exact, chance_within1, depth_error, chance_error``.
     figure_outputs : sequence of path
         Output figures.
+    reps_a, reps_b : sequence of path
+        The representation files of A's and B's first seed
+        (:func:`cnntopo.stages.ph.similarity.similarity_representations`), one per entry
+        of ``representations``; empty without measures.
     layers_a, layers_b : sequence of str
         Layer names (the order of the diagram files).
     label_a, label_b : str
@@ -245,44 +384,79 @@ def cross_architecture(
         Sliced Wasserstein directions (``distances.M``).
     infinite : {"strip", "error"}
         Infinite bars (``distances.infinite``).
+    measures : sequence of mapping
+        ``{"label", "name", "params"}`` of every measure
+        (:func:`cnntopo.names.similarity_measures`).
+    representations : sequence of str
+        ``similarity.representations`` (the order of ``reps_a`` and ``reps_b``).
     threads : int, default 1
         Worker threads (the result does not depend on them).
+
+    Returns
+    -------
+    list of dict
+        Per matrix: ``measure``, ``representation``, ``kind`` and ``matrix``.
     """
-    from cnntopo.ph.cross_arch import cross_architecture_figure, depth_matching
-    from cnntopo.ph.distances import pairwise
+    from cnntopo.ph.cross_arch import cross_architecture_figure
     from cnntopo.ph.figures import save_figure
-    from cnntopo.ph.persistence import load_diagrams
 
     if len(diagrams_a) != len(layers_a) or len(diagrams_b) != len(layers_b):
         raise ValueError("one diagram file per layer is needed")
-    dgms_a = [load_diagrams(p)[0][dim] for p in diagrams_a]
-    dgms_b = [load_diagrams(p)[0][dim] for p in diagrams_b]
-    D = pairwise(
-        dgms_a, dgms_b, metric="sliced_wasserstein", M=M, infinite=infinite, n_jobs=threads
+    entries = _cross_matrices(
+        diagrams_a,
+        diagrams_b,
+        reps_a,
+        reps_b,
+        dim=dim,
+        M=M,
+        infinite=infinite,
+        measures=measures,
+        representations=representations,
+        threads=threads,
     )
-    match = depth_matching(D)
-    with artifacts.atomic_path(out_npz) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                matrix=D,
-                layers_a=np.array(layers_a),
-                layers_b=np.array(layers_b),
-                labels=np.array([label_a, label_b]),
-            )
-    table = pd.DataFrame(
-        {
-            "layer_a": list(layers_a),
-            "depth_a": match["depth_a"],
-            "nearest_b": [layers_b[j] for j in match["nearest"]],
-            "depth_b": match["depth_b"],
-            "depth_error": match["depth_error"],
-            "chance_error": match["chance_error"],
-        }
+    artifacts.write_npz(
+        out_npz,
+        matrix=entries[0]["matrix"],
+        matrices=np.stack([e["matrix"] for e in entries]),
+        measures=np.array([e["measure"] for e in entries]),
+        representations=np.array([e["representation"] for e in entries]),
+        kinds=np.array([e["kind"] for e in entries]),
+        layers_a=np.array(layers_a),
+        layers_b=np.array(layers_b),
+        labels=np.array([label_a, label_b]),
     )
+    rows = []
+    for e in entries:
+        rows += _depth_rows(e, "A", layers_a, layers_b, e["matrix"])
+        rows += _depth_rows(e, "B", layers_b, layers_a, e["matrix"].T)
+    table = pd.DataFrame(rows)
     with artifacts.atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)
-    measure = f"SW distance (H{dim})"
-    fig = cross_architecture_figure(D, layers_a, layers_b, label_a, label_b, measure)
-    save_figure(fig, figure_outputs)
-    return D
+    keys = ["measure", "representation", "kind", "from"]
+    depth = table.groupby(keys, sort=False)[[*_MATCH_COLUMNS, "depth_error", "chance_error"]].mean()
+    depth.insert(0, "n_layers", table.groupby(keys, sort=False).size())
+    depth = depth.reset_index()
+    depth.insert(4, "network", depth["from"].map({"A": label_a, "B": label_b}))
+    depth.insert(5, "other", depth["from"].map({"A": label_b, "B": label_a}))
+    with artifacts.atomic_path(out_depth) as tmp:
+        depth.to_csv(tmp, index=False)
+    sw = entries[0]["measure"].replace("sliced_wasserstein", "SW").replace("_", " ")
+    panels = {
+        (sw if i == 0 else f"{e['measure']} / {e['representation']}"): (e["matrix"], e["kind"])
+        for i, e in enumerate(entries)
+    }
+    save_figure(
+        cross_architecture_figure(panels, layers_a, layers_b, label_a, label_b), figure_outputs
+    )
+    for _, row in depth.iterrows():
+        log.info(
+            "%s / %s, %s's layers: exact %.2f (chance %.2f), within 1 %.2f (chance %.2f)",
+            row["measure"],
+            row["representation"],
+            row["network"],
+            row["exact"],
+            row["chance_exact"],
+            row["within1"],
+            row["chance_within1"],
+        )
+    return entries

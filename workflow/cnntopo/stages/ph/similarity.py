@@ -23,6 +23,7 @@ __all__ = [
     "similarity_representations",
     "load_representation",
     "layer_gram",
+    "measure_cross",
     "similarity_cross",
     "similarity_tests",
     "figure_similarity",
@@ -132,6 +133,65 @@ def layer_gram(rep: tuple[np.ndarray | None, np.ndarray | None]) -> np.ndarray:
     return gram if gram is not None else linear_gram(features)
 
 
+def measure_cross(
+    spec: Mapping,
+    reps: Sequence[tuple[np.ndarray | None, np.ndarray | None]],
+    others: Sequence[tuple[np.ndarray | None, np.ndarray | None]] | None = None,
+    *,
+    threads: int = 1,
+    cache: dict | None = None,
+) -> np.ndarray:
+    """One measure between every layer of ``reps`` and every other (or every one of ``others``).
+
+    Linear CKA on narrow representations uses their features (no ``N x N`` matrices);
+    measures with a Gram form use the Gram matrices; PWCCA, which weighs neurons, uses
+    the features where stored, else the principal coordinates of the Gram matrices.
+
+    Parameters
+    ----------
+    spec : mapping
+        ``{"name", "params"}``: a measure of :data:`cnntopo.ph.similarity.MEASURES`.
+    reps : sequence of (gram, features)
+        Layers as :func:`load_representation` reads them, K1 of them.
+    others : sequence of (gram, features), optional
+        K2 further layers over the same images (e.g. another network's); None = the
+        matrix within ``reps``.
+    threads : int, default 1
+        Threads over the rows of the matrix (values do not depend on it).
+    cache : dict, optional
+        Keeps the Gram matrices between calls on the same layers.
+
+    Returns
+    -------
+    np.ndarray, shape (K1, K1) or (K1, K2), float64
+    """
+    from cnntopo.ph.similarity import (
+        MEASURES,
+        cka_matrix,
+        measure_matrix,
+        measure_matrix_from_grams,
+        principal_coordinates,
+    )
+
+    name, params = spec["name"], dict(spec["params"])
+    sides = [reps] if others is None else [reps, others]
+    features = [[x for _, x in side] for side in sides]
+    narrow = all(x is not None for side in features for x in side)
+    cache = {} if cache is None else cache
+
+    def grams() -> list[list[np.ndarray]]:
+        if "grams" not in cache:
+            cache["grams"] = [[layer_gram(r) for r in side] for side in sides]
+        return cache["grams"]
+
+    if name == "cka_linear" and narrow:  # the feature form: no N x N matrices
+        return cka_matrix(*features)
+    if MEASURES[name].from_grams is not None:
+        return measure_matrix_from_grams(name, *grams(), n_jobs=threads, **params)
+    neurons = features if narrow else [[principal_coordinates(g) for g in side] for side in grams()]
+    return measure_matrix(name, *neurons, n_jobs=threads, **params)
+
+
 def similarity_cross(
     rep_files: Sequence[str | Path],
     outputs: Sequence[str | Path],
@@ -165,30 +225,14 @@ def similarity_cross(
     threads : int, default 1
         Threads over the rows of each matrix (values do not depend on it).
     """
-    from cnntopo.ph.similarity import (
-        MEASURES,
-        cka_matrix,
-        measure_matrix,
-        measure_matrix_from_grams,
-        principal_coordinates,
-    )
+    from cnntopo.ph.similarity import MEASURES
 
     reps = [layer for f in rep_files for layer in load_representation(f)]
-    features = [x for _, x in reps]
-    narrow = all(x is not None for x in features)
-    grams: list[np.ndarray] = []  # built on first use: N x N each
+    cache: dict = {}  # the N x N Gram matrices, built on first use
     for spec, out in zip(measures, outputs, strict=True):
         name, params = spec["name"], dict(spec["params"])
         t0 = time.perf_counter()
-        if name == "cka_linear" and narrow:  # the feature form: no N x N matrices
-            C = cka_matrix(features)
-        elif MEASURES[name].from_grams is not None:
-            grams = grams or [layer_gram(r) for r in reps]
-            C = measure_matrix_from_grams(name, grams, n_jobs=threads, **params)
-        else:
-            # PWCCA weighs neurons: the features where stored, else principal coordinates
-            neurons = features if narrow else [principal_coordinates(layer_gram(r)) for r in reps]
-            C = measure_matrix(name, neurons, n_jobs=threads, **params)
+        C = measure_cross(spec, reps, threads=threads, cache=cache)
         meta = {
             "measure": spec["label"],
             "name": name,
