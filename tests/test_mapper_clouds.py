@@ -592,3 +592,65 @@ def test_model_mode_restored_and_relu_check(model, data):
         model.eval()
     assert (out["points"] >= 0).all()
     assert F.relu(torch.from_numpy(out["points"])).equal(torch.from_numpy(out["points"]))
+
+
+# --------------------------------------------------------------------------- any network
+
+
+class _Tokens(nn.Module):
+    """(N, c, h, w) -> (N, h*w, c): every position a token, as a vision transformer's."""
+
+    def forward(self, x):
+        return x.flatten(2).transpose(1, 2)
+
+
+class _AnyNet(nn.Module):
+    """Outputs of every shape: conv (6, 4, 4), tokens (16, 5), 1x1 map (6, 1, 1), vector (6,)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, stride=2, padding=1)
+        self.tokens = _Tokens()
+        self.mix = nn.Linear(6, 5)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.flat = nn.Flatten()
+        self.fc = nn.Linear(6, 3)
+        self.head = nn.Linear(5, 3)
+
+    def forward(self, x):
+        a = self.conv(x)
+        return self.fc(self.flat(self.pool(a))) + self.head(self.mix(self.tokens(a)).mean(1))
+
+
+ANY_SHAPES = {"conv": (6, 4, 4), "mix": (16, 5), "pool": (6, 1, 1), "flat": (6,)}
+
+
+@pytest.mark.parametrize("layer", list(ANY_SHAPES))
+def test_random_and_full_clouds_of_any_network_and_output_shape(layer):
+    torch.manual_seed(0)
+    net = _AnyNet().eval()
+    rng = np.random.default_rng(4)
+    images = rng.integers(0, 256, size=(6, 8, 8, 3), dtype=np.uint8)
+    labels = np.repeat(np.arange(3), 2)
+    act, _ = dense(net, images, layer, size=8)
+    assert act.shape[1:] == ANY_SHAPES[layer]
+    # as (N, c, h, w): tokens are rows of one column, a vector is one position
+    grid = {2: lambda a: a.transpose(0, 2, 1)[..., None], 1: lambda a: a[:, :, None, None]}
+    act = grid.get(act.ndim - 1, lambda a: a)(act)
+    n, c, h, w = act.shape
+    kw = {"image_size": 8, "shape": ANY_SHAPES[layer], "batch_size": 4}
+    out = cloud(net, images, labels, layer, "random", seed=1, **kw)
+    lows = [0 if size == 1 else 1 for size in (h, w)]
+    draws = oracle_rng(1, layer).integers(lows, [h, w], size=(n, 2))
+    assert np.array_equal(out["position"], draws[:, 0] * w + draws[:, 1])
+    expected = np.maximum(act[np.arange(n), :, draws[:, 0], draws[:, 1]], 0)
+    np.testing.assert_allclose(out["points"], expected, rtol=1e-5, atol=1e-6)
+    assert out["meta"]["shape"] == [c, h, w]
+    full = cloud(net, images, labels, layer, "full", **kw)
+    rows, img, pos = full_order(act, labels)
+    np.testing.assert_allclose(full["points"], rows, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(full["image_index"], img) and np.array_equal(full["position"], pos)
+    with pytest.raises(ValueError, match="receptive-field table of the option-B"):
+        cloud(net, images, labels, layer, "foreground", **kw)
+    with pytest.raises(ValueError, match="unknown mapper layer"):
+        cloud(net, images, labels, layer, "random")  # without a shape: the mapper network's

@@ -69,6 +69,7 @@ __all__ = [
     "class_blocks",
     "layer_rng",
     "layer_seed",
+    "position_grid",
     "random_lows",
     "region_weights",
     "select_topk",
@@ -262,6 +263,32 @@ def select_topk(
     return out, int(random_rows.size)
 
 
+def position_grid(shape: Sequence[int]) -> tuple[int, int, int]:
+    """``(c, h, w)``: vector length and the rows x columns of positions of a layer output.
+
+    ``(c, h, w)`` as it is; ``(tokens, d)`` -> ``(d, tokens, 1)`` (every token a
+    position, :func:`cnntopo.ph.pointclouds.as_vectors`); ``(c,)`` -> ``(c, 1, 1)``
+    (one position, as a 1x1 map); more spatial axes are flattened into the rows.
+
+    >>> position_grid((64, 8, 8)), position_grid((197, 768)), position_grid((10,))
+    ((64, 8, 8), (768, 197, 1), (10, 1, 1))
+    """
+    from cnntopo.nets.layers import cloud_shape
+
+    shape = tuple(int(s) for s in shape)
+    if len(shape) == 3:
+        return shape
+    c, p = cloud_shape(shape)
+    return c, p, 1
+
+
+def _has_receptive_fields(model: nn.Module, layer: str) -> bool:
+    """The receptive-field table exists for the option-B network's mapper layers only."""
+    from cnntopo.nets.resnet_option_b import MapperResNet18
+
+    return isinstance(model, MapperResNet18) and layer in mapper_layer_names()
+
+
 def _check_int(value: Any, what: str, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ValueError(f"{what} must be an integer >= {minimum}, got {value!r}")
@@ -388,6 +415,7 @@ def build_cloud(
     low: int = 1,
     rf_width: int = 64,
     masks: GrabCutMasks | None = None,
+    shape: Sequence[int] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Build one mapper point cloud (P2-P6, docs/methods.md §11).
@@ -395,15 +423,17 @@ def build_cloud(
     Parameters
     ----------
     model : torch.nn.Module
-        A :class:`cnntopo.nets.resnet_option_b.MapperResNet18` (trained). Moved to ``device`` in
-        place and run in eval mode; its train/eval mode is restored afterwards.
+        A :class:`cnntopo.nets.resnet_option_b.MapperResNet18` (trained), or any network
+        with ``shape`` given. Moved to ``device`` in place and run in eval mode; its
+        train/eval mode is restored afterwards.
     images : numpy.ndarray, shape (N, H, W, C), dtype uint8
         Raw images in **class-major order** (all images of the first class, then the
         next, ...), prepared to ``image_size`` RGB by :func:`cnntopo.nets.transforms.prepare`.
     labels : numpy.ndarray, shape (N,), integer
         Class of every image, non-decreasing.
     layer : str
-        A mapper layer (:func:`cnntopo.nets.layers_option_b.mapper_layer_names`).
+        A mapper layer (:func:`cnntopo.nets.layers_option_b.mapper_layer_names`), or any
+        module name of ``model`` with ``shape`` given.
     method : {"random", "full", "foreground", "background"}
         P2, P3, P4, P5 (see the module docstring).
     seed : int
@@ -454,6 +484,11 @@ def build_cloud(
     masks : GrabCutMasks, optional
         Precomputed :func:`cnntopo.mapper.grabcut.grabcut_masks` for ``images`` (same mode
         and iterations), to share GrabCut work between layers.
+    shape : sequence of int, optional
+        Per-image output shape of ``layer`` (``(c, h, w)``, ``(tokens, d)`` or ``(c,)``,
+        as :func:`cnntopo.nets.layers.module_table` records it; positions as
+        :func:`position_grid`). None = the mapper network's static shapes. The
+        foreground / background clouds need the option-B network's receptive fields.
     log : callable, optional
         Receives progress lines.
 
@@ -492,14 +527,27 @@ def build_cloud(
     t_start = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"unknown point-cloud method {method!r}; known: {', '.join(METHODS)}")
-    valid_layers = mapper_layer_names()
-    if layer not in valid_layers:
-        raise ValueError(f"unknown mapper layer {layer!r}; valid names: {', '.join(valid_layers)}")
     modules = dict(model.named_modules())
-    if layer not in modules:
+    if shape is None:
+        valid_layers = mapper_layer_names()
+        if layer not in valid_layers:
+            raise ValueError(
+                f"unknown mapper layer {layer!r}; valid names: {', '.join(valid_layers)} "
+                "(other networks: pass the layer's shape)"
+            )
+        if layer not in modules:
+            raise ValueError(
+                f"the model has no module {layer!r}: without a shape build_cloud needs the "
+                "mapper network (arch 'resnet18_mapper', "
+                "cnntopo.nets.resnet_option_b.MapperResNet18)"
+            )
+    elif layer not in modules:
+        raise ValueError(f"the model has no module {layer!r}")
+    if method in ("foreground", "background") and not _has_receptive_fields(model, layer):
         raise ValueError(
-            f"the model has no module {layer!r}: build_cloud needs the mapper network "
-            "(arch 'resnet18_mapper', cnntopo.nets.resnet_option_b.MapperResNet18)"
+            f"the {method} cloud needs the receptive-field table of the option-B ResNet-18 "
+            "(arch 'resnet18_mapper'), which this network does not have; other networks "
+            "take the random and full clouds"
         )
     topk = _check_int(topk, "topk", 1)
     cap = _check_int(cap, "cap", 1)
@@ -531,8 +579,11 @@ def build_cloud(
         raise ValueError("no images")
     classes, _, _ = class_blocks(labels)
 
-    width = int(modules["conv1"].out_channels) if "conv1" in modules else 64
-    c, h, w = mapper_layer_shapes(width, image_size)[layer]
+    if shape is None:
+        width = int(modules["conv1"].out_channels) if "conv1" in modules else 64
+        c, h, w = mapper_layer_shapes(width, image_size)[layer]
+    else:
+        c, h, w = position_grid(shape)
     rng = layer_rng(seed, layer)
     info: dict[str, Any] = {"subsampled": False, "n_ties": 0, "grabcut_errors": 0}
     info["mask_fallbacks"] = 0
