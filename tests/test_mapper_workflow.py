@@ -72,4 +72,4 @@ def test_graphs_get_the_configured_eps_exactly(tmp_path):
         if len(parts) == 2 and parts[1].isdigit()
     }
     assert {"mapper_graph", "mapper_stats"} <= jobs
-    assert not jobs & {"mapper_cloud", "train_mapper_model", "select_mapper_images"}
+    assert not jobs & {"mapper_clouds", "train_mapper_model", "select_mapper_images"}

@@ -12,7 +12,12 @@ from cnntopo import artifacts
 from cnntopo.config import validate_config
 from cnntopo.mapper.graph import knee_eps
 from cnntopo.nets.training import TrainRecipe
-from cnntopo.stages.mapper.figures import figure_mapper_knn, figure_mapper_settings
+from cnntopo.stages.mapper.clouds import mapper_clouds, select_mapper_images
+from cnntopo.stages.mapper.figures import (
+    figure_mapper_knn,
+    figure_mapper_knns,
+    figure_mapper_settings,
+)
 from cnntopo.stages.mapper.graphs import mapper_graph, mapper_stats
 from cnntopo.stages.mapper.model import (
     ARCH,
@@ -100,6 +105,47 @@ def test_train_then_import_the_mapper_network(tmp_path, digits_section):
     assert imported["test_accuracy"] == trained["test_accuracy"]
     assert imported["source"] == str(tmp_path / "w.pt") and imported["history"] == []
     assert imported["config_hash"] != trained["config_hash"]
+
+
+def test_mapper_clouds_build_each_layer_as_a_job_of_its_own_would(tmp_path, digits_section):
+    """One job builds several layers of a cloud (GrabCut once); every layer's file is
+    identical to the one a job for that layer alone writes (own generator per layer)."""
+    import torch
+
+    from cnntopo.nets.models import build_model
+
+    torch.manual_seed(0)
+    torch.save(build_model(ARCH, 4, 10).state_dict(), tmp_path / "w.pt")
+    select_mapper_images(
+        tmp_path / "images.npz", dataset=digits_section, split="train", per_class=3, seed=1
+    )
+    kw = dict(
+        dataset=digits_section,
+        split="train",
+        batch_size=8,
+        width=4,
+        device="cpu",
+        seed=5,
+        construction={
+            "grabcut": "paper",
+            "grabcut_iters": 1,
+            "empty_mask": "random",
+            "ties": "paper",
+        },
+        threads=1,
+    )
+    layers = ["layer1.1.bn2", "layer4.1.bn2"]
+    both = [tmp_path / f"both_{i}.npz" for i in range(2)]
+    metas = mapper_clouds("fg1", layers, tmp_path / "w.pt", tmp_path / "images.npz", both, **kw)
+    assert [m["layer"] for m in metas] == layers and [m["shape"][0] for m in metas] == [4, 32]
+    alone = tmp_path / "alone.npz"
+    mapper_clouds("fg1", layers[1:], tmp_path / "w.pt", tmp_path / "images.npz", [alone], **kw)
+    with np.load(both[1]) as a, np.load(alone) as b:
+        assert a["points"].shape == (30, 32)
+        for key in ("points", "labels", "image_index", "position", "correct"):
+            np.testing.assert_array_equal(a[key], b[key])
+    with pytest.raises(ValueError, match="2 layers but 1 output"):
+        mapper_clouds("fg1", layers, tmp_path / "w.pt", tmp_path / "images.npz", both[:1], **kw)
 
 
 def _write_cloud(path, n: int = 300, seed: int = 0):
@@ -209,6 +255,41 @@ def test_figure_mapper_knn_marks_each_graph_eps(tmp_path):
     with np.load(tmp_path / "all.npz") as z:
         np.testing.assert_allclose(z["distances"], np.sort(np.sort(full, 1)[:, 4]), atol=1e-5)
         assert not json.loads(str(z["meta"]))["sampled"]
+
+
+def test_figure_mapper_knns_gives_each_layer_its_own_graphs(tmp_path):
+    """One job per cloud: each layer's plot marks the eps of that layer's graphs only."""
+    clouds, graphs = [], []
+    for layer, eps in (("layer1.1.bn2", [0.3]), ("layer4.1.bn2", [0.1, 0.2])):
+        clouds.append(tmp_path / f"{layer}.npz")
+        _write_cloud(clouds[-1], n=60)
+        z = dict(np.load(clouds[-1]))
+        meta = json.loads(str(z["meta"]))
+        artifacts.write_npz(
+            clouds[-1], **{**z, "meta": np.asarray(json.dumps({**meta, "layer": layer}))}
+        )
+        for i, e in enumerate(eps):
+            graphs.append(tmp_path / f"{layer}_{i}.json")
+            mapper_graph(
+                clouds[-1],
+                f"s{i}",
+                graphs[-1],
+                intervals=3,
+                overlap=30.0,
+                eps=e,
+                min_samples=3,
+                cover="paper",
+            )
+    npzs = [tmp_path / f"knn{i}.npz" for i in range(2)]
+    pngs = [tmp_path / f"knn{i}.png" for i in range(2)]
+    pdfs = [tmp_path / f"knn{i}.pdf" for i in range(2)]
+    metas = figure_mapper_knns(clouds, graphs[::-1], npzs, pngs, pdfs, k=3, queries=None, seed=0)
+    assert [m["layer"] for m in metas] == ["layer1.1.bn2", "layer4.1.bn2"]
+    assert [m["eps"] for m in metas[0]["eps"]] == [0.3]
+    assert sorted(m["eps"] for m in metas[1]["eps"]) == [0.1, 0.2]
+    assert all(p.stat().st_size > 0 for p in [*npzs, *pngs, *pdfs])
+    with pytest.raises(ValueError, match="do not pair up"):
+        figure_mapper_knns(clouds, graphs, npzs, pngs[:1], k=3, queries=None, seed=0)
 
 
 def test_mapper_stats_columns_and_a_class_without_points(tmp_path):

@@ -41,9 +41,13 @@ def test_paper_config_dry_run_builds_the_full_dag():
     assert counts["sensitivity"] == 1 and counts["figure_sensitivity"] == 1
     # Mapper branch: one network; random + full clouds of the 17 BN layers, fg/bg top-1/5 of
     # the six figure layers and layer4.0.bn1 (the follow-up table), full/fg1/fg5 at
-    # layer4.1.bn2 under 4 noise levels; one graph each
+    # layer4.1.bn2 under 4 noise levels; one graph each. One cloud job (and one k-NN
+    # plot job) per cloud builds all its layers.
     assert counts["train_mapper_model"] == 1
-    assert counts["mapper_cloud"] == 2 * 17 + 4 * 7 + 3 * 4 == counts["mapper_graph"]
+    assert counts["mapper_graph"] == 2 * 17 + 4 * 7 + 3 * 4
+    assert counts["mapper_clouds"] == 2 and counts["figure_mapper_knn"] == 2
+    assert counts["mapper_clouds_fgbg"] == 4 and counts["figure_mapper_knn_fgbg"] == 4
+    assert counts["mapper_clouds_noise"] == 3 * 4 == counts["figure_mapper_knn_noise"]
     assert counts["mapper_explorer"] == 6 + 3 * 4 and counts["figure_mapper_layers"] == 6
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
 

@@ -15,6 +15,7 @@ __all__ = [
     "n_images",
     "cloud_rows",
     "cloud_mem_mb",
+    "clouds_runtime",
     "graph_mem_mb",
     "graph_runtime",
 ]
@@ -123,6 +124,16 @@ def _knn_method(rows: int, knn_method: str, approx_above: int) -> str:
     if knn_method == "auto":
         return "approx" if rows > approx_above else "exact"
     return knn_method
+
+
+def clouds_runtime(n_layers: int) -> int:
+    """Minutes of a cloud job that builds ``n_layers`` layers: 30 for loading and GrabCut,
+    30 per layer (a forward pass over the images and the gather each).
+
+    >>> clouds_runtime(1), clouds_runtime(17)
+    (60, 540)
+    """
+    return 30 + 30 * int(n_layers)
 
 
 def graph_mem_mb(

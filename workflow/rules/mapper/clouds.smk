@@ -21,30 +21,40 @@ rule select_mapper_images:
         "../../scripts/mapper/select_mapper_images.py"
 
 
-rule mapper_cloud:
-    input:
-        weights=MP("mapper_weights"),
-        images=MP("mapper_images"),
-    output:
-        cloud=MP("mapper_cloud"),
-    log:
-        f"{OUT}/logs/mapper/clouds/{{cloud}}/{{layer}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/mapper/clouds/{{cloud}}/{{layer}}.tsv"
-    conda:
-        get_env("torch")
-    threads: get_torch_threads()
-    resources:
-        mem_mb=get_mapper_cloud_mem_mb,
-        runtime=60,
-        gpu=get_mapper_gpus(),
-    params:
-        dataset=config["dataset"],
-        split=MAPPER["images"]["split"],
-        batch_size=MAPPER["images"]["batch_size"],
-        width=MAPPER["model"]["width"],
-        device=MAPPER["training"]["device"],
-        seed=MAPPER["seed"],
-        construction=get_construction,
-    script:
-        "../../scripts/mapper/mapper_cloud.py"
+# One job per cloud builds all its layers (the network, images and GrabCut masks are
+# shared); one rule per group of clouds with the same layers, since a rule's outputs
+# cannot depend on its wildcards.
+for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
+
+    rule:
+        name:
+            rule_name
+        input:
+            weights=MP("mapper_weights"),
+            images=MP("mapper_images"),
+        output:
+            clouds=MP.expand("mapper_cloud", layer=cloud_layers),
+        log:
+            f"{OUT}/logs/mapper/clouds/{{cloud}}.log",
+        benchmark:
+            f"{OUT}/benchmarks/mapper/clouds/{{cloud}}.tsv"
+        wildcard_constraints:
+            cloud="|".join(re.escape(c) for c in clouds),
+        conda:
+            get_env("torch")
+        threads: get_torch_threads()
+        resources:
+            mem_mb=get_mapper_cloud_mem_mb,
+            runtime=get_mapper_cloud_runtime,
+            gpu=get_mapper_gpus(),
+        params:
+            layers=cloud_layers,
+            dataset=config["dataset"],
+            split=MAPPER["images"]["split"],
+            batch_size=MAPPER["images"]["batch_size"],
+            width=MAPPER["model"]["width"],
+            device=MAPPER["training"]["device"],
+            seed=MAPPER["seed"],
+            construction=get_construction,
+        script:
+            "../../scripts/mapper/mapper_clouds.py"

@@ -1,5 +1,6 @@
 # Helpers of the Mapper branch's rules (included by experiment.smk after common.smk).
 import itertools
+import re
 
 from cnntopo.mapper import resources as mapper_resources
 from cnntopo.names import (
@@ -42,6 +43,25 @@ def get_mapper_clouds():
         for c in noise["constructions"]:
             clouds[format_cloud(c, sigma)] = list(noise["layers"])
     return clouds
+
+
+def get_cloud_rules():
+    """Rule name -> (clouds, layers): the clouds that share one list of layers.
+
+    ``mapper_clouds`` (random, full), ``mapper_clouds_fgbg`` (foreground and
+    background), ``mapper_clouds_noise`` (the noisy clouds); empty groups are left out.
+    """
+    groups = {}
+    for cloud, layers in get_mapper_clouds().items():
+        spec = parse_cloud(cloud)
+        if spec["sigma"] > 0:
+            name = "mapper_clouds_noise"
+        elif spec["method"] in ("random", "full"):
+            name = "mapper_clouds"
+        else:
+            name = "mapper_clouds_fgbg"
+        groups.setdefault(name, ([], layers))[0].append(cloud)
+    return groups
 
 
 def get_construction(wildcards):
@@ -188,11 +208,12 @@ def get_noise_titles(wildcards):
     ]
 
 
-def get_cloud_layer_graphs(wildcards):
-    """Every configured graph of one (cloud, layer)."""
+def get_cloud_graphs(wildcards):
+    """Every configured graph of every layer of one cloud."""
     return [
-        get_mapper_graph(wildcards.cloud, wildcards.layer, s)
-        for s in get_mapper_settings(wildcards.cloud, wildcards.layer)
+        get_mapper_graph(wildcards.cloud, l, s)
+        for l in get_cloud_layers(wildcards)
+        for s in get_mapper_settings(wildcards.cloud, l)
     ]
 
 
@@ -217,21 +238,29 @@ def get_mapper_train_mem_mb(wildcards, attempt):
     return mapper_resources.train_mem_mb(MAPPER["model"]["width"], batch, attempt)
 
 
-def get_cloud_rows(wildcards):
+def get_cloud_rows(wildcards, layer=None):
+    """Points of the cloud ``wildcards.cloud`` at ``layer`` (default ``wildcards.layer``)."""
     images = MAPPER["images"]
     n = mapper_resources.n_images(
         config["dataset"]["name"], images["split"], images["per_class"]
     )
-    shape = MAPPER_SHAPES[wildcards.layer]
+    shape = MAPPER_SHAPES[layer or wildcards.layer]
     return mapper_resources.cloud_rows(wildcards.cloud, shape, n, MAPPER["full"]["cap"])
 
 
 def get_mapper_cloud_mem_mb(wildcards, attempt):
-    shape = MAPPER_SHAPES[wildcards.layer]
+    """The largest of the job's layers (they are built one after the other)."""
     batch = MAPPER["images"]["batch_size"]
-    return mapper_resources.cloud_mem_mb(
-        get_cloud_rows(wildcards), shape, batch, attempt
+    return max(
+        mapper_resources.cloud_mem_mb(
+            get_cloud_rows(wildcards, l), MAPPER_SHAPES[l], batch, attempt
+        )
+        for l in get_cloud_layers(wildcards)
     )
+
+
+def get_mapper_cloud_runtime(wildcards):
+    return mapper_resources.clouds_runtime(len(get_cloud_layers(wildcards)))
 
 
 def get_mapper_knn_args():
@@ -239,18 +268,31 @@ def get_mapper_knn_args():
     return graph["knn_method"], graph["knn_approx_above"]
 
 
-def get_mapper_graph_mem_mb(wildcards, attempt):
-    channels = MAPPER_SHAPES[wildcards.layer][0]
-    rows = get_cloud_rows(wildcards)
+def get_mapper_graph_mem_mb(wildcards, attempt, layer=None):
+    layer = layer or wildcards.layer
+    rows = get_cloud_rows(wildcards, layer)
     return mapper_resources.graph_mem_mb(
-        rows, channels, attempt, *get_mapper_knn_args()
+        rows, MAPPER_SHAPES[layer][0], attempt, *get_mapper_knn_args()
     )
 
 
-def get_mapper_graph_runtime(wildcards):
-    channels = MAPPER_SHAPES[wildcards.layer][0]
-    rows = get_cloud_rows(wildcards)
-    return mapper_resources.graph_runtime(rows, channels, *get_mapper_knn_args())
+def get_mapper_graph_runtime(wildcards, layer=None):
+    layer = layer or wildcards.layer
+    rows = get_cloud_rows(wildcards, layer)
+    return mapper_resources.graph_runtime(
+        rows, MAPPER_SHAPES[layer][0], *get_mapper_knn_args()
+    )
+
+
+def get_mapper_knn_mem_mb(wildcards, attempt):
+    """The k-NN plots of a cloud's layers are drawn one after the other."""
+    layers = get_cloud_layers(wildcards)
+    return max(get_mapper_graph_mem_mb(wildcards, attempt, l) for l in layers)
+
+
+def get_mapper_knn_runtime(wildcards):
+    layers = get_cloud_layers(wildcards)
+    return sum(get_mapper_graph_runtime(wildcards, l) for l in layers)
 
 
 # ------------------------------------------------------------------ targets

@@ -157,36 +157,47 @@ rule mapper_explorer:
         "../../scripts/mapper/mapper_explorer.py"
 
 
-rule figure_mapper_knn:
-    input:
-        cloud=MP("mapper_cloud"),
-        graphs=get_cloud_layer_graphs,
-    output:
-        knn=MP("mapper_knn"),
-        png=report(
-            MP("fig_mapper_knn", ext="png"),
-            caption="../../report/mapper_knn.rst",
-            category="Mapper",
-            subcategory="k-NN distances",
-            labels={"cloud": "{cloud}", "layer": "{layer}"},
-        ),
-        extra=MP.expand("fig_mapper_knn", ext=FIG_EXTRA),
-    log:
-        f"{OUT}/logs/figures/mapper/knn/{{cloud}}/{{layer}}.log",
-    benchmark:
-        f"{OUT}/benchmarks/mapper/knn/{{cloud}}/{{layer}}.tsv"
-    conda:
-        get_env("plot")
-    threads: MAPPER["graph"]["threads"]
-    resources:
-        mem_mb=get_mapper_graph_mem_mb,
-        runtime=get_mapper_graph_runtime,
-    params:
-        k=MAPPER["figures"]["knn_k"],
-        queries=MAPPER["figures"]["knn_queries"],
-        seed=MAPPER["seed"],
-        knn_method=MAPPER["graph"]["knn_method"],
-        knn_approx_above=MAPPER["graph"]["knn_approx_above"],
-        predictions=get_predictions_feature,
-    script:
-        "../../scripts/mapper/figure_mapper_knn.py"
+# One job per cloud draws all its layers, one rule per group of clouds with the same
+# layers (as the cloud rules).
+for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
+
+    rule:
+        name:
+            rule_name.replace("mapper_clouds", "figure_mapper_knn")
+        input:
+            clouds=MP.expand("mapper_cloud", layer=cloud_layers),
+            graphs=get_cloud_graphs,
+        output:
+            knn=MP.expand("mapper_knn", layer=cloud_layers),
+            png=[
+                report(
+                    MP("fig_mapper_knn", layer=l, ext="png"),
+                    caption="../../report/mapper_knn.rst",
+                    category="Mapper",
+                    subcategory="k-NN distances",
+                    labels={"cloud": "{cloud}", "layer": l},
+                )
+                for l in cloud_layers
+            ],
+            extra=MP.expand("fig_mapper_knn", layer=cloud_layers, ext=FIG_EXTRA),
+        log:
+            f"{OUT}/logs/figures/mapper/knn/{{cloud}}.log",
+        benchmark:
+            f"{OUT}/benchmarks/mapper/knn/{{cloud}}.tsv"
+        wildcard_constraints:
+            cloud="|".join(re.escape(c) for c in clouds),
+        conda:
+            get_env("plot")
+        threads: MAPPER["graph"]["threads"]
+        resources:
+            mem_mb=get_mapper_knn_mem_mb,
+            runtime=get_mapper_knn_runtime,
+        params:
+            k=MAPPER["figures"]["knn_k"],
+            queries=MAPPER["figures"]["knn_queries"],
+            seed=MAPPER["seed"],
+            knn_method=MAPPER["graph"]["knn_method"],
+            knn_approx_above=MAPPER["graph"]["knn_approx_above"],
+            predictions=get_predictions_feature,
+        script:
+            "../../scripts/mapper/figure_mapper_knn.py"

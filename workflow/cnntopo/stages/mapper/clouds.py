@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,7 @@ from cnntopo.names import parse_cloud
 from cnntopo.stages.common import dataset_normalization, load_mapper_images, load_split
 from cnntopo.stages.mapper.model import ARCH
 
-__all__ = ["select_mapper_images", "mapper_cloud"]
+__all__ = ["select_mapper_images", "mapper_clouds"]
 
 log = logging.getLogger("cnntopo")
 
@@ -80,12 +80,12 @@ def select_mapper_images(
     return meta
 
 
-def mapper_cloud(
+def mapper_clouds(
     cloud: str,
-    layer: str,
+    layers: Sequence[str],
     weights: str | Path,
     images_npz: str | Path,
-    out: str | Path,
+    outs: Sequence[str | Path],
     *,
     dataset: Mapping,
     split: str,
@@ -95,24 +95,30 @@ def mapper_cloud(
     seed: int,
     construction: Mapping,
     threads: int = 2,
-) -> dict:
-    """Build one point cloud of one BN layer of the Mapper network.
+) -> list[dict]:
+    """Build the point clouds of one construction at several BN layers of the Mapper network.
+
+    One job per cloud: the network, the images and (foreground / background clouds) the
+    GrabCut masks are loaded or computed once and shared by the layers. Each layer's
+    random draws come from its own generator (:func:`cnntopo.mapper.clouds.layer_rng`),
+    so a layer's cloud is the same whichever other layers the job builds.
 
     Parameters
     ----------
     cloud : str
         Cloud name (:func:`cnntopo.names.parse_cloud`: construction, top-k, noise).
-    layer : str
-        A BN layer of the Mapper network.
+    layers : sequence of str
+        BN layers of the Mapper network, one output each.
     weights : path-like
         The network's ``state_dict``.
     images_npz : path-like
         The Mapper images (:func:`select_mapper_images`).
-    out : path-like
-        Output ``.npz``: ``points`` (P, c) float32, ``labels`` (P,), ``image_index``
-        (P,) rows of the Mapper image list, ``position`` (P,) flattened spatial index,
-        ``correct`` (N,) whether the network classified each (noisy) image correctly,
-        and ``meta`` (JSON: construction, seeds, sizes, accuracy, class names).
+    outs : sequence of path-like
+        One output ``.npz`` per layer (same order): ``points`` (P, c) float32, ``labels``
+        (P,), ``image_index`` (P,) rows of the Mapper image list, ``position`` (P,)
+        flattened spatial index, ``correct`` (N,) whether the network classified each
+        (noisy) image correctly, and ``meta`` (JSON: construction, seeds, sizes,
+        accuracy, class names).
     dataset : mapping
         The config section ``dataset``.
     split : {"train", "test"}
@@ -131,16 +137,20 @@ def mapper_cloud(
 
     Returns
     -------
-    dict
-        The ``meta`` record.
+    list of dict
+        The ``meta`` record of each layer's cloud.
     """
     import torch
 
     from cnntopo.mapper.clouds import build_cloud
+    from cnntopo.mapper.grabcut import grabcut_masks
     from cnntopo.nets.devices import select_device
     from cnntopo.nets.models import build_model, load_state_dict_compat
 
-    t0 = time.perf_counter()
+    layers, outs = list(layers), list(outs)
+    if len(layers) != len(outs):
+        raise ValueError(f"{len(layers)} layers but {len(outs)} output paths")
+    t_job = time.perf_counter()
     torch.set_num_threads(max(1, int(threads)))
     spec = parse_cloud(cloud)
     images, classes = load_mapper_images(dataset, split, images_npz)
@@ -149,47 +159,67 @@ def mapper_cloud(
     dev = select_device(device)
     model.to(dev).eval()
     mean, std = dataset_normalization(dataset)
-    result = build_cloud(
-        model,
-        images.images,
-        images.labels,
-        layer,
-        spec["method"],
-        seed=seed,
-        mean=mean,
-        std=std,
-        batch_size=batch_size,
-        device=dev,
-        topk=spec["topk"],
-        sigma=spec["sigma"],
-        log=log.info,
-        **construction,
-    )
-    meta = {
-        k: v for k, v in result["meta"].items() if k in construction or k not in CONSTRUCTION_KEYS
-    }
-    meta.update(
-        cloud=cloud,
-        layer=layer,
-        dataset=dataset["name"],
-        classes=classes,
-        seconds=time.perf_counter() - t0,
-    )
-    artifacts.write_npz(
-        out,
-        points=np.asarray(result["points"], dtype=np.float32),
-        labels=np.asarray(result["labels"], dtype=np.int64),
-        image_index=np.asarray(result["image_index"], dtype=np.int64),
-        position=np.asarray(result["position"], dtype=np.int64),
-        correct=np.asarray(result["correct"], dtype=bool),
-        meta=np.asarray(artifacts.json_dumps(meta)),
-    )
-    log.info(
-        "%s %s: %d points x %d dims in %.1f s",
-        cloud,
-        layer,
-        result["points"].shape[0],
-        result["points"].shape[1],
-        meta["seconds"],
-    )
-    return meta
+    masks = None
+    if spec["method"] in ("foreground", "background"):
+        masks = grabcut_masks(
+            images.images,
+            mode=construction["grabcut"],
+            mean=mean,
+            std=std,
+            iters=construction["grabcut_iters"],
+            log=log.info,
+        )
+    metas = []
+    for i, (layer, out) in enumerate(zip(layers, outs, strict=True)):
+        t0 = time.perf_counter()
+        result = build_cloud(
+            model,
+            images.images,
+            images.labels,
+            layer,
+            spec["method"],
+            seed=seed,
+            mean=mean,
+            std=std,
+            batch_size=batch_size,
+            device=dev,
+            topk=spec["topk"],
+            sigma=spec["sigma"],
+            masks=masks,
+            log=log.info,
+            **construction,
+        )
+        meta = {
+            k: v
+            for k, v in result["meta"].items()
+            if k in construction or k not in CONSTRUCTION_KEYS
+        }
+        meta.update(
+            cloud=cloud,
+            layer=layer,
+            dataset=dataset["name"],
+            classes=classes,
+            seconds=time.perf_counter() - t0,
+        )
+        artifacts.write_npz(
+            out,
+            points=np.asarray(result["points"], dtype=np.float32),
+            labels=np.asarray(result["labels"], dtype=np.int64),
+            image_index=np.asarray(result["image_index"], dtype=np.int64),
+            position=np.asarray(result["position"], dtype=np.int64),
+            correct=np.asarray(result["correct"], dtype=bool),
+            meta=np.asarray(artifacts.json_dumps(meta)),
+        )
+        metas.append(meta)
+        log.info(
+            "%s %s (%d/%d): %d points x %d dims in %.1f s; job %.0f s",
+            cloud,
+            layer,
+            i + 1,
+            len(layers),
+            result["points"].shape[0],
+            result["points"].shape[1],
+            meta["seconds"],
+            time.perf_counter() - t_job,
+        )
+    return metas

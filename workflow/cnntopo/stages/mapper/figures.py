@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from cnntopo.stages.common import load_mapper_images
 
 __all__ = [
     "figure_mapper_knn",
+    "figure_mapper_knns",
     "figure_mapper_panels",
     "figure_mapper_purity",
     "figure_mapper_settings",
@@ -202,6 +204,57 @@ def figure_mapper_knn(
         float(np.median(distances)),
     )
     return meta
+
+
+def figure_mapper_knns(
+    cloud_files: Sequence[str | Path],
+    graph_files: Sequence[str | Path],
+    out_npzs: Sequence[str | Path],
+    pngs: Sequence[str | Path],
+    extras: Sequence[str | Path] = (),
+    **kwargs,
+) -> list[dict]:
+    """:func:`figure_mapper_knn` for every layer of one cloud, in one job.
+
+    Parameters
+    ----------
+    cloud_files : sequence of path-like
+        The cloud at each of its layers.
+    graph_files : sequence of path-like
+        All graphs of those layers; each goes to the layer its ``meta.layer`` names.
+    out_npzs, pngs : sequence of path-like
+        Per layer (same order as ``cloud_files``): the distances file and the PNG.
+    extras : sequence of path-like, default ()
+        The figures in the other formats, layer-major (every format of the first
+        layer, then the next).
+    **kwargs
+        The keyword arguments of :func:`figure_mapper_knn`.
+
+    Returns
+    -------
+    list of dict
+        The ``meta`` record of each layer.
+    """
+    n = len(cloud_files)
+    if not (len(out_npzs) == len(pngs) == n) or len(extras) % max(n, 1):
+        raise ValueError(
+            f"{n} clouds, {len(out_npzs)} distance files, {len(pngs)} PNGs and "
+            f"{len(extras)} other figures do not pair up"
+        )
+    per_layer = len(extras) // max(n, 1)
+    by_layer: dict[str, list] = {}
+    for path in graph_files:
+        layer = artifacts.read_json(path).get("meta", {}).get("layer")
+        by_layer.setdefault(layer, []).append(path)
+    metas = []
+    for i, cloud_npz in enumerate(cloud_files):
+        with np.load(cloud_npz, allow_pickle=False) as z:
+            layer = json.loads(str(z["meta"]))["layer"]
+        figures = [pngs[i], *extras[i * per_layer : (i + 1) * per_layer]]
+        metas.append(
+            figure_mapper_knn(cloud_npz, by_layer.get(layer, []), out_npzs[i], figures, **kwargs)
+        )
+    return metas
 
 
 def _point_images(titles: Sequence[str], cloud_files: Sequence[str | Path]) -> dict:
