@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -31,6 +32,11 @@ def test_shipped_config_is_valid():
     cfg = validate_config(yaml.safe_load((REPO / "config/imagenet10.yaml").read_text()))
     assert cfg["dataset"]["image_size"] == 224 and cfg["model"]["arch"] == "torchvision:resnet18"
     assert cfg["model"]["kwargs"] == {"num_classes": 1000}
+    # the Mapper branch on the same network and weights: random and full clouds
+    assert {k: cfg["mapper"]["model"][k] for k in ("arch", "kwargs", "checkpoint")} == {
+        k: cfg["model"][k] for k in ("arch", "kwargs", "checkpoint")
+    }
+    assert cfg["mapper"]["enabled"] and cfg["mapper"]["constructions"] == ["random", "full"]
 
 
 @pytest.mark.slow
@@ -47,11 +53,16 @@ def test_imagenet10_runs_on_a_tiny_image_folder(tmp_path):
     config["dataset"].update(root=str(tmp_path / "imagenet10"), image_size=64)
     config["model"]["checkpoint"] = str(tmp_path / "resnet18.pth")
     config["activations"].update(n_images=20, batch_size=10, layers=["layer4.*.conv?"])
+    config["mapper"]["model"]["checkpoint"] = str(tmp_path / "resnet18.pth")
+    config["mapper"]["images"].update(per_class=2, batch_size=10)
+    config["mapper"]["layers"] = ["layer4.1.bn2"]  # 2x2 at 64 px
+    config["mapper"]["graph"] = {"intervals": [4], "overlaps": [30]}
     cfg = tmp_path / "imagenet10.yaml"
     cfg.write_text(yaml.safe_dump(config))
     out = tmp_path / "results/imagenet10"
     target = out / "distances/topl2/sliced_wasserstein_H1/seed0.npz"
-    proc = run_snakemake(str(target), "--cores", "2", "--configfile", str(cfg))
+    stats = out / "mapper/stats.csv"
+    proc = run_snakemake(str(target), str(stats), "--cores", "2", "--configfile", str(cfg))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
 
     manifest = json.loads((out / "activations/seed0/manifest.json").read_text())
@@ -75,3 +86,28 @@ def test_imagenet10_runs_on_a_tiny_image_folder(tmp_path):
     assert shard.shape == (20, 512, 2, 2) and shard.dtype == np.float16
     np.testing.assert_allclose(shard, store["layer4.1.conv2"].numpy(), rtol=2e-3, atol=2e-3)
     assert np.load(target)["matrix"].shape == (4, 4)
+
+    # Mapper: the full cloud of the imported network's layer4.1.bn2 on the Mapper images
+    # (the 20 validation images, class-major), every position after ReLU; graphs of both
+    # constructions, nodes coloured by class
+    with np.load(out / "mapper/images.npz") as z:
+        idx, labels = z["indices"], z["labels"]
+    assert labels.tolist() == np.repeat(np.arange(10), 2).tolist()
+    x = to_model_input(images.images[idx], manifest["mean"], manifest["std"], size=64)
+    with torch.no_grad(), capture(weights, ["layer4.1.bn2"], clone=True) as store:
+        weights(x)
+    act = torch.relu(store["layer4.1.bn2"]).numpy()  # (20, 512, 2, 2)
+    with np.load(out / "mapper/clouds/full/layer4.1.bn2.npz") as z:
+        points, image_index, position = z["points"], z["image_index"], z["position"]
+    assert points.shape == (20 * 4, 512)
+    expected = act[image_index, :, position // 2, position % 2]
+    np.testing.assert_allclose(points, expected, rtol=1e-4, atol=1e-4)
+    table = pd.read_csv(stats)
+    assert sorted(zip(table["cloud"], table["layer"], strict=True)) == [
+        ("full", "layer4.1.bn2"),
+        ("random", "layer4.1.bn2"),
+    ]
+    graph = json.loads(next((out / "mapper/graphs/full/layer4.1.bn2").glob("*.json")).read_text())
+    assert graph["nodes"] and all(
+        "label" in n["categorical_cols_summary"] for n in graph["nodes"].values()
+    )

@@ -216,3 +216,39 @@ def test_config_with_a_torchvision_network(cache):
         validate_config(
             {"model": {"arch": "torchvision:resnet18"}, "activations": {"layers": ["layer9.*"]}}
         )
+
+
+def test_mapper_layers_of_any_network(cache):
+    """mapper.model.arch takes model.arch's forms; mapper.layers is resolved against it."""
+    torch = pytest.importorskip("torch")
+    from cnntopo.nets.layers import mapper_config_layers
+    from cnntopo.nets.layers_option_b import mapper_layer_names, mapper_layer_shapes
+    from cnntopo.nets.models import build_model
+
+    # the default: the option-B network's static names and shapes (no module table)
+    cfg = validate_config({"mapper": {"layers": ["layer4.*"]}})
+    layers, shapes = mapper_config_layers(cfg)
+    assert layers == [n for n in mapper_layer_names() if n.startswith("layer4.")]
+    assert shapes == {n: mapper_layer_shapes(64, 32)[n] for n in layers}
+    # a torchvision network at 32 px: its layer4 maps are 1x1; layers by type
+    mapper = {
+        "model": {"arch": "torchvision:resnet18"},
+        "layers": ["type:BatchNorm2d", "fc"],
+        "constructions": ["random", "full"],
+    }
+    cfg = validate_config({"dataset": {"name": "digits"}, "mapper": mapper})
+    layers, shapes = mapper_config_layers(cfg)
+    net = build_model("torchvision:resnet18", num_classes=10)
+    bns = [n for n, m in net.named_modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert layers == [*bns, "fc"] and len(bns) == 20
+    assert shapes["layer4.1.bn2"] == (512, 1, 1) and shapes["fc"] == (10,)
+    # the fg/bg clouds need the option-B receptive fields: a config error before any job
+    bad = {**mapper, "constructions": ["random", "fg1"]}
+    with pytest.raises(ConfigError, match=r"'mapper.constructions': \['fg1'\] need the recep"):
+        validate_config({"dataset": {"name": "digits"}, "mapper": bad})
+    with pytest.raises(ConfigError, match="config key 'mapper.layers': 'bn9' matches no layer"):
+        validate_config({"dataset": {"name": "digits"}, "mapper": {**mapper, "layers": ["bn9"]}})
+    with pytest.raises(ConfigError, match="'mapper.model.arch': torchvision has no"):
+        validate_config({"mapper": {**mapper, "model": {"arch": "torchvision:resnet19"}}})
+    with pytest.raises(ConfigError, match="'mapper.model.pretrained': torchvision's weights"):
+        validate_config({"mapper": {"model": {"pretrained": True}}})

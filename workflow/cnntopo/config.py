@@ -190,6 +190,8 @@ def _check_semantics(config: dict) -> None:
     ):
         problems.append("config key 'training.lr_peak_epoch' must not exceed 'training.epochs'")
     problems += _model_problems(config)
+    problems += _model_problems(config, "mapper.model")
+    problems += _mapper_fgbg_problems(config)
     builtin = ":" not in config["model"]["arch"]
     if (
         builtin
@@ -214,40 +216,69 @@ def _check_semantics(config: dict) -> None:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
 
 
-def _model_problems(config: dict) -> list[str]:
-    """The network must exist (without importing torch); pretrained weights are torchvision's."""
+def _model_problems(config: dict, key: str = "model") -> list[str]:
+    """The network must exist (without importing torch); pretrained weights are torchvision's.
+
+    ``key`` is the model section: ``"model"`` (PH) or ``"mapper.model"``.
+    """
     from cnntopo.nets.layers import check_arch
 
-    model = config["model"]
+    model = config["mapper"]["model"] if key == "mapper.model" else config["model"]
     try:
-        spec = check_arch(model["arch"], builtins=_builtin_archs())
+        spec = check_arch(model["arch"], builtins=_builtin_archs(key))
     except ValueError as err:
-        return [str(err)]
+        return [str(err).replace("config key 'model.arch'", f"config key '{key}.arch'")]
     problems = []
     if model["pretrained"] and spec.kind != "torchvision":
         problems.append(
-            f"config key 'model.pretrained': torchvision's weights exist only for "
-            f"torchvision networks, not {model['arch']!r}; set model.checkpoint to a weights "
+            f"config key '{key}.pretrained': torchvision's weights exist only for "
+            f"torchvision networks, not {model['arch']!r}; set {key}.checkpoint to a weights "
             "file instead"
         )
     if model["pretrained"] and model["checkpoint"] is not None:
         problems.append(
-            "config keys 'model.pretrained' and 'model.checkpoint' both replace training; "
+            f"config keys '{key}.pretrained' and '{key}.checkpoint' both replace training; "
             "set only one of them"
         )
     return problems
 
 
-def _builtin_archs() -> list[str]:
-    """The built-in network names of the schema's ``model.arch``."""
-    arch = load_schema()["properties"]["model"]["properties"]["arch"]
+def _builtin_archs(key: str = "model") -> list[str]:
+    """The built-in network names of the schema's ``model.arch`` (or ``mapper.model.arch``)."""
+    node = load_schema()
+    for part in key.split("."):
+        node = node["properties"][part]
+    arch = node["properties"]["arch"]
     return [name for branch in arch["anyOf"] for name in branch.get("enum", [])]
+
+
+def _mapper_fgbg_problems(config: dict) -> list[str]:
+    """The foreground / background clouds exist for the option-B network only."""
+    from cnntopo.nets.layers import MAPPER_ARCH, is_option_b
+
+    mapper = config["mapper"]
+    arch = mapper["model"]["arch"]
+    if not mapper["enabled"] or is_option_b(mapper["model"]):
+        return []
+    noisy = mapper["noise"]["constructions"] if mapper["noise"]["sigmas"] else []
+    problems = []
+    for key, constructions, fix in (
+        ("constructions", mapper["constructions"], "mapper: {constructions: [random, full]}"),
+        ("noise.constructions", noisy, "mapper: {noise: {constructions: [full]}}"),
+    ):
+        fgbg = [c for c in constructions if c[:2] in ("fg", "bg")]
+        if fgbg:
+            problems.append(
+                f"config key 'mapper.{key}': {fgbg} need the receptive-field table of the "
+                f"option-B ResNet-18 (mapper.model.arch: {MAPPER_ARCH}, no mapper.model.kwargs); "
+                f"{arch!r} takes the random and full clouds, e.g. '{fix}'"
+            )
+    return problems
 
 
 def _layer_problems(config: dict) -> list[str]:
     """Layer selections must name existing layers; the PH branch needs two or more."""
-    from cnntopo.nets.layers import config_layers
-    from cnntopo.nets.layers_option_b import resolve_mapper_layers
+    from cnntopo.nets.layers import config_layers, mapper_config_layers
 
     problems = []
     try:
@@ -259,11 +290,18 @@ def _layer_problems(config: dict) -> list[str]:
             )
     except ValueError as err:
         problems.append(str(err))
-    for key in ("layers", "fgbg_layers"):
+    mapper = config["mapper"]
+    keys = ["layers"]  # the layers of the clouds that are built
+    noisy = mapper["noise"]["constructions"] if mapper["noise"]["sigmas"] else []
+    if any(c[:2] in ("fg", "bg") for c in mapper["constructions"]):
+        keys.append("fgbg_layers")
+    if noisy:
+        keys.append("noise.layers")
+    for key in keys:
         try:
-            resolve_mapper_layers(config["mapper"][key])
+            mapper_config_layers(config, key)
         except ValueError as err:
-            problems.append(f"config key 'mapper.{key}': {err}")
+            problems.append(str(err))
     return problems
 
 

@@ -31,7 +31,6 @@ from typing import Any
 from cnntopo.config import ConfigError, load_schema, validate_config
 from cnntopo.names import similarity_measures
 from cnntopo.nets.layers import config_layers
-from cnntopo.nets.layers_option_b import resolve_mapper_layers
 from cnntopo.paths import Layout
 
 __all__ = [
@@ -242,8 +241,7 @@ def expand_sweep(config: dict, schema: dict | None = None) -> list[Variant]:
                 f"{root}/mapper_models/{_params_path(mapper_params) or 'shared'}",
             )
         try:
-            validate_config(cfg, schema)  # resolves activations.layers against the network
-            resolve_mapper_layers(cfg["mapper"]["layers"])
+            validate_config(cfg, schema)  # resolves the layer selections against the networks
         except (ConfigError, ValueError) as err:
             raise ConfigError(f"sweep variant {path!r} is invalid: {err}") from err
         variants.append(

@@ -23,9 +23,12 @@ point cloud of such vectors by one of the constructions of the official
 ``sigma > 0`` adds Gaussian noise ``N(0, sigma^2)`` to the *normalised* input (P6,
 ``cifar_extract_full_activations_noises.py``), with any method.
 
-Activations are the official ones: forward hooks storing references
-(:func:`cnntopo.nets.activations.capture` with ``clone=False``), so ``*.bn2`` layers give the
-BN2 output plus the shortcut (the pre-ReLU block output); see :mod:`cnntopo.nets.resnet_option_b`.
+Activations of the option-B network are the official ones: forward hooks storing
+references (:func:`cnntopo.nets.activations.capture` with ``clone=False``), so ``*.bn2``
+layers give the BN2 output plus the shortcut (the pre-ReLU block output); see
+:mod:`cnntopo.nets.resnet_option_b`. Any other network (``shape`` given) gives each
+module's output as the module returned it (a copy, so later in-place operations of the
+network do not change it), as the PH branch records its layers.
 The network runs batch by batch and only the selected rows are kept, so memory is
 bounded by one batch plus the output.
 
@@ -282,11 +285,15 @@ def position_grid(shape: Sequence[int]) -> tuple[int, int, int]:
     return c, p, 1
 
 
-def _has_receptive_fields(model: nn.Module, layer: str) -> bool:
-    """The receptive-field table exists for the option-B network's mapper layers only."""
+def _is_option_b(model: nn.Module) -> bool:
     from cnntopo.nets.resnet_option_b import MapperResNet18
 
-    return isinstance(model, MapperResNet18) and layer in mapper_layer_names()
+    return isinstance(model, MapperResNet18)
+
+
+def _has_receptive_fields(model: nn.Module, layer: str) -> bool:
+    """The receptive-field table exists for the option-B network's mapper layers only."""
+    return _is_option_b(model) and layer in mapper_layer_names()
 
 
 def _check_int(value: Any, what: str, minimum: int) -> int:
@@ -718,7 +725,11 @@ def _gather(
     was_training = model.training
     model.to(device).eval()
     try:
-        with torch.inference_mode(), capture(model, [layer], clone=False) as store:
+        # the option-B network: the official reference capture (bn2 = BN2 + shortcut);
+        # any other network: the module's output as it returned it (later in-place
+        # operations, e.g. torchvision's residual += and in-place ReLU, do not reach it)
+        clone = not _is_option_b(model)
+        with torch.inference_mode(), capture(model, [layer], clone=clone) as store:
             for b, start in enumerate(range(0, n_images, batch_size)):
                 stop = min(start + batch_size, n_images)
                 x = to_model_input(images[start:stop], mean, std, size=image_size, device=device)

@@ -52,6 +52,9 @@ __all__ = [
     "cache_dir",
     "model_settings",
     "config_layers",
+    "MAPPER_ARCH",
+    "is_option_b",
+    "mapper_config_layers",
     "bounded_batch_size",
 ]
 
@@ -395,7 +398,9 @@ def module_table(
     return table
 
 
-def select_layers(table: Mapping, selection: str | Sequence[str]) -> list[str]:
+def select_layers(
+    table: Mapping, selection: str | Sequence[str], key: str = "activations.layers"
+) -> list[str]:
     """Resolve ``activations.layers`` against a module table, in network order.
 
     Parameters
@@ -410,6 +415,8 @@ def select_layers(table: Mapping, selection: str | Sequence[str]) -> list[str]:
         (``type:Conv2d``, ``type:BatchNorm2d``, ``type:ReLU``; a type matches a module of
         that class or a subclass). Their union is returned in network order; only
         modules that return a tensor in the forward pass are selectable.
+    key : str, default "activations.layers"
+        The config key of the selection (named in the error message).
 
     Returns
     -------
@@ -420,6 +427,8 @@ def select_layers(table: Mapping, selection: str | Sequence[str]) -> list[str]:
     ValueError
         An item matches no layer; the message lists valid names or types.
     """
+    if isinstance(selection, str) and selection != "all":
+        selection = [selection]
     if selection == "all":
         return list(table["default"])
     modules = [m for m in table["modules"] if m["shape"] is not None]
@@ -444,7 +453,7 @@ def select_layers(table: Mapping, selection: str | Sequence[str]) -> list[str]:
                 )
         chosen |= hit
     if problems:
-        raise ValueError("config key 'activations.layers': " + "; ".join(problems))
+        raise ValueError(f"config key '{key}': " + "; ".join(problems))
     return [n for n in names if n in chosen]
 
 
@@ -509,14 +518,16 @@ def cloud_shape(shape: Sequence[int]) -> tuple[int, int]:
     return shape[0], math.prod(shape[1:])
 
 
-def model_settings(config: Mapping) -> dict[str, Any]:
+def model_settings(config: Mapping, branch: str = "ph") -> dict[str, Any]:
     """The settings that define a network's modules, from a validated config.
 
     ``arch``, ``width``, ``kwargs``, ``image_size`` and ``num_classes`` (``model.kwargs``'
     own, else the number of classes of the dataset, read without loading it; 10 when the
-    dataset is not there yet).
+    dataset is not there yet). ``branch="mapper"`` reads ``mapper.model`` instead of
+    ``model``.
     """
-    model, dataset = config["model"], config["dataset"]
+    model = config["mapper"]["model"] if branch == "mapper" else config["model"]
+    dataset = config["dataset"]
     kwargs = dict(model["kwargs"])
     num_classes = kwargs.pop("num_classes", None)
     if num_classes is None:
@@ -551,6 +562,69 @@ def config_layers(config: Mapping) -> tuple[list[str], dict[str, tuple[int, ...]
     layers = select_layers(table, config["activations"]["layers"])
     shapes = {m["name"]: tuple(m["shape"]) for m in table["modules"] if m["name"] in layers}
     return layers, {name: shapes[name] for name in layers}
+
+
+#: The Mapper branch's default network: the paper's option-B ResNet-18, whose mapper
+#: layers and shapes are known statically (:mod:`cnntopo.nets.layers_option_b`).
+MAPPER_ARCH = "resnet18_mapper"
+
+
+def is_option_b(mapper_model: Mapping) -> bool:
+    """Whether ``mapper.model`` is the paper's option-B network (static layer table,
+    receptive fields of the foreground / background clouds)."""
+    return mapper_model["arch"] == MAPPER_ARCH and not mapper_model["kwargs"]
+
+
+def mapper_config_layers(
+    config: Mapping, key: str = "layers"
+) -> tuple[list[str], dict[str, tuple[int, ...]]]:
+    """A Mapper layer selection (``mapper.<key>``) of a validated config, and the shapes.
+
+    For the option-B network (``mapper.model.arch: resnet18_mapper`` without
+    ``mapper.model.kwargs``) names, glob patterns and ``all`` (its 17 BatchNorm layers)
+    are resolved statically (:func:`cnntopo.nets.layers_option_b.resolve_mapper_layers`);
+    ``type:`` items, and any other network, use the network's :func:`module_table`
+    (:func:`select_layers`; ``all`` = every ``Conv2d``).
+
+    Parameters
+    ----------
+    config : mapping
+        A validated configuration.
+    key : str, default "layers"
+        ``"layers"``, ``"fgbg_layers"`` or ``"noise.layers"``.
+
+    Returns
+    -------
+    layers : list of str
+        Network order.
+    shapes : dict of str to tuple of int
+        Per-image output shape of each layer: ``(c, h, w)``, ``(tokens, d)`` or ``(c,)``.
+
+    Raises
+    ------
+    ValueError
+        An item matches no layer; the message names the key and lists valid names.
+    """
+    from cnntopo.nets.layers_option_b import mapper_layer_shapes, resolve_mapper_layers
+
+    node: Any = config["mapper"]
+    for part in key.split("."):
+        node = node[part]
+    selection = node
+    items = [selection] if isinstance(selection, str) else list(selection)
+    settings = model_settings(config, "mapper")
+    arch = settings.pop("arch")
+    if is_option_b(config["mapper"]["model"]) and not any(i.startswith(TYPE_PREFIX) for i in items):
+        try:
+            layers = resolve_mapper_layers(selection)
+        except ValueError as err:
+            raise ValueError(f"config key 'mapper.{key}': {err}") from err
+        shapes = mapper_layer_shapes(settings["width"], settings["image_size"])
+    else:
+        table = module_table(arch, **settings)
+        layers = select_layers(table, selection, key=f"mapper.{key}")
+        shapes = {m["name"]: tuple(m["shape"]) for m in table["modules"] if m["name"] in layers}
+    return layers, {name: tuple(shapes[name]) for name in layers}
 
 
 def bounded_batch_size(

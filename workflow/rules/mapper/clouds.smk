@@ -1,4 +1,4 @@
-# Mapper branch: the Mapper images and the point clouds of the network's BN outputs.
+# Mapper branch: the Mapper images and the point clouds of the network's layer outputs.
 
 
 rule select_mapper_images:
@@ -32,6 +32,7 @@ for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
         input:
             weights=MP("mapper_weights"),
             images=MP("mapper_images"),
+            factory=get_mapper_factory_file(),
         output:
             clouds=MP.expand("mapper_cloud", layer=cloud_layers),
         log:
@@ -48,6 +49,8 @@ for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
             runtime=get_mapper_cloud_runtime,
             gpu=get_mapper_gpus(),
         params:
+            arch=MAPPER_ARCH_CONFIG,
+            kwargs=MAPPER["model"]["kwargs"],
             layers=cloud_layers,
             dataset=config["dataset"],
             split=MAPPER["images"]["split"],
@@ -56,5 +59,6 @@ for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
             device=MAPPER["training"]["device"],
             seed=MAPPER["seed"],
             construction=get_construction,
+            shapes=get_cloud_shapes(cloud_layers),
         script:
             "../../scripts/mapper/mapper_clouds.py"

@@ -10,12 +10,23 @@ from cnntopo.names import (
     format_setting,
     parse_cloud,
 )
-from cnntopo.nets.layers_option_b import mapper_layer_shapes, resolve_mapper_layers
+from cnntopo.nets.layers import is_option_b, mapper_config_layers
+from cnntopo.nets.layers_option_b import mapper_layer_names
 from cnntopo.paths import Layout
 
 MP = Layout(OUT, mapper_model=MAPPER["model"]["dir"])
-MAPPER_LAYERS = resolve_mapper_layers(MAPPER["layers"])
-MAPPER_SHAPES = mapper_layer_shapes(MAPPER["model"]["width"])
+MAPPER_ARCH_CONFIG = MAPPER["model"]["arch"]
+#: mapper.layers resolved against mapper.model.arch, and the per-image output shape of
+#: every layer a cloud is built of ((c, h, w), (tokens, d) or (c,); nets/layers.py).
+MAPPER_LAYERS, MAPPER_LAYER_SHAPES = mapper_config_layers(config)
+for _key, _used in (
+    ("fgbg_layers", any(c[:2] in ("fg", "bg") for c in MAPPER["constructions"])),
+    ("noise.layers", bool(MAPPER["noise"]["sigmas"])),
+):
+    if _used:
+        MAPPER_LAYER_SHAPES.update(mapper_config_layers(config, _key)[1])
+#: Each layer as (vector length, positions, 1): the (c, h, w) form of the job sizes.
+MAPPER_SHAPES = {l: (*cloud_shape(s), 1) for l, s in MAPPER_LAYER_SHAPES.items()}
 
 
 # The Mapper wildcards: exactly the names cnntopo.names formats.
@@ -62,6 +73,32 @@ def get_cloud_rules():
             name = "mapper_clouds_fgbg"
         groups.setdefault(name, ([], layers))[0].append(cloud)
     return groups
+
+
+def is_mapper_trained():
+    """The Mapper network is trained unless weights are imported (checkpoint / pretrained)."""
+    model = MAPPER["model"]
+    return model["checkpoint"] is None and not model["pretrained"]
+
+
+def get_mapper_factory_file():
+    """The user's model file of a python: Mapper network: an input of its jobs."""
+    spec = parse_arch(MAPPER_ARCH_CONFIG)
+    return [spec.path] if spec.kind == "python" else []
+
+
+def get_cloud_shapes(layers):
+    """Shapes a cloud job passes to build_cloud: None for the option-B network's own
+    mapper layers (its static table), the module table's shape otherwise."""
+    static = is_option_b(MAPPER["model"])
+    return {
+        l: (
+            None
+            if static and l in mapper_layer_names()
+            else list(MAPPER_LAYER_SHAPES[l])
+        )
+        for l in layers
+    }
 
 
 def get_construction(wildcards):

@@ -1,9 +1,12 @@
-# Mapper branch: the option-B network (trained with the Catalyst recipe, or imported).
+# Mapper branch: the Mapper network (mapper.model.arch, default the option-B ResNet-18),
+# trained with the Catalyst recipe, or imported (mapper.model.checkpoint / pretrained).
 
 
-if MAPPER["model"]["checkpoint"] is None:
+if is_mapper_trained():
 
     rule train_mapper_model:
+        input:
+            factory=get_mapper_factory_file(),
         output:
             weights=MP("mapper_weights"),
             metrics=MP("mapper_train_metrics"),
@@ -19,6 +22,8 @@ if MAPPER["model"]["checkpoint"] is None:
             runtime=mapper_resources.train_runtime(MAPPER["training"]["epochs"]),
             gpu=get_mapper_gpus(),
         params:
+            arch=MAPPER_ARCH_CONFIG,
+            kwargs=MAPPER["model"]["kwargs"],
             dataset=config["dataset"],
             width=MAPPER["model"]["width"],
             seed=MAPPER["model"]["seed"],
@@ -30,7 +35,8 @@ else:
 
     rule import_mapper_model:
         input:
-            checkpoint=MAPPER["model"]["checkpoint"],
+            checkpoint=MAPPER["model"]["checkpoint"] or [],
+            factory=get_mapper_factory_file(),
         output:
             weights=MP("mapper_weights"),
             metrics=MP("mapper_train_metrics"),
@@ -44,9 +50,12 @@ else:
             runtime=30,
             gpu=get_mapper_gpus(),
         params:
+            arch=MAPPER_ARCH_CONFIG,
+            kwargs=MAPPER["model"]["kwargs"],
             dataset=config["dataset"],
             width=MAPPER["model"]["width"],
             seed=MAPPER["model"]["seed"],
             device=MAPPER["training"]["device"],
+            pretrained=MAPPER["model"]["pretrained"],
         script:
             "../../scripts/mapper/import_mapper_model.py"

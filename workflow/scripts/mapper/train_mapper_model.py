@@ -1,4 +1,4 @@
-"""Rule train_mapper_model: train the Mapper network (option-B ResNet-18, Catalyst recipe)."""
+"""Rule train_mapper_model: train the Mapper network (mapper.model.arch, Catalyst recipe)."""
 
 from cnntopo.logs import setup_job_logging
 from cnntopo.stages.mapper.model import train_mapper_model

@@ -94,9 +94,12 @@ def mapper_clouds(
     device: str,
     seed: int,
     construction: Mapping,
+    arch: str = ARCH,
+    kwargs: Mapping | None = None,
+    shapes: Mapping[str, Sequence[int] | None] | None = None,
     threads: int = 2,
 ) -> list[dict]:
-    """Build the point clouds of one construction at several BN layers of the Mapper network.
+    """Build the point clouds of one construction at several layers of the Mapper network.
 
     One job per cloud: the network, the images and (foreground / background clouds) the
     GrabCut masks are loaded or computed once and shared by the layers. Each layer's
@@ -132,6 +135,14 @@ def mapper_clouds(
         Seed of every random choice (positions, subsampling, ties, noise).
     construction : mapping
         The construction's own arguments (a subset of :data:`CONSTRUCTION_KEYS`).
+    arch : str, default :data:`ARCH`
+        ``mapper.model.arch``.
+    kwargs : mapping, optional
+        ``mapper.model.kwargs``.
+    shapes : mapping of str to sequence of int or None, optional
+        Per-image output shape of each layer (``(c, h, w)``, ``(tokens, d)``, ``(c,)``);
+        None for a layer of the option-B network's static table
+        (:func:`cnntopo.mapper.clouds.build_cloud`'s ``shape``).
     threads : int, default 2
         Torch CPU threads.
 
@@ -154,11 +165,13 @@ def mapper_clouds(
     torch.set_num_threads(max(1, int(threads)))
     spec = parse_cloud(cloud)
     images, classes = load_mapper_images(dataset, split, images_npz)
-    model = build_model(ARCH, width, len(classes))
+    model = build_model(arch, width, len(classes), kwargs=kwargs)
     load_state_dict_compat(model, weights)
     dev = select_device(device)
     model.to(dev).eval()
-    mean, std = dataset_normalization(dataset)
+    mean, std = dataset_normalization(dataset, arch)
+    image_size = int(dataset.get("image_size", 32))
+    shapes = shapes or {}
     masks = None
     if spec["method"] in ("foreground", "background"):
         masks = grabcut_masks(
@@ -167,6 +180,7 @@ def mapper_clouds(
             mean=mean,
             std=std,
             iters=construction["grabcut_iters"],
+            size=image_size,
             log=log.info,
         )
     metas = []
@@ -186,6 +200,8 @@ def mapper_clouds(
             topk=spec["topk"],
             sigma=spec["sigma"],
             masks=masks,
+            image_size=image_size,
+            shape=shapes.get(layer),
             log=log.info,
             **construction,
         )

@@ -1,8 +1,10 @@
 """Stages of ``rules/mapper/model.smk``: train or import the Mapper network.
 
-The Mapper network is the option-B ResNet-18 (:data:`ARCH`) trained with the Catalyst
-recipe of the official ``cifar_train.py`` (docs/methods.md §10): the values of the
-config section ``mapper.training``, completed by :data:`CATALYST_FIXED`.
+The Mapper network is the option-B ResNet-18 (:data:`ARCH`, the default of
+``mapper.model.arch``; any network of :func:`cnntopo.nets.models.build_model` can take
+its place) trained with the Catalyst recipe of the official ``cifar_train.py``
+(docs/methods.md §10): the values of the config section ``mapper.training``, completed by
+:data:`CATALYST_FIXED`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cnntopo import artifacts
+from cnntopo.nets.layers import MAPPER_ARCH
 from cnntopo.stages.common import (
     dataset_normalization,
     load_split,
@@ -32,8 +35,8 @@ __all__ = [
 
 log = logging.getLogger("cnntopo")
 
-#: The Mapper network's architecture (:func:`cnntopo.nets.models.build_model`).
-ARCH = "resnet18_mapper"
+#: The Mapper network's default architecture (:func:`cnntopo.nets.models.build_model`).
+ARCH = MAPPER_ARCH
 
 #: Images per evaluation batch (the test accuracy does not depend on it).
 EVAL_BATCH_SIZE = 1000
@@ -74,9 +77,14 @@ def catalyst_recipe(training: Mapping):
     return TrainRecipe.from_dict(_recipe_values(training))
 
 
-def _settings(dataset: Mapping, width: int, seed: int, **rest) -> dict:
+def _settings(
+    dataset: Mapping, arch: str, width: int, seed: int, kwargs: Mapping | None, **rest
+) -> dict:
     """What determines the network (hashed into the metrics' ``config_hash``)."""
-    return {"dataset": dict(dataset), "model": {"arch": ARCH, "width": width, "seed": seed}, **rest}
+    model = {"arch": arch, "width": width, "seed": seed}
+    if kwargs:  # the default network's hash stays that of earlier versions
+        model["kwargs"] = dict(kwargs)
+    return {"dataset": dict(dataset), "model": model, **rest}
 
 
 def train_mapper_model(
@@ -87,6 +95,8 @@ def train_mapper_model(
     width: int,
     seed: int,
     training: Mapping,
+    arch: str = ARCH,
+    kwargs: Mapping | None = None,
     threads: int = 2,
 ) -> dict:
     """Train the Mapper network on the train split; write its weights and a metrics JSON.
@@ -104,6 +114,11 @@ def train_mapper_model(
         Seed of the initial weights, data order and augmentation (``mapper.model.seed``).
     training : mapping
         The config section ``mapper.training`` (see :func:`catalyst_recipe`).
+    arch : str, default :data:`ARCH`
+        ``mapper.model.arch`` (any form of :func:`cnntopo.nets.models.build_model`).
+    kwargs : mapping, optional
+        ``mapper.model.kwargs`` (builder arguments; ``num_classes`` overrides the
+        dataset's).
     threads : int, default 2
         Torch CPU threads.
 
@@ -120,12 +135,12 @@ def train_mapper_model(
 
     train_set = load_split(dataset, "train")
     test_set = load_split(dataset, "test")
-    mean, std = dataset_normalization(dataset)
+    mean, std = dataset_normalization(dataset, arch)
     device = select_device(training["device"])
-    model = init_model(ARCH, width, len(train_set.classes), seed)
+    model = init_model(arch, width, len(train_set.classes), seed, kwargs=kwargs)
     log.info(
         "training %s width %d, seed %d, on %s of the %d %s train images (device %s, %d threads)",
-        ARCH,
+        arch,
         width,
         seed,
         training["max_train_images"] or "all",
@@ -144,17 +159,18 @@ def train_mapper_model(
         mean=mean,
         std=std,
         device=device,
+        image_size=dataset.get("image_size", 32),
         log=log.info,
     )
     save_weights(model, weights)
     recorded = {**_recipe_values(training), "device": training["device"]}
     record = model_record(
         seed=seed,
-        arch=ARCH,
+        arch=arch,
         width=width,
         dataset=dataset["name"],
         tta=recipe.tta,
-        settings=_settings(dataset, width, seed, training=recorded),
+        settings=_settings(dataset, arch, width, seed, kwargs, training=recorded),
         source="trained",
         accuracy=result["test_acc"],
         loss=result["test_loss"],
@@ -182,7 +198,7 @@ def train_mapper_model(
 
 
 def import_mapper_model(
-    source: str | Path,
+    source: str | Path | None,
     weights: str | Path,
     metrics: str | Path,
     *,
@@ -190,19 +206,22 @@ def import_mapper_model(
     width: int,
     seed: int,
     device: str,
+    arch: str = ARCH,
+    kwargs: Mapping | None = None,
+    pretrained: bool = False,
     threads: int = 2,
 ) -> dict:
     """Use existing Mapper-network weights (e.g. the official Catalyst ``best.pth``).
 
-    The checkpoint is loaded into the option-B network (a mismatch is an error that
-    names the cause), evaluated on the test split without test-time augmentation, and
-    re-saved with the same metrics JSON as :func:`train_mapper_model` (``source`` = the
-    checkpoint path, no history).
+    The checkpoint is loaded into the network (a mismatch is an error that names the
+    cause), or torchvision's weights with ``pretrained``, evaluated on the test split
+    without test-time augmentation, and re-saved with the same metrics JSON as
+    :func:`train_mapper_model` (``source`` = the checkpoint path, no history).
 
     Parameters
     ----------
-    source : path-like
-        The checkpoint (``mapper.model.checkpoint``).
+    source : path-like or None
+        The checkpoint (``mapper.model.checkpoint``); None with ``pretrained``.
     weights, metrics : path-like
         Outputs, as :func:`train_mapper_model`'s.
     dataset : mapping
@@ -213,6 +232,12 @@ def import_mapper_model(
         Recorded as the network's seed (``mapper.model.seed``).
     device : {"auto", "cpu", "cuda"}
         Device of the evaluation (``mapper.training.device``).
+    arch : str, default :data:`ARCH`
+        ``mapper.model.arch``.
+    kwargs : mapping, optional
+        ``mapper.model.kwargs``.
+    pretrained : bool, default False
+        ``mapper.model.pretrained``: torchvision's weights (torchvision networks).
     threads : int, default 2
         Torch CPU threads.
 
@@ -228,22 +253,35 @@ def import_mapper_model(
     from cnntopo.nets.training import evaluate
 
     test_set = load_split(dataset, "test")
-    mean, std = dataset_normalization(dataset)
+    mean, std = dataset_normalization(dataset, arch)
     dev = select_device(device)
-    model = build_model(ARCH, width, len(test_set.classes))
-    load_state_dict_compat(model, source)
+    model = build_model(arch, width, len(test_set.classes), kwargs=kwargs, pretrained=pretrained)
+    if pretrained:
+        source = f"{arch} pretrained (torchvision's default weights)"
+    else:
+        load_state_dict_compat(model, source)
     model.to(dev)
     ev = evaluate(
-        model, test_set, mean=mean, std=std, batch_size=EVAL_BATCH_SIZE, device=dev, tta="none"
+        model,
+        test_set,
+        mean=mean,
+        std=std,
+        batch_size=EVAL_BATCH_SIZE,
+        device=dev,
+        tta="none",
+        image_size=dataset.get("image_size", 32),
     )
     save_weights(model.cpu(), weights)
+    rest = {"pretrained": True} if pretrained else {}
     record = model_record(
         seed=seed,
-        arch=ARCH,
+        arch=arch,
         width=width,
         dataset=dataset["name"],
         tta="none",
-        settings=_settings(dataset, width, seed, device=device, source=str(source)),
+        settings=_settings(
+            dataset, arch, width, seed, kwargs, device=device, source=str(source), **rest
+        ),
         source=str(source),
         accuracy=ev["accuracy"],
         loss=ev["loss"],
