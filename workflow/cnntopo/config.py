@@ -270,7 +270,7 @@ def _mapper_fgbg_problems(config: dict) -> list[str]:
         if fgbg:
             problems.append(
                 f"config key 'mapper.{key}': {fgbg} need the receptive-field table of the "
-                f"option-B ResNet-18 (mapper.model.arch: {MAPPER_ARCH}, no mapper.model.kwargs); "
+                f"option-B ResNet-18 (mapper.model.arch: {MAPPER_ARCH}); "
                 f"{arch!r} takes the random and full clouds, e.g. '{fix}'"
             )
     return problems

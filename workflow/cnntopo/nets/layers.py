@@ -571,8 +571,9 @@ MAPPER_ARCH = "resnet18_mapper"
 
 def is_option_b(mapper_model: Mapping) -> bool:
     """Whether ``mapper.model`` is the paper's option-B network (static layer table,
-    receptive fields of the foreground / background clouds)."""
-    return mapper_model["arch"] == MAPPER_ARCH and not mapper_model["kwargs"]
+    receptive fields of the foreground / background clouds); its only builder argument,
+    ``shortcut: B``, and ``num_classes`` leave its layers unchanged."""
+    return mapper_model["arch"] == MAPPER_ARCH
 
 
 def mapper_config_layers(
@@ -580,8 +581,8 @@ def mapper_config_layers(
 ) -> tuple[list[str], dict[str, tuple[int, ...]]]:
     """A Mapper layer selection (``mapper.<key>``) of a validated config, and the shapes.
 
-    For the option-B network (``mapper.model.arch: resnet18_mapper`` without
-    ``mapper.model.kwargs``) names, glob patterns and ``all`` (its 17 BatchNorm layers)
+    For the option-B network (``mapper.model.arch: resnet18_mapper``) names, glob
+    patterns and ``all`` (its 17 BatchNorm layers)
     are resolved statically (:func:`cnntopo.nets.layers_option_b.resolve_mapper_layers`);
     ``type:`` items, and any other network, use the network's :func:`module_table`
     (:func:`select_layers`; ``all`` = every ``Conv2d``).
