@@ -657,3 +657,24 @@ def test_dbscan_exact_recheck_band(small_blocks, monkeypatch):
         np.testing.assert_array_equal(
             dbscan_labels(X, eps, 5), DBSCAN(eps=eps, min_samples=5).fit_predict(X)
         )
+
+
+def test_mapper_graph_logs_the_knee_and_interval_progress(monkeypatch):
+    """Progress lines (knee search, DBSCAN intervals with an ETA) leave the graph unchanged."""
+    import functools
+
+    import cnntopo.mapper.graph as graph_module
+    from cnntopo.progress import Progress
+
+    monkeypatch.setattr(graph_module, "Progress", functools.partial(Progress, every=0))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = rng.integers(0, 3, size=300)
+    lines = []
+    logged = mapper_graph(X, y, n_intervals=6, overlap=0.3, log=lines.append)
+    assert logged == mapper_graph(X, y, n_intervals=6, overlap=0.3)
+    assert lines[0] == "knee rule: exact nearest-neighbour search of 300 points"
+    assert lines[1].startswith(f"knee rule: eps {logged['meta']['eps']} (")
+    steps = [line for line in lines[2:] if "point pairs" in line]
+    assert len(steps) == 5 and steps[0].startswith("intervals 1/6 | ")
+    assert all(" eta " in line for line in steps)

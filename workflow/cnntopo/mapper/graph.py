@@ -70,8 +70,9 @@ References
 
 from __future__ import annotations
 
+import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from cnntopo.mapper.dbscan import SCAN_ROWS, as_points, check_eps, check_min_samples, dbscan_labels
+from cnntopo.progress import Progress
 
 __all__ = [
     "l2norm_lens",
@@ -590,6 +592,7 @@ def mapper_graph(
     seed: int = 0,
     n_jobs: int | None = 1,
     device: str | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """Mapper graph of ``X`` in Mapper Interactive's JSON layout.
 
@@ -627,6 +630,11 @@ def mapper_graph(
         Engine of DBSCAN: None = numpy on the host, else a torch device ("cuda",
         "cpu"; :func:`cnntopo.mapper.dbscan.resolve_device`). The graph does not
         depend on it.
+    log : callable, optional
+        Receives progress lines: the knee rule's search and its time, and every 30 s
+        the DBSCAN intervals done with an ETA (:class:`cnntopo.progress.Progress`,
+        counting the point pairs of each interval, to which DBSCAN's work is
+        proportional).
 
     Returns
     -------
@@ -704,7 +712,12 @@ def mapper_graph(
         lens_name = "custom"
 
     if eps is None:
+        t_knee = time.perf_counter()
+        if log is not None:
+            log(f"knee rule: {knn_method} nearest-neighbour search of {n} points")
         eps, eps_source = _knee_eps(X, method=knn_method, seed=seed, n_jobs=n_jobs)
+        if log is not None:
+            log(f"knee rule: eps {eps} ({eps_source}) in {time.perf_counter() - t_knee:.1f} s")
         if eps <= 0:
             raise ValueError("knee_eps gave eps = 0 (many duplicate points); pass eps explicitly")
         used_method = knn_method
@@ -717,7 +730,13 @@ def mapper_graph(
     node_ids: list[str] = []
     node_members: list[np.ndarray] = []
     cube_intervals: list[int] = []
+    pairs = np.array([m.size for m in members], dtype=np.float64) ** 2
+    progress = None
+    if log is not None:
+        progress = Progress(max(1, int(pairs.sum())), log, unit="point pairs")
     for k, idx in enumerate(members):
+        if progress is not None and k:
+            progress.update(int(pairs[:k].sum()), intervals=f"{k}/{len(members)}")
         if idx.size == 0:
             continue  # KeplerMapper drops empty intervals before numbering cubes
         i = len(cube_intervals)

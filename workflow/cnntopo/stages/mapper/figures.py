@@ -157,6 +157,15 @@ def figure_mapper_knn(
 
     points, _, cloud_meta = load_features(cloud_npz, predictions)
     method = resolve_knn_method(knn_method, points.shape[0], knn_approx_above)
+    log.info(
+        "%s %s: %s %d-NN search of %s of %d points",
+        cloud_meta.get("cloud"),
+        cloud_meta.get("layer"),
+        method,
+        k,
+        "all" if queries is None else f"{min(queries, points.shape[0])} sampled",
+        points.shape[0],
+    )
     distances, rows = knn_distances(
         points, k, queries=queries, seed=seed, method=method, n_jobs=threads
     )

@@ -138,6 +138,7 @@ def mapper_graph(
         seed=seed,
         n_jobs=threads,
         device=engine,
+        log=log.info,
     )
     graph.setdefault("meta", {}).update(
         cloud=meta.get("cloud"),
