@@ -267,3 +267,24 @@ def test_similarity_stages_on_shards_match_the_feature_measures(tmp_path):
     assert perm["p_value"].between(0, 1).all()
     figure_similarity(outs[0], [str(tmp_path / "fig.png")], n_layers=3)
     assert (tmp_path / "fig.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("shape", ["square", "rectangular"])
+def test_measure_matrix_progress_counts_every_pair_once(n_jobs, shape):
+    # 7 representations: 21 pairs within, 7 x 4 across; the reports rise to exactly the
+    # number of pairs computed and the matrix does not depend on the callback.
+    from cnntopo.ph.similarity import linear_gram, measure_matrix_from_grams
+
+    rng = np.random.default_rng(8)
+    grams = [linear_gram(rng.normal(size=(12, 4))) for _ in range(7)]
+    others = None if shape == "square" else grams[:4]
+    reports = []
+    M = measure_matrix_from_grams(
+        "procrustes", grams, others, n_jobs=n_jobs, progress=lambda d, t: reports.append((d, t))
+    )
+    total = 21 if others is None else 28
+    done = [d for d, _ in reports]
+    assert {t for _, t in reports} == {total}
+    assert done == sorted(done) and done[-1] == total and len(done) == len(set(done))
+    np.testing.assert_array_equal(M, measure_matrix_from_grams("procrustes", grams, others))

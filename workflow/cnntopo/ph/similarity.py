@@ -358,13 +358,18 @@ def _pair_matrix(
     pair: Callable[[np.ndarray, np.ndarray], float],
     diagonal: float,
     n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """``pair`` over all (i, j): symmetric (upper triangle computed, ``diagonal`` on the
     diagonal) when ``py`` is None, else the full (len(px), len(py)) matrix.
 
     With ``n_jobs > 1`` the rows are spread over that many threads (the per-pair work is
     numpy linear algebra, which releases the GIL); the values do not depend on it.
+    ``progress(pairs_done, pairs_total)`` is called after every row
+    (:func:`cnntopo.ph.diagram_ops.pair_counter`).
     """
+    from cnntopo.ph.diagram_ops import pair_counter, run_parallel
+
     symmetric = py is None
     others = px if symmetric else py
     M = np.full((len(px), len(others)), diagonal, dtype=np.float64)
@@ -375,18 +380,18 @@ def _pair_matrix(
             if symmetric:
                 M[j, i] = M[i, j]
 
+    n = len(others)
+    weights = [n - 1 - i for i in range(len(px))] if symmetric else [n] * len(px)
+    rows = [(i,) for i in range(len(px))]
     if n_jobs > 1 and len(px) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
         from threadpoolctl import threadpool_limits
 
         # one BLAS thread per worker: n_jobs workers x a multithreaded BLAS would
         # oversubscribe the cores
-        with threadpool_limits(1), ThreadPoolExecutor(n_jobs) as pool:
-            list(pool.map(row, range(len(px))))
+        with threadpool_limits(1):
+            run_parallel(row, rows, n_jobs, pair_counter(weights, progress))
     else:
-        for i in range(len(px)):
-            row(i)
+        run_parallel(row, rows, 1, pair_counter(weights, progress))
     return M
 
 
@@ -1529,6 +1534,7 @@ def measure_matrix(
     others: Sequence[Any] | None = None,
     *,
     n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
     **params: Any,
 ) -> np.ndarray:
     """One measure between every pair of representations (feature form).
@@ -1543,6 +1549,9 @@ def measure_matrix(
         K2 further representations; if None, the matrix within ``reps``.
     n_jobs : int, default 1
         Threads over the rows of the matrix (the values do not depend on it).
+    progress : callable, optional
+        Called as ``progress(pairs_done, pairs_total)`` after every row of the matrix
+        (e.g. to log an ETA with :class:`cnntopo.progress.Progress`).
     **params
         Passed to the measure (e.g. ``sigma_frac`` for ``"cka_rbf"``, ``keep`` for
         ``"svcca"``).
@@ -1572,9 +1581,14 @@ def measure_matrix(
         py = None
         if ys is not None:
             py = [(_basis(b, nm), _centred(b)) for b, nm in zip(ys, other_names, strict=True)]
-        return _pair_matrix(px, py, _pwcca_pair, diagonal, n_jobs=n_jobs)
+        return _pair_matrix(px, py, _pwcca_pair, diagonal, n_jobs=n_jobs, progress=progress)
     return _pair_matrix(
-        xs, ys, lambda a, b: measure.function(a, b, **params), diagonal, n_jobs=n_jobs
+        xs,
+        ys,
+        lambda a, b: measure.function(a, b, **params),
+        diagonal,
+        n_jobs=n_jobs,
+        progress=progress,
     )
 
 
@@ -1632,6 +1646,7 @@ def measure_matrix_from_grams(
     others: Sequence[Any] | None = None,
     *,
     n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
     **params: Any,
 ) -> np.ndarray:
     """One measure between every pair of representations, from their linear Gram matrices.
@@ -1654,6 +1669,8 @@ def measure_matrix_from_grams(
         K2 further linear Gram matrices; if None, the matrix within ``grams``.
     n_jobs : int, default 1
         Threads over the rows of the matrix (the values do not depend on it).
+    progress : callable, optional
+        Called as ``progress(pairs_done, pairs_total)`` after every row of the matrix.
     **params
         The measure's parameters: ``sigma_frac``, ``debiased``, ``include_self``
         (``"cka_rbf"``); ``statistic`` (``"cca"``, ``"svcca"``); ``keep``
@@ -1682,4 +1699,4 @@ def measure_matrix_from_grams(
     px = [prepare(K, f"grams[{i}]") for i, K in enumerate(xs)]
     py = None if ys is None else [prepare(K, f"others[{j}]") for j, K in enumerate(ys)]
     diagonal = 1.0 if measure.kind == "similarity" else 0.0
-    return _pair_matrix(px, py, pair, diagonal, n_jobs=n_jobs)
+    return _pair_matrix(px, py, pair, diagonal, n_jobs=n_jobs, progress=progress)

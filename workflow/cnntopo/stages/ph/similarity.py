@@ -33,6 +33,16 @@ log = logging.getLogger("cnntopo")
 #: Representations whose features are stored next to the Gram matrix (narrow: N x c).
 _WITH_FEATURES = ("topl2", "pool")
 
+#: Clock of the progress lines (tests replace it with a fake one).
+_clock = time.perf_counter
+
+
+def progress_lines(total: int, unit: str):
+    """A :class:`cnntopo.progress.Progress` that logs ``total`` ``unit`` with an ETA every 30 s."""
+    from cnntopo.progress import Progress
+
+    return Progress(max(1, int(total)), log.info, unit=unit, clock=_clock)
+
 
 def similarity_representations(
     shards: Sequence[str | Path],
@@ -164,6 +174,9 @@ def similarity_cross(
         :data:`cnntopo.ph.similarity.MEASURES` with its parameters.
     threads : int, default 1
         Threads over the rows of each matrix (values do not depend on it).
+
+    Every 30 s at most a line with the pairs done over all measures and an ETA is
+    logged (:func:`progress_lines`).
     """
     from cnntopo.ph.similarity import (
         MEASURES,
@@ -177,18 +190,25 @@ def similarity_cross(
     features = [x for _, x in reps]
     narrow = all(x is not None for x in features)
     grams: list[np.ndarray] = []  # built on first use: N x N each
-    for spec, out in zip(measures, outputs, strict=True):
+    n_pairs = len(reps) * (len(reps) - 1) // 2
+    lines = progress_lines(len(measures) * n_pairs, "pairs")
+    for m, (spec, out) in enumerate(zip(measures, outputs, strict=True)):
         name, params = spec["name"], dict(spec["params"])
         t0 = time.perf_counter()
+
+        def progress(done: int, _total: int, m: int = m, label: str = spec["label"]) -> None:
+            lines.update(m * n_pairs + done, measure=label)
+
         if name == "cka_linear" and narrow:  # the feature form: no N x N matrices
             C = cka_matrix(features)
+            progress(n_pairs, n_pairs)
         elif MEASURES[name].from_grams is not None:
             grams = grams or [layer_gram(r) for r in reps]
-            C = measure_matrix_from_grams(name, grams, n_jobs=threads, **params)
+            C = measure_matrix_from_grams(name, grams, n_jobs=threads, progress=progress, **params)
         else:
             # PWCCA weighs neurons: the features where stored, else principal coordinates
             neurons = features if narrow else [principal_coordinates(layer_gram(r)) for r in reps]
-            C = measure_matrix(name, neurons, n_jobs=threads, **params)
+            C = measure_matrix(name, neurons, n_jobs=threads, progress=progress, **params)
         meta = {
             "measure": spec["label"],
             "name": name,
