@@ -242,6 +242,8 @@ def get_final_outputs():
     metrics = {"metric": WITHIN_METRICS, "dim": DIM}
     out += P.expand("fig_heatmap_mean", **metrics, ext=ext)
     out += P.expand("fig_heatmap", **metrics, seed=FIG_SEEDS, ext=ext)
+    if config["distances"]["bootstrap"]:
+        out += P.expand("within_bootstrap", metric=METRIC, dim=DIM, seed=FIG_SEEDS)
     out += P.expand("fig_diagrams", seed=FIG_SEEDS, ext=ext)
     measures = get_specificity_measures()
     out += P.expand("fig_specificity", measure=measures, ext=ext)
@@ -297,6 +299,20 @@ def get_persistence_mem_mb(wildcards, attempt):
 
 def get_persistence_runtime(wildcards, attempt):
     return resources.persistence_runtime(len(LAYERS), N_IMAGES, attempt)
+
+
+def get_bootstrap_runtime(wildcards, attempt):
+    """layer_bootstrap: the model's diagrams once per resample."""
+    n_boot = config["distances"]["bootstrap"]
+    return resources.persistence_runtime(len(LAYERS), N_IMAGES, attempt) * (1 + n_boot)
+
+
+def get_heatmap_bootstrap(wildcards):
+    """The bootstrap of a heatmap's matrix (main metric, distances.bootstrap > 0), else none."""
+    if config["distances"]["bootstrap"] and wildcards.metric == METRIC:
+        path = P("within_bootstrap", dim=DIM, metric=METRIC, seed=wildcards.seed)
+        return {"bootstrap": path}
+    return {}
 
 
 def _gram_mb(n_models):
