@@ -288,3 +288,39 @@ def test_measure_matrix_progress_counts_every_pair_once(n_jobs, shape):
     assert {t for _, t in reports} == {total}
     assert done == sorted(done) and done[-1] == total and len(done) == len(set(done))
     np.testing.assert_array_equal(M, measure_matrix_from_grams("procrustes", grams, others))
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("cka_linear", {}),
+        ("procrustes", {}),
+        ("svcca", {"keep": 0.9}),
+        ("cka_rbf", {"sigma_frac": 0.4}),
+    ],
+)
+@pytest.mark.parametrize("sizes", [[7], [3, 4], [2, 2, 3]])
+def test_blocked_matrix_is_the_whole_matrix(tmp_path, name, params, sizes):
+    # Blocks of 7 representations: every split gives the unblocked matrix, the progress
+    # reaches the number of pairs, and the scratch folder is left empty.
+    from cnntopo.ph.similarity import (
+        blocked_matrix_from_grams,
+        linear_gram,
+        measure_matrix_from_grams,
+    )
+
+    rng = np.random.default_rng(11)
+    grams = [linear_gram(rng.normal(size=(15, 3 + i % 3))) for i in range(7)]
+    bounds = np.cumsum([0, *sizes])
+    reports = []
+    M = blocked_matrix_from_grams(
+        name,
+        lambda b: grams[bounds[b] : bounds[b + 1]],
+        len(sizes),
+        tmp_path,
+        progress=lambda d, t: reports.append((d, t)),
+        **params,
+    )
+    np.testing.assert_allclose(M, measure_matrix_from_grams(name, grams, **params), rtol=1e-12)
+    assert reports[-1] == (21, 21) and [d for d, _ in reports] == sorted(d for d, _ in reports)
+    assert list(tmp_path.iterdir()) == []

@@ -424,3 +424,34 @@ def test_sensitivity_table_logs_progress_with_an_eta(tmp_path, monkeypatch, capl
     )
     done, totals = _progress_counts(caplog, "curves")
     assert totals == {12} and done == list(range(1, 13))
+
+
+def test_similarity_cross_in_blocks_of_models_gives_the_same_matrices(tmp_path):
+    # flat Gram matrices of 2 models x 3 layers; a job of 1,000 MB (all of it reserved
+    # for other things) gets one model per block (seed_blocks): two blocks.
+    from cnntopo.stages.ph.similarity import seed_blocks
+
+    rng = np.random.default_rng(12)
+    reps = []
+    for seed in SEEDS:
+        shards = []
+        for i in range(len(LAYERS)):
+            shards.append(tmp_path / f"shard_{seed}_{i}.npy")
+            np.save(shards[-1], rng.normal(size=(30, 2, 2, 2)).astype(np.float32))
+        reps.append(tmp_path / f"rep{seed}.npz")
+        similarity_representations(
+            shards, [reps[-1]], seed=seed, layers=LAYERS, representations=["flat"]
+        )
+    assert seed_blocks(reps, len(LAYERS), 1000) == [[reps[0]], [reps[1]]]
+    assert seed_blocks(reps, len(LAYERS), None) == [reps]
+    spec = [
+        {"label": "cka_linear", "name": "cka_linear", "params": {}},
+        {"label": "procrustes", "name": "procrustes", "params": {}},
+    ]
+    kw = {"seeds": SEEDS, "layers": LAYERS, "representation": "flat", "measures": spec}
+    whole = [tmp_path / "a_cka.npz", tmp_path / "a_proc.npz"]
+    blocked = [tmp_path / "b_cka.npz", tmp_path / "b_proc.npz"]
+    similarity_cross(reps, whole, **kw)
+    similarity_cross(reps, blocked, mem_mb=1000, **kw)
+    for a, b in zip(whole, blocked, strict=True):
+        np.testing.assert_allclose(load_cross(b)[0], load_cross(a)[0], rtol=1e-12, atol=1e-15)

@@ -333,7 +333,13 @@ def get_similarity_cross_mem_mb(wildcards, attempt):
         widest = max(SHAPES[layer][0] for layer in LAYERS)
         features_mb = 3 * len(SEEDS) * len(LAYERS) * N_IMAGES * widest * 8 // 2**20
         return (1000 + features_mb) * attempt
-    return (1000 + _gram_mb(len(SEEDS))) * attempt
+    # blocked over models (cnntopo.stages.ph.similarity.seed_blocks): similarity.max_mem_mb
+    # bounds the request; a model's Gram matrices (three at most at once) must fit
+    need = 1000 + _gram_mb(len(SEEDS))
+    if wildcards.representation == "flat" and "pwcca" in SIMILARITY["measures"]:
+        return need * attempt  # PWCCA has no Gram form: every principal-coordinate set at once
+    floor = 1000 + _gram_mb(1)
+    return max(floor, min(need, SIMILARITY["max_mem_mb"])) * attempt
 
 
 def get_similarity_tests_mem_mb(wildcards, attempt):

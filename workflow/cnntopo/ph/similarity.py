@@ -64,6 +64,7 @@ References
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -96,6 +97,7 @@ __all__ = [
     "MEASURES",
     "measure_matrix",
     "measure_matrix_from_grams",
+    "blocked_matrix_from_grams",
     "principal_coordinates",
 ]
 
@@ -1700,3 +1702,97 @@ def measure_matrix_from_grams(
     py = None if ys is None else [prepare(K, f"others[{j}]") for j, K in enumerate(ys)]
     diagonal = 1.0 if measure.kind == "similarity" else 0.0
     return _pair_matrix(px, py, pair, diagonal, n_jobs=n_jobs, progress=progress)
+
+
+def blocked_matrix_from_grams(
+    name: str,
+    load_block: Callable[[int], Sequence[Any]],
+    n_blocks: int,
+    scratch: str | os.PathLike,
+    *,
+    n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    **params: Any,
+) -> np.ndarray:
+    """:func:`measure_matrix_from_grams` over blocks of representations, in bounded memory.
+
+    The representations come in ``n_blocks`` blocks (e.g. the layers of a few models).
+    Each block is loaded once and prepared once (the measure's per-representation work,
+    an eigendecomposition for Procrustes, CCA and SVCCA); the prepared forms are saved
+    in ``scratch``. Then every pair of blocks ``(a, b)``, ``a <= b``, is read back and
+    its entries computed. At most two blocks' prepared forms (and one block's Gram
+    matrices while it is prepared) are in memory, plus the result; the prepared forms
+    are read ``n_blocks`` times each in all.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MEASURES` with a Gram form.
+    load_block : callable
+        ``load_block(b)`` returns the linear Gram matrices (n, n) of block ``b``.
+    n_blocks : int
+        Blocks, >= 1; block ``b``'s representations are rows ``offset_b ...`` of the
+        result, in order.
+    scratch : path-like
+        An existing folder for the prepared forms (``prepared_<b>_<i>.npy``, deleted
+        at the end).
+    n_jobs : int, default 1
+        Threads over the rows of each block pair.
+    progress : callable, optional
+        ``progress(pairs_done, pairs_total)`` over the whole matrix.
+    **params
+        The measure's parameters (as :func:`measure_matrix_from_grams`).
+
+    Returns
+    -------
+    np.ndarray, shape (K, K), float64
+        Equal to ``measure_matrix_from_grams(name, all_grams, **params)``.
+    """
+    from pathlib import Path
+
+    measure = _check_measure(name, need_grams=True)
+    if isinstance(n_blocks, bool) or int(n_blocks) < 1:
+        raise ValueError(f"n_blocks must be a positive integer, got {n_blocks!r}")
+    prepare, pair = _gram_preparation(name, dict(params))
+    folder = Path(scratch)
+    files: list[list[Path]] = []
+    n = None
+    for b in range(int(n_blocks)):
+        grams = _gram_list(load_block(b), f"block {b}")
+        if n is None:
+            n = grams[0].shape[0]
+            if name == "cka_debiased" or (name == "cka_rbf" and params.get("debiased")):
+                _check_debiased_n(n)
+        if any(K.shape[0] != n for K in grams):
+            raise ValueError(f"block {b} holds Gram matrices of another number of images than {n}")
+        files.append([])
+        for i, K in enumerate(grams):
+            files[b].append(folder / f"prepared_{b}_{i}.npy")
+            np.save(files[b][-1], prepare(K, f"block {b}[{i}]"))
+        del grams
+    sizes = [len(f) for f in files]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    K = int(offsets[-1])
+    total = K * (K - 1) // 2
+    M = np.empty((K, K), dtype=np.float64)
+    done = 0
+
+    def block_progress(d: int, _t: int) -> None:
+        if progress is not None:
+            progress(done + d, total)
+
+    diagonal = 1.0 if measure.kind == "similarity" else 0.0
+    try:
+        for a in range(len(files)):
+            pa = [np.load(f) for f in files[a]]
+            for b in range(a, len(files)):
+                pb = None if b == a else [np.load(f) for f in files[b]]
+                block = _pair_matrix(pa, pb, pair, diagonal, n_jobs=n_jobs, progress=block_progress)
+                ra, rb = slice(offsets[a], offsets[a + 1]), slice(offsets[b], offsets[b + 1])
+                M[ra, rb] = block
+                M[rb, ra] = block.T
+                done += sizes[a] * (sizes[a] - 1) // 2 if b == a else sizes[a] * sizes[b]
+    finally:
+        for f in (f for block_files in files for f in block_files):
+            f.unlink(missing_ok=True)
+    return M
