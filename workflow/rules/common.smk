@@ -337,9 +337,8 @@ def get_similarity_cross_mem_mb(wildcards, attempt):
     # bounds the request; a model's Gram matrices (three at most at once) must fit
     need = 1000 + _gram_mb(len(SEEDS))
     if wildcards.representation == "flat" and "pwcca" in SIMILARITY["measures"]:
-        return (
-            need * attempt
-        )  # PWCCA has no Gram form: every principal-coordinate set at once
+        # PWCCA has no Gram form: every model's principal coordinates at once
+        return need * attempt
     floor = 1000 + _gram_mb(1)
     return max(floor, min(need, SIMILARITY["max_mem_mb"])) * attempt
 
