@@ -6,8 +6,8 @@ models that fit in the job's memory (``cnntopo.stages.ph.similarity.seed_blocks`
 representation files of ``--seeds`` synthetic models of ``--layers`` layers (N =
 ``--n`` images, activations of shape (N, 8, 4, 4)) with the workflow's own
 ``similarity_representations``, then runs ``similarity_cross`` on them in a fresh
-process for each setting, once without a memory bound (one block) and once with
-``--mem-mb``, and prints each run's peak resident memory (``ru_maxrss``) and seconds.
+process for each setting: as before blocking (every Gram matrix and its prepared form
+in memory), as one block (no memory bound) and in blocks of ``--mem-mb``, and prints each run's peak resident memory (``ru_maxrss``) and seconds.
 The Gram matrices in memory scale with the models per block, so the whole run's peak
 extrapolates to the paper's 100 models x 17 layers as ``100/S`` times its Gram part.
 
@@ -33,13 +33,27 @@ from pathlib import Path
 
 
 def _run(folder: Path, n_seeds: int, layers: list[str], measures: list[str], mem_mb) -> None:
-    """One similarity_cross job (in this process); prints JSON with peak RSS and seconds."""
-    from cnntopo.stages.ph.similarity import similarity_cross
+    """One similarity_cross job (in this process); prints JSON with peak RSS and seconds.
+
+    ``mem_mb == "memory"``: the route before blocking, every Gram matrix and its
+    prepared form in memory at once (``measure_matrix_from_grams`` on all of them).
+    """
+    import numpy as np
+
+    from cnntopo.ph.similarity import measure_matrix_from_grams
+    from cnntopo.stages.ph.similarity import layer_gram, load_representation, similarity_cross
 
     reps = [folder / f"rep{s}.npz" for s in range(n_seeds)]
     specs = [{"label": m, "name": m, "params": {}} for m in measures]
     outs = [folder / f"cross_{m}_{mem_mb}.npz" for m in measures]
     t0 = time.perf_counter()
+    if mem_mb == "memory":
+        grams = [layer_gram(r) for f in reps for r in load_representation(f)]
+        for m, out in zip(measures, outs, strict=True):
+            np.savez(out, matrix=measure_matrix_from_grams(m, grams))
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({"peak_mb": peak, "seconds": time.perf_counter() - t0}))
+        return
     similarity_cross(
         reps,
         outs,
@@ -65,7 +79,8 @@ def main() -> None:
     args = parser.parse_args()
     layers = [f"layer{i}" for i in range(args.layers)]
     if args.run is not None:
-        mem = None if args.run == "whole" else int(args.run)
+        modes = {"whole": None, "memory": "memory"}
+        mem = modes[args.run] if args.run in modes else int(args.run)
         _run(Path(args.folder), args.seeds, layers, args.measures, mem)
         return
 
@@ -95,14 +110,15 @@ def main() -> None:
             f"{grams_mb:.0f} MB of Gram matrices; measures {', '.join(args.measures)}"
         )
         results = {}
-        for run in ("whole", str(args.mem_mb)):
+        labels = {"memory": "all in memory", "whole": "one block"}
+        for run in ("memory", "whole", str(args.mem_mb)):
             cmd = [sys.executable, __file__, "--run", run, "--folder", tmp]
             cmd += ["--seeds", str(args.seeds), "--layers", str(args.layers), "--n", str(args.n)]
             cmd += ["--measures", *args.measures]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             results[run] = json.loads(out.stdout.strip().splitlines()[-1])
             r = results[run]
-            label = "one block" if run == "whole" else f"mem_mb {run}"
+            label = labels.get(run, f"mem_mb {run}")
             print(
                 f"{label:>14}: peak {r['peak_mb']:.0f} MB, {r['seconds']:.1f} s "
                 f"({r['seconds'] / ys:.0f} yardsticks)"
