@@ -10,5 +10,6 @@ layer_bootstrap(
     snakemake.input.matrix,
     snakemake.output.bootstrap,
     seed=int(snakemake.wildcards.seed),
+    metric=snakemake.wildcards.metric,
     **snakemake.params,
 )
