@@ -267,3 +267,60 @@ def test_similarity_stages_on_shards_match_the_feature_measures(tmp_path):
     assert perm["p_value"].between(0, 1).all()
     figure_similarity(outs[0], [str(tmp_path / "fig.png")], n_layers=3)
     assert (tmp_path / "fig.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.parametrize("shape", ["square", "rectangular"])
+def test_measure_matrix_progress_counts_every_pair_once(n_jobs, shape):
+    # 7 representations: 21 pairs within, 7 x 4 across; the reports rise to exactly the
+    # number of pairs computed and the matrix does not depend on the callback.
+    from cnntopo.ph.similarity import linear_gram, measure_matrix_from_grams
+
+    rng = np.random.default_rng(8)
+    grams = [linear_gram(rng.normal(size=(12, 4))) for _ in range(7)]
+    others = None if shape == "square" else grams[:4]
+    reports = []
+    M = measure_matrix_from_grams(
+        "procrustes", grams, others, n_jobs=n_jobs, progress=lambda d, t: reports.append((d, t))
+    )
+    total = 21 if others is None else 28
+    done = [d for d, _ in reports]
+    assert {t for _, t in reports} == {total}
+    assert done == sorted(done) and done[-1] == total and len(done) == len(set(done))
+    np.testing.assert_array_equal(M, measure_matrix_from_grams("procrustes", grams, others))
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("cka_linear", {}),
+        ("procrustes", {}),
+        ("svcca", {"keep": 0.9}),
+        ("cka_rbf", {"sigma_frac": 0.4}),
+    ],
+)
+@pytest.mark.parametrize("sizes", [[7], [3, 4], [2, 2, 3]])
+def test_blocked_matrix_is_the_whole_matrix(tmp_path, name, params, sizes):
+    # Blocks of 7 representations: every split gives the unblocked matrix, the progress
+    # reaches the number of pairs, and the scratch folder is left empty.
+    from cnntopo.ph.similarity import (
+        blocked_matrix_from_grams,
+        linear_gram,
+        measure_matrix_from_grams,
+    )
+
+    rng = np.random.default_rng(11)
+    grams = [linear_gram(rng.normal(size=(15, 3 + i % 3))) for i in range(7)]
+    bounds = np.cumsum([0, *sizes])
+    reports = []
+    M = blocked_matrix_from_grams(
+        name,
+        lambda b: grams[bounds[b] : bounds[b + 1]],
+        len(sizes),
+        tmp_path,
+        progress=lambda d, t: reports.append((d, t)),
+        **params,
+    )
+    np.testing.assert_allclose(M, measure_matrix_from_grams(name, grams, **params), rtol=1e-12)
+    assert reports[-1] == (21, 21) and [d for d, _ in reports] == sorted(d for d, _ in reports)
+    assert list(tmp_path.iterdir()) == []

@@ -310,3 +310,148 @@ def test_persistence_of_a_model_needs_one_cloud_and_output_per_layer(tmp_path):
             ["a.npz"], ["a.out.npz", "b.out.npz"], seed=0, layers=["a"],
             backend="giotto", maxdim=1, coeff=2,
         )  # fmt: skip
+
+
+def _stepping_clock(monkeypatch, step: float = 31.0) -> None:
+    """Every reading of the stages' progress clock is ``step`` s after the last: every
+    update is due, so each one writes a line."""
+    import itertools
+
+    import cnntopo.stages.ph.similarity as stage
+
+    monkeypatch.setattr(stage, "_clock", itertools.count(0.0, step).__next__)
+
+
+def _progress_counts(caplog, unit: str) -> tuple[list[int], set[int]]:
+    """(done, totals) of the progress lines in the log; each line has an ETA."""
+    import re
+
+    found = [
+        re.search(rf"\| (\d+)/(\d+) {unit} \(.*\) elapsed \S+ eta (\S+)$", r.getMessage())
+        for r in caplog.records
+    ]
+    found = [m for m in found if m]
+    assert found and all(m.group(3) != "?" for m in found)
+    return [int(m.group(1)) for m in found], {int(m.group(2)) for m in found}
+
+
+def test_similarity_cross_logs_progress_with_an_eta(tmp_path, monkeypatch, caplog):
+    # 2 seeds x 3 layers = 6 representations, 15 pairs per measure: the linear CKA
+    # (feature form, reported at once) and Procrustes (row by row) give 30 pairs.
+    _stepping_clock(monkeypatch)
+    rng = np.random.default_rng(4)
+    L = len(LAYERS)
+    reps = []
+    for seed in SEEDS:
+        shards = []
+        for i in range(L):
+            shards.append(tmp_path / f"shard_{seed}_{i}.npy")
+            np.save(shards[-1], rng.normal(size=(20, 5, 1, 1)).astype(np.float32))
+        reps.append(tmp_path / f"rep{seed}.npz")
+        similarity_representations(
+            shards, [reps[-1]], seed=seed, layers=LAYERS, representations=["topl2"]
+        )
+    spec = [
+        {"label": "cka_linear", "name": "cka_linear", "params": {}},
+        {"label": "procrustes", "name": "procrustes", "params": {}},
+    ]
+    outs = [tmp_path / "cka.npz", tmp_path / "proc.npz"]
+    caplog.set_level("INFO", logger="cnntopo")
+    similarity_cross(reps, outs, seeds=SEEDS, layers=LAYERS, representation="topl2", measures=spec)
+    done, totals = _progress_counts(caplog, "pairs")
+    assert totals == {30}
+    assert done == sorted(set(done)) and done[0] == 15 and done[-1] == 30 and len(done) > 2
+
+
+def test_sensitivity_test_logs_progress_with_an_eta(tmp_path, monkeypatch, caplog):
+    # widths 4 and 6, step 2: k = 2, 3 and k = 2, 3, 4 (np.linspace(step, c, c // step,
+    # endpoint=False)), 5 reduced clouds, one line after each.
+    _stepping_clock(monkeypatch)
+    rng = np.random.default_rng(6)
+    files = _write_clouds(tmp_path, [rng.normal(size=(25, c)).astype(np.float32) for c in (4, 6)])
+    caplog.set_level("INFO", logger="cnntopo")
+    sensitivity_test(
+        files,
+        [tmp_path / "a.csv", tmp_path / "b.csv"],
+        layers=["a", "b"],
+        step=2,
+        backend="ripser",
+        maxdim=1,
+        coeff=2,
+        dim=1,
+        M=10,
+    )
+    done, totals = _progress_counts(caplog, "clouds")
+    assert totals == {5} and done == [1, 2, 3, 4, 5]
+
+
+def test_sensitivity_table_logs_progress_with_an_eta(tmp_path, monkeypatch, caplog):
+    # 2 seeds x 3 layers x 2 representations: 12 deletion curves, one line after each.
+    import json
+
+    from cnntopo.stages.ph.sensitivity import sensitivity_table
+
+    _stepping_clock(monkeypatch)
+    rng = np.random.default_rng(9)
+    labels = np.repeat(np.arange(3), 8)
+    (tmp_path / "eval.json").write_text(json.dumps({"labels": labels.tolist()}))
+    reps, tables = [], []
+    for seed in SEEDS:
+        shards = []
+        for i in range(len(LAYERS)):
+            shards.append(tmp_path / f"shard_{seed}_{i}.npy")
+            np.save(shards[-1], rng.normal(size=(labels.size, 4, 2, 2)).astype(np.float32))
+            tables.append(tmp_path / f"ph_{seed}_{i}.csv")
+            pd.DataFrame({"sw": rng.uniform(size=3), "accuracy_drop": rng.uniform(size=3)}).to_csv(
+                tables[-1], index=False
+            )
+        reps += [tmp_path / f"rep{seed}_{r}.npz" for r in ("topl2", "pool")]
+        similarity_representations(
+            shards, reps[-2:], seed=seed, layers=LAYERS, representations=["topl2", "pool"]
+        )
+    caplog.set_level("INFO", logger="cnntopo")
+    sensitivity_table(
+        tables,
+        reps,
+        tmp_path / "eval.json",
+        tmp_path / "sensitivity.csv",
+        seeds=SEEDS,
+        layers=LAYERS,
+        representations=["topl2", "pool"],
+        measures=[{"label": "cka_linear", "name": "cka_linear", "params": {}}],
+        ph_measure="sliced_wasserstein_H1",
+        n_boot=10,
+    )
+    done, totals = _progress_counts(caplog, "curves")
+    assert totals == {12} and done == list(range(1, 13))
+
+
+def test_similarity_cross_in_blocks_of_models_gives_the_same_matrices(tmp_path):
+    # flat Gram matrices of 2 models x 3 layers; a job of 1,000 MB (all of it reserved
+    # for other things) gets one model per block (seed_blocks): two blocks.
+    from cnntopo.stages.ph.similarity import seed_blocks
+
+    rng = np.random.default_rng(12)
+    reps = []
+    for seed in SEEDS:
+        shards = []
+        for i in range(len(LAYERS)):
+            shards.append(tmp_path / f"shard_{seed}_{i}.npy")
+            np.save(shards[-1], rng.normal(size=(30, 2, 2, 2)).astype(np.float32))
+        reps.append(tmp_path / f"rep{seed}.npz")
+        similarity_representations(
+            shards, [reps[-1]], seed=seed, layers=LAYERS, representations=["flat"]
+        )
+    assert seed_blocks(reps, len(LAYERS), 1000) == [[reps[0]], [reps[1]]]
+    assert seed_blocks(reps, len(LAYERS), None) == [reps]
+    spec = [
+        {"label": "cka_linear", "name": "cka_linear", "params": {}},
+        {"label": "procrustes", "name": "procrustes", "params": {}},
+    ]
+    kw = {"seeds": SEEDS, "layers": LAYERS, "representation": "flat", "measures": spec}
+    whole = [tmp_path / "a_cka.npz", tmp_path / "a_proc.npz"]
+    blocked = [tmp_path / "b_cka.npz", tmp_path / "b_proc.npz"]
+    similarity_cross(reps, whole, **kw)
+    similarity_cross(reps, blocked, mem_mb=1000, **kw)
+    for a, b in zip(whole, blocked, strict=True):
+        np.testing.assert_allclose(load_cross(b)[0], load_cross(a)[0], rtol=1e-12, atol=1e-15)

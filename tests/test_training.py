@@ -294,3 +294,29 @@ def test_channels_last_and_mixed_precision_switches_on_cpu():
     assert all(torch.isfinite(p).all() for p in model.parameters())
     with pytest.raises(ValueError, match="mixed_precision must be"):
         TrainRecipe(mixed_precision="fp16")
+
+
+def test_on_epoch_sees_the_weights_after_every_epoch():
+    # with a constant rate, the weights after epoch 1 of 2 are those of a 1-epoch run
+    snapshots = {}
+    model = init_model("resnet18_cifar", 4, 2, seed=0)
+    train_model(
+        model,
+        bright_dark(64),
+        None,
+        small_recipe(epochs=2, schedule="constant"),
+        seed=3,
+        mean=MEAN,
+        std=STD,
+        device="cpu",
+        image_size=16,
+        log=None,
+        on_epoch=lambda e, m: snapshots.setdefault(
+            e, {k: v.detach().clone() for k, v in m.state_dict().items()}
+        ),
+    )
+    assert sorted(snapshots) == [1, 2]
+    one = _train_weights(seed=3, epochs=1, schedule="constant")
+    assert all(torch.equal(v, snapshots[1][k]) for k, v in one.items())
+    assert all(torch.equal(v, snapshots[2][k]) for k, v in model.state_dict().items())
+    assert not all(torch.equal(v, snapshots[1][k]) for k, v in snapshots[2].items())

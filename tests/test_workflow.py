@@ -183,6 +183,31 @@ def test_tiny_run_diagrams_and_distances(out):
 
 
 @pytest.mark.slow
+def test_tiny_run_bootstraps_the_plotted_heatmaps(out):
+    # distances.bootstrap: 3 in config/tiny.yaml; resample 0 of seed 0 recomputed from
+    # the point clouds with ripser and persim
+    import persim
+    import ripser
+
+    from cnntopo.ph.bootstrap import resample_indices
+    from cnntopo.stages.ph.bootstrap import load_bootstrap
+
+    boot = load_bootstrap(out("within_bootstrap", seed=0, **SW))
+    with np.load(out("within_matrix", seed=0, **SW)) as z:
+        assert np.array_equal(boot["matrix"], z["matrix"])
+    assert boot["layers"] == LAYERS and boot["replicates"].shape == (3, 17, 17)
+    assert boot["significant"].shape == (17, 17) and not np.diag(boot["significant"]).any()
+    rows = resample_indices(120, 3, seed=0)[0]
+    h1 = []
+    for layer in LAYERS[:3]:
+        with np.load(out("pointcloud", seed=0, layer=layer)) as z:
+            h1.append(ripser.ripser(z["points"][rows], maxdim=1)["dgms"][1])
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        sw = persim.sliced_wasserstein(h1[i], h1[j], M=50)
+        assert boot["replicates"][0, i, j] == pytest.approx(sw, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.slow
 def test_tiny_run_other_metrics_match_persim(out):
     import persim
 

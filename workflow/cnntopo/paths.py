@@ -44,6 +44,7 @@ LAYOUT: dict[str, str] = {
     "diagram": "{out}/diagrams/topl2/seed{seed}/{layer}.npz",
     "within_matrix": "{out}/distances/topl2/{metric}_H{dim}/seed{seed}.npz",
     "within_csv": "{out}/distances/topl2/{metric}_H{dim}/seed{seed}.csv",
+    "within_bootstrap": "{out}/distances/topl2/{metric}_H{dim}/bootstrap_seed{seed}.npz",
     "mean_matrix": "{out}/distances/topl2/{metric}_H{dim}/mean.npz",
     "cross_matrix": "{out}/distances/topl2/{measure}/cross.npz",
     "similarity_rep": "{out}/similarity/{representation}/seed{seed}.npz",

@@ -218,6 +218,8 @@ def get_final_outputs():
     metrics = {"metric": WITHIN_METRICS, "dim": DIM}
     out += P.expand("fig_heatmap_mean", **metrics, ext=ext)
     out += P.expand("fig_heatmap", **metrics, seed=FIG_SEEDS, ext=ext)
+    if config["distances"]["bootstrap"]:
+        out += P.expand("within_bootstrap", metric=METRIC, dim=DIM, seed=FIG_SEEDS)
     out += P.expand("fig_diagrams", seed=FIG_SEEDS, ext=ext)
     measures = get_specificity_measures()
     out += P.expand("fig_specificity", measure=measures, ext=ext)
@@ -275,6 +277,20 @@ def get_persistence_runtime(wildcards, attempt):
     return resources.persistence_runtime(len(LAYERS), N_IMAGES, attempt)
 
 
+def get_bootstrap_runtime(wildcards, attempt):
+    """layer_bootstrap: the model's diagrams once per resample."""
+    n_boot = config["distances"]["bootstrap"]
+    return resources.persistence_runtime(len(LAYERS), N_IMAGES, attempt) * (1 + n_boot)
+
+
+def get_heatmap_bootstrap(wildcards):
+    """The bootstrap of a heatmap's matrix (main metric, distances.bootstrap > 0), else none."""
+    if config["distances"]["bootstrap"] and wildcards.metric == METRIC:
+        path = P("within_bootstrap", dim=DIM, metric=METRIC, seed=wildcards.seed)
+        return {"bootstrap": path}
+    return {}
+
+
 def _gram_mb(n_models):
     """The float64 N x N Gram matrices of n_models x layers, and their prepared forms."""
     return 3 * n_models * len(LAYERS) * N_IMAGES**2 * 8 // 2**20
@@ -293,7 +309,14 @@ def get_similarity_cross_mem_mb(wildcards, attempt):
         widest = max(SHAPES[layer][0] for layer in LAYERS)
         features_mb = 3 * len(SEEDS) * len(LAYERS) * N_IMAGES * widest * 8 // 2**20
         return (1000 + features_mb) * attempt
-    return (1000 + _gram_mb(len(SEEDS))) * attempt
+    # blocked over models (cnntopo.stages.ph.similarity.seed_blocks): similarity.max_mem_mb
+    # bounds the request; a model's Gram matrices (three at most at once) must fit
+    need = 1000 + _gram_mb(len(SEEDS))
+    if wildcards.representation == "flat" and "pwcca" in SIMILARITY["measures"]:
+        # PWCCA has no Gram form: every model's principal coordinates at once
+        return need * attempt
+    floor = 1000 + _gram_mb(1)
+    return max(floor, min(need, SIMILARITY["max_mem_mb"])) * attempt
 
 
 def get_similarity_tests_mem_mb(wildcards, attempt):

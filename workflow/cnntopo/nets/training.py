@@ -387,6 +387,7 @@ def train_model(
     image_size: int = 32,
     log: Callable[[str], None] | None = print,
     progress_every: float = 30.0,
+    on_epoch: Callable[[int, nn.Module], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``model`` in place with ``recipe``; evaluate on ``test_set`` along the way.
 
@@ -426,6 +427,10 @@ def train_model(
     progress_every : float, default 30.0
         Seconds between two lines at most, while an epoch runs (``0``: after every
         step).
+    on_epoch : callable, optional
+        Called as ``on_epoch(epoch, model)`` after every epoch (after its evaluation),
+        e.g. to save a checkpoint per epoch (``benchmarks/bench_kornblith_curve.py``).
+        The model may be in eval mode when it returns; training continues in train mode.
 
     Returns
     -------
@@ -522,6 +527,8 @@ def train_model(
             }
         entry["seconds"] = time.perf_counter() - t_epoch
         history.append(entry)
+        if on_epoch is not None:
+            on_epoch(epoch, model)
         if progress is not None:
             eta = format_duration(progress.eta(epoch * spe))
             log(f"{_log_line(entry, recipe.epochs)} eta {eta}")

@@ -153,6 +153,7 @@ def layer_heatmap(
     vmin: float | None = None,
     vmax: float | None = None,
     annotate: bool = False,
+    hatch: Any = None,
 ) -> Axes:
     """Draw a layer-by-layer distance matrix as a heatmap.
 
@@ -175,6 +176,9 @@ def layer_heatmap(
         Colour limits; default to the finite data range.
     annotate : bool, default False
         Write each value (3 significant digits) in its cell.
+    hatch : array_like of bool, shape (K, K), optional
+        Cells to hatch (e.g. the differences that are not significant,
+        :func:`cnntopo.ph.bootstrap.significance`); one ``Rectangle`` patch each.
 
     Returns
     -------
@@ -202,6 +206,8 @@ def layer_heatmap(
         ax.tick_params(length=0)
         if title:
             ax.set_title(title)
+        if hatch is not None:
+            _hatch_cells(ax, hatch, arr.shape)
         if annotate:
             cm = mpl.colormaps[cmap]
             span = vmax - vmin if vmax > vmin else 1.0
@@ -226,11 +232,26 @@ def layer_heatmap(
     return ax
 
 
+def _hatch_cells(ax: Axes, hatch: Any, shape: tuple[int, int]) -> None:
+    from matplotlib.patches import Rectangle
+
+    mask = np.asarray(hatch, dtype=bool)
+    if mask.shape != shape:
+        raise ValueError(f"hatch must have the matrix's shape {shape}, got {mask.shape}")
+    for i, j in zip(*np.nonzero(mask), strict=True):
+        ax.add_patch(
+            Rectangle(
+                (j - 0.5, i - 0.5), 1, 1, fill=False, hatch="////", linewidth=0, color="white"
+            )
+        )
+
+
 def heatmap_figure(
     matrix: Any,
     labels: Sequence[str],
     title: str | None = None,
     cbar_label: str | None = "sliced Wasserstein (H1)",
+    hatch: Any = None,
 ) -> Figure:
     """Single-panel figure with one layer-by-layer heatmap.
 
@@ -240,6 +261,8 @@ def heatmap_figure(
     labels : sequence of str, length K
     title : str, optional
     cbar_label : str or None, default "sliced Wasserstein (H1)"
+    hatch : array_like of bool, shape (K, K), optional
+        Cells to hatch (:func:`layer_heatmap`).
 
     Returns
     -------
@@ -250,7 +273,7 @@ def heatmap_figure(
     ValueError
         As :func:`layer_heatmap`.
     """
-    return layer_heatmap(matrix, labels, title=title, cbar_label=cbar_label).figure
+    return layer_heatmap(matrix, labels, title=title, cbar_label=cbar_label, hatch=hatch).figure
 
 
 def _grid_shape(n_panels: int, ncols: int) -> tuple[int, int]:

@@ -30,7 +30,7 @@ References
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -262,6 +262,7 @@ def sensitivity_curve(
     coeff: int = 2,
     n_threads: int = 1,
     reference: np.ndarray | None = None,
+    on_count: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """PH distance between a cloud and its low-variance-removed versions.
 
@@ -296,6 +297,8 @@ def sensitivity_curve(
         The H_dim diagram of the original cloud if already computed (the paper
         reuses its stored diagrams); must come from the same cloud, backend and
         ``coeff``. Computed here when omitted.
+    on_count : callable, optional
+        Called with ``k`` after each reduced cloud's distance (progress reports).
 
     Returns
     -------
@@ -329,10 +332,12 @@ def sensitivity_curve(
     else:
         original = _finite_diagram(reference)
     U, _ = left_singular_vectors(X)
-    sw = [
-        sliced_wasserstein(original, diagram(remove_low_variance_directions(X, k, basis=U)), M=M)
-        for k in ks
-    ]
+    sw = []
+    for k in ks:
+        reduced = diagram(remove_low_variance_directions(X, k, basis=U))
+        sw.append(sliced_wasserstein(original, reduced, M=M))
+        if on_count is not None:
+            on_count(int(k))
     return pd.DataFrame({"k": ks, "fraction_removed": ks / c, "sw": np.asarray(sw)})
 
 

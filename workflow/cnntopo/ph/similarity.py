@@ -64,6 +64,7 @@ References
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -96,6 +97,7 @@ __all__ = [
     "MEASURES",
     "measure_matrix",
     "measure_matrix_from_grams",
+    "blocked_matrix_from_grams",
     "principal_coordinates",
 ]
 
@@ -358,13 +360,18 @@ def _pair_matrix(
     pair: Callable[[np.ndarray, np.ndarray], float],
     diagonal: float,
     n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """``pair`` over all (i, j): symmetric (upper triangle computed, ``diagonal`` on the
     diagonal) when ``py`` is None, else the full (len(px), len(py)) matrix.
 
     With ``n_jobs > 1`` the rows are spread over that many threads (the per-pair work is
     numpy linear algebra, which releases the GIL); the values do not depend on it.
+    ``progress(pairs_done, pairs_total)`` is called after every row
+    (:func:`cnntopo.ph.diagram_ops.pair_counter`).
     """
+    from cnntopo.ph.diagram_ops import pair_counter, run_parallel
+
     symmetric = py is None
     others = px if symmetric else py
     M = np.full((len(px), len(others)), diagonal, dtype=np.float64)
@@ -375,18 +382,18 @@ def _pair_matrix(
             if symmetric:
                 M[j, i] = M[i, j]
 
+    n = len(others)
+    weights = [n - 1 - i for i in range(len(px))] if symmetric else [n] * len(px)
+    rows = [(i,) for i in range(len(px))]
     if n_jobs > 1 and len(px) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
         from threadpoolctl import threadpool_limits
 
         # one BLAS thread per worker: n_jobs workers x a multithreaded BLAS would
         # oversubscribe the cores
-        with threadpool_limits(1), ThreadPoolExecutor(n_jobs) as pool:
-            list(pool.map(row, range(len(px))))
+        with threadpool_limits(1):
+            run_parallel(row, rows, n_jobs, pair_counter(weights, progress))
     else:
-        for i in range(len(px)):
-            row(i)
+        run_parallel(row, rows, 1, pair_counter(weights, progress))
     return M
 
 
@@ -1529,6 +1536,7 @@ def measure_matrix(
     others: Sequence[Any] | None = None,
     *,
     n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
     **params: Any,
 ) -> np.ndarray:
     """One measure between every pair of representations (feature form).
@@ -1543,6 +1551,9 @@ def measure_matrix(
         K2 further representations; if None, the matrix within ``reps``.
     n_jobs : int, default 1
         Threads over the rows of the matrix (the values do not depend on it).
+    progress : callable, optional
+        Called as ``progress(pairs_done, pairs_total)`` after every row of the matrix
+        (e.g. to log an ETA with :class:`cnntopo.progress.Progress`).
     **params
         Passed to the measure (e.g. ``sigma_frac`` for ``"cka_rbf"``, ``keep`` for
         ``"svcca"``).
@@ -1572,9 +1583,14 @@ def measure_matrix(
         py = None
         if ys is not None:
             py = [(_basis(b, nm), _centred(b)) for b, nm in zip(ys, other_names, strict=True)]
-        return _pair_matrix(px, py, _pwcca_pair, diagonal, n_jobs=n_jobs)
+        return _pair_matrix(px, py, _pwcca_pair, diagonal, n_jobs=n_jobs, progress=progress)
     return _pair_matrix(
-        xs, ys, lambda a, b: measure.function(a, b, **params), diagonal, n_jobs=n_jobs
+        xs,
+        ys,
+        lambda a, b: measure.function(a, b, **params),
+        diagonal,
+        n_jobs=n_jobs,
+        progress=progress,
     )
 
 
@@ -1632,6 +1648,7 @@ def measure_matrix_from_grams(
     others: Sequence[Any] | None = None,
     *,
     n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
     **params: Any,
 ) -> np.ndarray:
     """One measure between every pair of representations, from their linear Gram matrices.
@@ -1654,6 +1671,8 @@ def measure_matrix_from_grams(
         K2 further linear Gram matrices; if None, the matrix within ``grams``.
     n_jobs : int, default 1
         Threads over the rows of the matrix (the values do not depend on it).
+    progress : callable, optional
+        Called as ``progress(pairs_done, pairs_total)`` after every row of the matrix.
     **params
         The measure's parameters: ``sigma_frac``, ``debiased``, ``include_self``
         (``"cka_rbf"``); ``statistic`` (``"cca"``, ``"svcca"``); ``keep``
@@ -1682,4 +1701,98 @@ def measure_matrix_from_grams(
     px = [prepare(K, f"grams[{i}]") for i, K in enumerate(xs)]
     py = None if ys is None else [prepare(K, f"others[{j}]") for j, K in enumerate(ys)]
     diagonal = 1.0 if measure.kind == "similarity" else 0.0
-    return _pair_matrix(px, py, pair, diagonal, n_jobs=n_jobs)
+    return _pair_matrix(px, py, pair, diagonal, n_jobs=n_jobs, progress=progress)
+
+
+def blocked_matrix_from_grams(
+    name: str,
+    load_block: Callable[[int], Sequence[Any]],
+    n_blocks: int,
+    scratch: str | os.PathLike,
+    *,
+    n_jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
+    **params: Any,
+) -> np.ndarray:
+    """:func:`measure_matrix_from_grams` over blocks of representations, in bounded memory.
+
+    The representations come in ``n_blocks`` blocks (e.g. the layers of a few models).
+    Each block is loaded once and prepared once (the measure's per-representation work,
+    an eigendecomposition for Procrustes, CCA and SVCCA); the prepared forms are saved
+    in ``scratch``. Then every pair of blocks ``(a, b)``, ``a <= b``, is read back and
+    its entries computed. At most two blocks' prepared forms (and one block's Gram
+    matrices while it is prepared) are in memory, plus the result; the prepared forms
+    are read ``n_blocks`` times each in all.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MEASURES` with a Gram form.
+    load_block : callable
+        ``load_block(b)`` returns the linear Gram matrices (n, n) of block ``b``.
+    n_blocks : int
+        Blocks, >= 1; block ``b``'s representations are rows ``offset_b ...`` of the
+        result, in order.
+    scratch : path-like
+        An existing folder for the prepared forms (``prepared_<b>_<i>.npy``, deleted
+        at the end).
+    n_jobs : int, default 1
+        Threads over the rows of each block pair.
+    progress : callable, optional
+        ``progress(pairs_done, pairs_total)`` over the whole matrix.
+    **params
+        The measure's parameters (as :func:`measure_matrix_from_grams`).
+
+    Returns
+    -------
+    np.ndarray, shape (K, K), float64
+        Equal to ``measure_matrix_from_grams(name, all_grams, **params)``.
+    """
+    from pathlib import Path
+
+    measure = _check_measure(name, need_grams=True)
+    if isinstance(n_blocks, bool) or int(n_blocks) < 1:
+        raise ValueError(f"n_blocks must be a positive integer, got {n_blocks!r}")
+    prepare, pair = _gram_preparation(name, dict(params))
+    folder = Path(scratch)
+    files: list[list[Path]] = []
+    n = None
+    for b in range(int(n_blocks)):
+        grams = _gram_list(load_block(b), f"block {b}")
+        if n is None:
+            n = grams[0].shape[0]
+            if name == "cka_debiased" or (name == "cka_rbf" and params.get("debiased")):
+                _check_debiased_n(n)
+        if any(K.shape[0] != n for K in grams):
+            raise ValueError(f"block {b} holds Gram matrices of another number of images than {n}")
+        files.append([])
+        for i, K in enumerate(grams):
+            files[b].append(folder / f"prepared_{b}_{i}.npy")
+            np.save(files[b][-1], prepare(K, f"block {b}[{i}]"))
+        del grams
+    sizes = [len(f) for f in files]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    K = int(offsets[-1])
+    total = K * (K - 1) // 2
+    M = np.empty((K, K), dtype=np.float64)
+    done = 0
+
+    def block_progress(d: int, _t: int) -> None:
+        if progress is not None:
+            progress(done + d, total)
+
+    diagonal = 1.0 if measure.kind == "similarity" else 0.0
+    try:
+        for a in range(len(files)):
+            pa = [np.load(f) for f in files[a]]
+            for b in range(a, len(files)):
+                pb = None if b == a else [np.load(f) for f in files[b]]
+                block = _pair_matrix(pa, pb, pair, diagonal, n_jobs=n_jobs, progress=block_progress)
+                ra, rb = slice(offsets[a], offsets[a + 1]), slice(offsets[b], offsets[b + 1])
+                M[ra, rb] = block
+                M[rb, ra] = block.T
+                done += sizes[a] * (sizes[a] - 1) // 2 if b == a else sizes[a] * sizes[b]
+    finally:
+        for f in (f for block_files in files for f in block_files):
+            f.unlink(missing_ok=True)
+    return M

@@ -3,6 +3,7 @@
 
 rule figure_layer_heatmap:
     input:
+        unpack(get_heatmap_bootstrap),
         matrix=P("within_matrix", dim=DIM),
     output:
         png=report(

@@ -7,5 +7,6 @@ setup_job_logging(snakemake.log[0])
 figure_layer_heatmap(
     snakemake.input.matrix,
     [snakemake.output.png, *snakemake.output.extra],
+    bootstrap_npz=snakemake.input.get("bootstrap"),
     **snakemake.params,
 )

@@ -9,5 +9,6 @@ similarity_cross(
     snakemake.output.matrices,
     representation=snakemake.wildcards.representation,
     threads=snakemake.threads,
+    mem_mb=snakemake.resources.mem_mb,
     **snakemake.params,
 )

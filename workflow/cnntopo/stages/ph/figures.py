@@ -35,7 +35,13 @@ def _load_matrix(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
         return z["matrix"], [str(x) for x in z["layers"]], json.loads(str(z["meta"]))
 
 
-def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], *, title: str) -> None:
+def figure_layer_heatmap(
+    matrix_npz: str | Path,
+    outputs: Sequence[str],
+    *,
+    title: str,
+    bootstrap_npz: str | Path | None = None,
+) -> None:
     """Heatmap of one model's layer-distance matrix.
 
     Parameters
@@ -46,14 +52,24 @@ def figure_layer_heatmap(matrix_npz: str | Path, outputs: Sequence[str], *, titl
         The figure, one file per format.
     title : str
         Title of the figure (e.g. ``"seed 0"``).
+    bootstrap_npz : path-like, optional
+        Its image bootstrap (``layer_bootstrap``): the layer pairs whose distance is
+        not significant (within the two layers' 95 % resampling radii) are hatched.
     """
     from cnntopo.ph import figures as plotting
 
     D, layers, meta = _load_matrix(matrix_npz)
+    hatch, label = None, metric_label(meta["metric"], meta["dim"])
+    if bootstrap_npz is not None:
+        from cnntopo.stages.ph.bootstrap import load_bootstrap
+
+        boot = load_bootstrap(bootstrap_npz)
+        if boot["layers"] != list(layers):
+            raise ValueError(f"{bootstrap_npz} holds other layers than {matrix_npz}")
+        hatch = ~boot["significant"] & ~np.eye(len(layers), dtype=bool)
+        label += f"\nhatched: not significant ({boot['meta']['n_boot']} image resamples)"
     with plotting.paper_style():
-        fig = plotting.heatmap_figure(
-            D, layers, title=title, cbar_label=metric_label(meta["metric"], meta["dim"])
-        )
+        fig = plotting.heatmap_figure(D, layers, title=title, cbar_label=label, hatch=hatch)
         plotting.save_figure(fig, outputs)
 
 

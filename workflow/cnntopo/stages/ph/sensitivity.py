@@ -42,7 +42,8 @@ def sensitivity_test(
     For each layer, the ``k`` singular directions of smallest singular value of its
     cloud are removed, ``k`` over ``np.linspace(step, c, c // step, endpoint=False)``,
     and the reduced cloud is compared with the original
-    (:func:`cnntopo.ph.sensitivity.sensitivity_curve`).
+    (:func:`cnntopo.ph.sensitivity.sensitivity_curve`). Every 30 s at most a line with
+    the reduced clouds done and an ETA is logged.
 
     Parameters
     ----------
@@ -74,19 +75,35 @@ def sensitivity_test(
         cka_sensitivity_curve,
         left_singular_vectors,
         linear_probe_accuracy,
+        pc_removal_counts,
         probe_split,
         remove_low_variance_directions,
         sensitivity_curve,
     )
+    from cnntopo.stages.ph.similarity import progress_lines
 
     labels = None if eval_set is None else eval_labels(eval_set)
     split = None if labels is None else probe_split(labels)
+    clouds = [load_points(f) for f in cloud_files]
+    lines = progress_lines(sum(len(pc_removal_counts(p.shape[1], step)) for p in clouds), "clouds")
+    done = 0
 
-    for cloud_npz, layer, out_csv in zip(cloud_files, layers, out_csvs, strict=True):
-        points = load_points(cloud_npz)
+    def counted(k: int, layer: str) -> None:
+        nonlocal done
+        done += 1
+        lines.update(done, layer=layer, k=k)
+
+    for points, layer, out_csv in zip(clouds, layers, out_csvs, strict=True):
         t0 = time.perf_counter()
         sw = sensitivity_curve(
-            points, step=step, maxdim=maxdim, backend=backend, dim=dim, M=M, coeff=coeff
+            points,
+            step=step,
+            maxdim=maxdim,
+            backend=backend,
+            dim=dim,
+            M=M,
+            coeff=coeff,
+            on_count=lambda k, layer=layer: counted(k, layer),
         )
         cka = cka_sensitivity_curve(points, step=step)
         table = sw.merge(cka, on=["k", "fraction_removed"])
@@ -133,7 +150,8 @@ def sensitivity_table(
     PH row uses the per-layer tables of :func:`sensitivity_test` (the paper's
     removal on the top-l2 cloud, its SW distance and probe). The table gives Spearman's
     rho over all (layer, deletion) points of the tested models, with a bootstrap
-    interval over layers (:func:`cnntopo.ph.sensitivity.spearman_interval`).
+    interval over layers (:func:`cnntopo.ph.sensitivity.spearman_interval`). Every 30 s
+    at most a line with the deletion curves done and an ETA is logged.
 
     Parameters
     ----------
@@ -161,7 +179,7 @@ def sensitivity_table(
     import pandas as pd
 
     from cnntopo.ph.sensitivity import deletion_curve, spearman_interval
-    from cnntopo.stages.ph.similarity import layer_gram, load_representation
+    from cnntopo.stages.ph.similarity import layer_gram, load_representation, progress_lines
 
     labels = eval_labels(eval_set)
     L, R = len(layers), len(representations)
@@ -190,6 +208,7 @@ def sensitivity_table(
         }
     )
     specs = [(m["label"], m["name"], dict(m["params"])) for m in measures]
+    lines = progress_lines(len(seeds) * L * R, "curves")
     for r, rep in enumerate(representations):
         t0 = time.perf_counter()
         curves = []
@@ -200,6 +219,7 @@ def sensitivity_table(
                 # similarity.max_images: the representations hold the first N images
                 curve = deletion_curve(gram, labels[: gram.shape[0]], specs, features=rep_[1])
                 curves.append(curve.assign(group=f"{s}/{layer}"))
+                lines.update(r * len(seeds) * L + len(curves), representation=rep, layer=layer)
         table = pd.concat(curves)
         for label, _, _ in specs:
             rho, lo, hi, n = spearman_interval(

@@ -9,7 +9,9 @@ permutation) run on those matrices and on the PH cross-distance matrices.
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,6 +35,16 @@ log = logging.getLogger("cnntopo")
 
 #: Representations whose features are stored next to the Gram matrix (narrow: N x c).
 _WITH_FEATURES = ("topl2", "pool")
+
+#: Clock of the progress lines (tests replace it with a fake one).
+_clock = time.perf_counter
+
+
+def progress_lines(total: int, unit: str):
+    """A :class:`cnntopo.progress.Progress` that logs ``total`` ``unit`` with an ETA every 30 s."""
+    from cnntopo.progress import Progress
+
+    return Progress(max(1, int(total)), log.info, unit=unit, clock=_clock)
 
 
 def similarity_representations(
@@ -192,6 +204,39 @@ def measure_cross(
     return measure_matrix(name, *neurons, n_jobs=threads, **params)
 
 
+def seed_blocks(
+    rep_files: Sequence[str | Path], n_layers: int, mem_mb: int | None
+) -> list[list[str | Path]]:
+    """The models' representation files in blocks that a cross job of ``mem_mb`` MB holds.
+
+    A blocked cross matrix keeps at most three blocks of ``N x N`` float64 matrices in
+    memory (one block's Gram matrices while they are prepared, two blocks' prepared
+    forms while their pairs are computed); 1,000 MB are left for everything else.
+
+    Parameters
+    ----------
+    rep_files : sequence of path-like
+        One representation file per model (:func:`similarity_representations`).
+    n_layers : int
+        Layers per model.
+    mem_mb : int or None
+        The job's memory; None = every model in one block.
+
+    Returns
+    -------
+    list of list of path-like
+        Consecutive blocks of ``rep_files``, each of at least one model.
+    """
+    files = list(rep_files)
+    if mem_mb is None or not files:
+        return [files]
+    with np.load(files[0]) as z:
+        n = int(json.loads(str(z["meta"]))["shapes"][0][0])  # images (after max_images)
+    per_model_mb = n_layers * n * n * 8 / 2**20
+    per_block = max(1, int((mem_mb - 1000) // (3 * per_model_mb)))
+    return [files[i : i + per_block] for i in range(0, len(files), per_block)]
+
+
 def similarity_cross(
     rep_files: Sequence[str | Path],
     outputs: Sequence[str | Path],
@@ -201,6 +246,7 @@ def similarity_cross(
     representation: str,
     measures: Sequence[Mapping],
     threads: int = 1,
+    mem_mb: int | None = None,
 ) -> None:
     """Every measure between every (model, layer) and every other, for one representation.
 
@@ -224,15 +270,60 @@ def similarity_cross(
         :data:`cnntopo.ph.similarity.MEASURES` with its parameters.
     threads : int, default 1
         Threads over the rows of each matrix (values do not depend on it).
-    """
-    from cnntopo.ph.similarity import MEASURES
+    mem_mb : int, optional
+        The job's memory (``resources.mem_mb``): the Gram-form measures run over blocks
+        of models whose Gram matrices fit in it (:func:`seed_blocks`,
+        :func:`cnntopo.ph.similarity.blocked_matrix_from_grams`); None = one block.
 
-    reps = [layer for f in rep_files for layer in load_representation(f)]
-    cache: dict = {}  # the N x N Gram matrices, built on first use
-    for spec, out in zip(measures, outputs, strict=True):
+    Every 30 s at most a line with the pairs done over all measures and an ETA is
+    logged (:func:`progress_lines`).
+    """
+    from cnntopo.ph.similarity import (
+        MEASURES,
+        blocked_matrix_from_grams,
+        cka_matrix,
+        measure_matrix,
+        principal_coordinates,
+    )
+
+    narrow = representation in _WITH_FEATURES
+    features = [x for f in rep_files for _, x in load_representation(f)] if narrow else []
+    n_reps = len(rep_files) * len(layers)
+    n_pairs = n_reps * (n_reps - 1) // 2
+    blocks = seed_blocks(rep_files, len(layers), mem_mb)
+    lines = progress_lines(len(measures) * n_pairs, "pairs")
+    for m, (spec, out) in enumerate(zip(measures, outputs, strict=True)):
         name, params = spec["name"], dict(spec["params"])
         t0 = time.perf_counter()
-        C = measure_cross(spec, reps, threads=threads, cache=cache)
+
+        def progress(done: int, _total: int, m: int = m, label: str = spec["label"]) -> None:
+            lines.update(m * n_pairs + done, measure=label)
+
+        if name == "cka_linear" and narrow:  # the feature form: no N x N matrices
+            C = cka_matrix(features)
+            progress(n_pairs, n_pairs)
+        elif MEASURES[name].from_grams is not None:
+            with tempfile.TemporaryDirectory(dir=Path(out).parent) as scratch:
+                C = blocked_matrix_from_grams(
+                    name,
+                    lambda b: [layer_gram(r) for f in blocks[b] for r in load_representation(f)],
+                    len(blocks),
+                    scratch,
+                    n_jobs=threads,
+                    progress=progress,
+                    **params,
+                )
+        else:
+            # PWCCA weighs neurons: the features where stored, else principal coordinates
+            if narrow:
+                neurons = features
+            else:
+                neurons = [
+                    principal_coordinates(layer_gram(r))
+                    for f in rep_files
+                    for r in load_representation(f)
+                ]
+            C = measure_matrix(name, neurons, n_jobs=threads, progress=progress, **params)
         meta = {
             "measure": spec["label"],
             "name": name,
