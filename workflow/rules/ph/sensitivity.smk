@@ -17,6 +17,9 @@ rule sensitivity:
     conda:
         get_env("tda")
     threads: 1
+    # a long single-threaded job that only needs one model's clouds: start it as soon as
+    # they exist, beside the other jobs, not at the end of the run
+    priority: 10
     resources:
         mem_mb=4000,
         runtime=resources.sensitivity_runtime(
