@@ -14,12 +14,12 @@ rule sensitivity:
         f"{OUT}/logs/sensitivity/seed{{seed}}.log",
     benchmark:
         f"{OUT}/benchmarks/sensitivity/seed{{seed}}.tsv"
-    conda:
-        get_env("tda")
-    threads: 1
     # a long single-threaded job that only needs one model's clouds: start it as soon as
     # they exist, beside the other jobs, not at the end of the run
     priority: 10
+    conda:
+        get_env("tda")
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=resources.sensitivity_runtime(
