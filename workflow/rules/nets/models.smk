@@ -12,6 +12,9 @@ if is_trained():
             f"{OUT}/logs/models/seed{{seed}}/train_model.log",
         benchmark:
             f"{OUT}/benchmarks/models/seed{{seed}}/train_model.tsv"
+        # every network first: the cross-model jobs wait for the last one, and on a small
+        # machine the Mapper and per-model work fills the cores around them
+        priority: 20
         conda:
             get_env("torch")
         threads: get_torch_threads()

@@ -37,6 +37,8 @@ rule similarity_cross:
         f"{OUT}/logs/similarity/{{representation}}/cross.log",
     benchmark:
         f"{OUT}/benchmarks/similarity/{{representation}}/cross.tsv"
+    # on the critical path at the end of a run (it needs every model): start it at once
+    priority: 10
     conda:
         get_env("tda")
     threads: config["similarity"]["threads"]
