@@ -37,17 +37,12 @@ from pathlib import Path
 import numpy as np
 from bench_knee import yardstick  # the shared yardstick (benchmarks/ is on sys.path)
 
-LAYERS = [
-    "layer1.1.bn2",
-    "layer2.1.bn2",
-    "layer3.1.bn2",
-    "layer4.0.bn2",
-    "layer4.1.bn1",
-    "layer4.1.bn2",
-]
+from cnntopo.nets.layers_option_b import FGBG_LAYERS
+
+LAYERS = list(FGBG_LAYERS)  # the paper's six figure layers, as the demo
 CONSTRUCTIONS = {
     "random": {"low": 1},
-    "full": {"cap": 30000, "replace": True},
+    "full": {"cap": 20000, "replace": True},
     "fg1": {"grabcut": "paper", "grabcut_iters": 5, "empty_mask": "random", "ties": "paper"},
 }
 
