@@ -283,13 +283,19 @@ def test_figure_mapper_knns_gives_each_layer_its_own_graphs(tmp_path):
     npzs = [tmp_path / f"knn{i}.npz" for i in range(2)]
     pngs = [tmp_path / f"knn{i}.png" for i in range(2)]
     pdfs = [tmp_path / f"knn{i}.pdf" for i in range(2)]
-    metas = figure_mapper_knns(clouds, graphs[::-1], npzs, pngs, pdfs, k=3, queries=None, seed=0)
+    metas = figure_mapper_knns(
+        clouds, graphs, npzs, pngs, pdfs, graph_counts=[1, 2], k=3, queries=None, seed=0
+    )
     assert [m["layer"] for m in metas] == ["layer1.1.bn2", "layer4.1.bn2"]
     assert [m["eps"] for m in metas[0]["eps"]] == [0.3]
     assert sorted(m["eps"] for m in metas[1]["eps"]) == [0.1, 0.2]
     assert all(p.stat().st_size > 0 for p in [*npzs, *pngs, *pdfs])
     with pytest.raises(ValueError, match="do not pair up"):
-        figure_mapper_knns(clouds, graphs, npzs, pngs[:1], k=3, queries=None, seed=0)
+        figure_mapper_knns(
+            clouds, graphs, npzs, pngs[:1], graph_counts=[1, 2], k=3, queries=None, seed=0
+        )
+    with pytest.raises(ValueError, match="do not pair up"):
+        figure_mapper_knns(clouds, graphs, npzs, pngs, graph_counts=[2, 2], k=3, seed=0)
 
 
 def test_mapper_stats_columns_and_a_class_without_points(tmp_path):

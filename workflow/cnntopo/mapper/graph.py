@@ -730,13 +730,14 @@ def mapper_graph(
     node_ids: list[str] = []
     node_members: list[np.ndarray] = []
     cube_intervals: list[int] = []
-    pairs = np.array([m.size for m in members], dtype=np.float64) ** 2
+    # pairs done before interval k (DBSCAN's work grows with the pairs of each interval)
+    pairs_before = np.cumsum([0] + [m.size**2 for m in members])
     progress = None
     if log is not None:
-        progress = Progress(max(1, int(pairs.sum())), log, unit="point pairs")
+        progress = Progress(max(1, int(pairs_before[-1])), log, unit="point pairs")
     for k, idx in enumerate(members):
         if progress is not None and k:
-            progress.update(int(pairs[:k].sum()), intervals=f"{k}/{len(members)}")
+            progress.update(int(pairs_before[k]), intervals=f"{k}/{len(members)}")
         if idx.size == 0:
             continue  # KeplerMapper drops empty intervals before numbering cubes
         i = len(cube_intervals)

@@ -254,6 +254,14 @@ def get_cloud_graphs(wildcards):
     ]
 
 
+def get_cloud_graph_counts(wildcards):
+    """Graphs of each layer of one cloud, in the order of get_cloud_graphs."""
+    return [
+        len(get_mapper_settings(wildcards.cloud, l))
+        for l in get_cloud_layers(wildcards)
+    ]
+
+
 def get_cloud_layers(wildcards):
     return get_mapper_clouds()[wildcards.cloud]
 

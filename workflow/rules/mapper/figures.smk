@@ -199,5 +199,6 @@ for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
             knn_method=MAPPER["graph"]["knn_method"],
             knn_approx_above=MAPPER["graph"]["knn_approx_above"],
             predictions=get_predictions_feature,
+            graph_counts=get_cloud_graph_counts,
         script:
             "../../scripts/mapper/figure_mapper_knn.py"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -221,6 +220,8 @@ def figure_mapper_knns(
     out_npzs: Sequence[str | Path],
     pngs: Sequence[str | Path],
     extras: Sequence[str | Path] = (),
+    *,
+    graph_counts: Sequence[int],
     **kwargs,
 ) -> list[dict]:
     """:func:`figure_mapper_knn` for every layer of one cloud, in one job.
@@ -230,12 +231,14 @@ def figure_mapper_knns(
     cloud_files : sequence of path-like
         The cloud at each of its layers.
     graph_files : sequence of path-like
-        All graphs of those layers; each goes to the layer its ``meta.layer`` names.
+        All graphs of those layers, layer-major (the first layer's, then the next's).
     out_npzs, pngs : sequence of path-like
         Per layer (same order as ``cloud_files``): the distances file and the PNG.
     extras : sequence of path-like, default ()
         The figures in the other formats, layer-major (every format of the first
         layer, then the next).
+    graph_counts : sequence of int
+        Graphs of each layer in ``graph_files`` (same order as ``cloud_files``).
     **kwargs
         The keyword arguments of :func:`figure_mapper_knn`.
 
@@ -245,25 +248,28 @@ def figure_mapper_knns(
         The ``meta`` record of each layer.
     """
     n = len(cloud_files)
-    if not (len(out_npzs) == len(pngs) == n) or len(extras) % max(n, 1):
+    if (
+        not (len(out_npzs) == len(pngs) == len(graph_counts) == n)
+        or len(extras) % max(n, 1)
+        or sum(graph_counts) != len(graph_files)
+    ):
         raise ValueError(
-            f"{n} clouds, {len(out_npzs)} distance files, {len(pngs)} PNGs and "
-            f"{len(extras)} other figures do not pair up"
+            f"{n} clouds, {len(out_npzs)} distance files, {len(pngs)} PNGs, "
+            f"{len(extras)} other figures and {len(graph_files)} graphs (per layer: "
+            f"{list(graph_counts)}) do not pair up"
         )
     per_layer = len(extras) // max(n, 1)
-    by_layer: dict[str, list] = {}
-    for path in graph_files:
-        layer = artifacts.read_json(path).get("meta", {}).get("layer")
-        by_layer.setdefault(layer, []).append(path)
-    metas = []
-    for i, cloud_npz in enumerate(cloud_files):
-        with np.load(cloud_npz, allow_pickle=False) as z:
-            layer = json.loads(str(z["meta"]))["layer"]
-        figures = [pngs[i], *extras[i * per_layer : (i + 1) * per_layer]]
-        metas.append(
-            figure_mapper_knn(cloud_npz, by_layer.get(layer, []), out_npzs[i], figures, **kwargs)
+    starts = np.concatenate([[0], np.cumsum(graph_counts)]).astype(int)
+    return [
+        figure_mapper_knn(
+            cloud_npz,
+            graph_files[starts[i] : starts[i + 1]],
+            out_npzs[i],
+            [pngs[i], *extras[i * per_layer : (i + 1) * per_layer]],
+            **kwargs,
         )
-    return metas
+        for i, cloud_npz in enumerate(cloud_files)
+    ]
 
 
 def _point_images(titles: Sequence[str], cloud_files: Sequence[str | Path]) -> dict:
