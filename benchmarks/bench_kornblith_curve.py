@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -52,9 +53,20 @@ def _config(path: str) -> dict:
         return validate_config(yaml.safe_load(fh))
 
 
-def train_seed(cfg: dict, width: int, seed: int, epochs: int, n_train: int, ckpt_dir: Path):
+def train_seed(
+    cfg: dict,
+    arch: str,
+    width: int,
+    seed: int,
+    epochs: int,
+    n_train: int,
+    ckpt_dir: Path,
+    threads: int = 1,
+):
     """Train one network; write ``e<epoch>.pt`` after every epoch; return the test accuracies."""
     import torch
+
+    torch.set_num_threads(threads)
 
     from cnntopo.nets.models import init_model
     from cnntopo.nets.training import train_model
@@ -69,8 +81,8 @@ def train_seed(cfg: dict, width: int, seed: int, epochs: int, n_train: int, ckpt
     training = dict(cfg["training"], epochs=epochs, max_train_images=n_train)
     train_set = load_split(cfg["dataset"], "train")
     test_set = load_split(cfg["dataset"], "test")
-    mean, std = dataset_normalization(cfg["dataset"], "plain_cnn")
-    model = init_model("plain_cnn", width, len(train_set.classes), seed)
+    mean, std = dataset_normalization(cfg["dataset"], arch)
+    model = init_model(arch, width, len(train_set.classes), seed)
 
     def save(epoch: int, net) -> None:
         torch.save(net.state_dict(), ckpt_dir / f"e{epoch}.pt")
@@ -93,17 +105,19 @@ def train_seed(cfg: dict, width: int, seed: int, epochs: int, n_train: int, ckpt
 
 
 def checkpoint_grams(
-    cfg, width, ckpt: Path, images, layers, workdir: Path
+    cfg, arch, width, ckpt: Path, images, layers, workdir: Path, threads: int = 1
 ) -> dict[str, np.ndarray]:
     """Uncentred linear Gram matrix (N, N) of every recorded layer's flattened activations."""
     import torch
+
+    torch.set_num_threads(threads)
 
     from cnntopo.nets.activations import extract_activations, load_activations
     from cnntopo.nets.models import init_model
     from cnntopo.stages.common import dataset_normalization
 
-    mean, std = dataset_normalization(cfg["dataset"], "plain_cnn")
-    model = init_model("plain_cnn", width, len(images.classes), 0)
+    mean, std = dataset_normalization(cfg["dataset"], arch)
+    model = init_model(arch, width, len(images.classes), 0)
     model.load_state_dict(torch.load(ckpt, map_location="cpu"))
     grams = {}
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
@@ -136,7 +150,14 @@ def main() -> None:
     parser.add_argument("--eval-images", type=int, nargs="+", default=[300, 1000, 2000])
     parser.add_argument("--hooks", nargs="+", default=["conv", "relu"], choices=["conv", "relu"])
     parser.add_argument("--workdir", default="/tmp/kornblith-curve")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--jobs", type=int, default=1, help="networks trained at once")
+    parser.add_argument(
+        "--eval-epochs", type=int, nargs="+", default=None, help="checkpoints analysed (all)"
+    )
+    parser.add_argument(
+        "--arch", default=None, help="plain_cnn or tiny10 (default: the config's model.arch)"
+    )
     parser.add_argument("--bootstrap", type=int, default=1000)
     args = parser.parse_args()
 
@@ -150,6 +171,7 @@ def main() -> None:
     ys = yardstick()
     print(f"yardstick (ripser 1000x256 Gaussian, maxdim 1): {ys:.2f} s")
     cfg = _config(args.config)
+    arch = args.arch or cfg["model"]["arch"]
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     test = load_split(cfg["dataset"], "test")
@@ -158,39 +180,45 @@ def main() -> None:
     seeds = list(range(args.seeds))
     S, L = len(seeds), len(LAYER_NAMES)
     hooks = {h: [name.replace("conv", h) for name in LAYER_NAMES] for h in args.hooks}
+    layers = [n for names in hooks.values() for n in names]
     rows = []
+    pool = ProcessPoolExecutor(max_workers=args.jobs)
     for width in args.widths:
+        run_dir = workdir / f"{arch}-w{width}-n{args.train_images}-E{args.epochs}"
         t0 = time.perf_counter()
-        acc = np.array(
-            [
-                train_seed(
-                    cfg,
-                    width,
-                    s,
-                    args.epochs,
-                    args.train_images,
-                    workdir / f"w{width}-n{args.train_images}-E{args.epochs}" / f"seed{s}",
-                )
-                for s in seeds
-            ]
-        )
+        futures = [
+            pool.submit(
+                train_seed,
+                cfg,
+                arch,
+                width,
+                s,
+                args.epochs,
+                args.train_images,
+                run_dir / f"seed{s}",
+                args.threads,
+            )
+            for s in seeds
+        ]
+        acc = np.array([f.result() for f in futures])
         t_train = time.perf_counter() - t0
         t0 = time.perf_counter()
-        for epoch in range(1, args.epochs + 1):
-            per_seed = [
-                checkpoint_grams(
+        for epoch in args.eval_epochs or range(1, args.epochs + 1):
+            futures = [
+                pool.submit(
+                    checkpoint_grams,
                     cfg,
+                    arch,
                     width,
-                    workdir
-                    / f"w{width}-n{args.train_images}-E{args.epochs}"
-                    / f"seed{s}"
-                    / f"e{epoch}.pt",
+                    run_dir / f"seed{s}" / f"e{epoch}.pt",
                     images,
-                    [n for names in hooks.values() for n in names],
+                    layers,
                     workdir,
+                    args.threads,
                 )
                 for s in seeds
             ]
+            per_seed = [f.result() for f in futures]
             for hook, names in hooks.items():
                 grams = [g[name] for g in per_seed for name in names]  # model-major
                 for n in args.eval_images:
@@ -212,14 +240,14 @@ def main() -> None:
                         )
                     )
                     print(
-                        f"width {width} epoch {epoch} {hook} N={n}: exact {exact:.3f} "
+                        f"{arch} width {width} epoch {epoch} {hook} N={n}: exact {exact:.3f} "
                         f"[{low:.3f}, {high:.3f}] within1 {within1:.3f} "
                         f"(acc {acc[:, epoch - 1].mean():.3f})",
                         flush=True,
                     )
         t_eval = time.perf_counter() - t0
         print(
-            f"width {width}: training {t_train:.0f} s ({t_train / ys:.0f} yardsticks) for "
+            f"{arch} width {width}: training {t_train:.0f} s ({t_train / ys:.0f} yardsticks) for "
             f"{S} seeds x {args.epochs} epochs x {args.train_images} images; "
             f"analysis {t_eval:.0f} s ({t_eval / ys:.0f} yardsticks)"
         )

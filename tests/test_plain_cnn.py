@@ -19,6 +19,44 @@ def test_layer_table_matches_the_network(width):
     assert logits.shape == (2, 10)
 
 
+@pytest.mark.parametrize("width", [4, 16])
+def test_tiny10_layer_table_matches_the_network(width):
+    model = models.init_model("tiny10", width=width, num_classes=10, seed=0)
+    assert models.conv_layer_names(model) == list(LAYER_NAMES)
+    assert models.layer_shapes(model) == layer_shapes(width, layout="tiny10")
+    assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_tiny10_is_kornblith_et_al_s_table_at_width_16():
+    # Tiny-10: 3x3 conv 16 x2; 3x3 conv 32 stride 2; 3x3 conv 32 x2; 3x3 conv 64 stride 2;
+    # 3x3 conv 64 valid padding; 1x1 conv 64 (each with BN and ReLU); GAP; logits.
+    assert layer_shapes(16, layout="tiny10") == {
+        "conv1": (16, 32, 32),
+        "conv2": (16, 32, 32),
+        "conv3": (32, 16, 16),
+        "conv4": (32, 16, 16),
+        "conv5": (32, 16, 16),
+        "conv6": (64, 8, 8),
+        "conv7": (64, 6, 6),
+        "conv8": (64, 6, 6),
+    }
+    model = models.init_model("tiny10", width=16, num_classes=10, seed=0)
+    assert model.conv7.padding == (0, 0) and model.conv8.kernel_size == (1, 1)
+    assert [type(m).__name__ for m in model][-6:] == [
+        "Conv2d",
+        "BatchNorm2d",
+        "ReLU",
+        "AdaptiveAvgPool2d",
+        "Flatten",
+        "Linear",
+    ]
+
+
+def test_unknown_layout_is_refused():
+    with pytest.raises(ValueError, match="layout must be one of"):
+        layer_shapes(16, layout="tiny11")
+
+
 def test_same_seed_same_weights_other_seed_other_weights():
     a, b, c = (models.init_model("plain_cnn", width=4, seed=s) for s in (1, 1, 2))
     wa, wb, wc = (m.conv1.weight for m in (a, b, c))

@@ -250,6 +250,12 @@ def _plain_cnn(width: int, num_classes: int) -> nn.Module:
     return build_plain_cnn(width=width, num_classes=num_classes)
 
 
+def _tiny10(width: int, num_classes: int) -> nn.Module:
+    from cnntopo.nets.plain_cnn import build_plain_cnn
+
+    return build_plain_cnn(width=width, num_classes=num_classes, layout="tiny10")
+
+
 #: Built-in networks: name -> ``builder(width, num_classes, **kwargs)``. A new network is
 #: one entry here plus its name in the schema's ``model.arch`` list (its layers are then
 #: read from the built model, see :func:`cnntopo.nets.layers.module_table`).
@@ -257,6 +263,7 @@ BUILTINS: dict[str, Callable[..., nn.Module]] = {
     "resnet18_cifar": _paper_network,
     "resnet18_mapper": _mapper_network,
     "plain_cnn": _plain_cnn,  # Kornblith et al. 2019's plain CNN (cnntopo.nets.plain_cnn)
+    "tiny10": _tiny10,  # their Tiny-10 CNN (the same module)
 }
 
 #: Names of the built-in networks (:data:`BUILTINS`).

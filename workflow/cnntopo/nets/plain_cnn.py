@@ -27,9 +27,30 @@ the compared layers (their raw, pre-BN outputs, as for the ResNet). The stage la
 (two convolutions per resolution, as the paper's ResNet) lets the stage permutation
 test group layers by resolution.
 
-The layer table (:data:`LAYER_NAMES`, :func:`layer_shapes`) needs no torch; the network
-is built by :func:`build_plain_cnn`, registered in :mod:`cnntopo.nets.models` as
-``"plain_cnn"``.
+The second layout, ``"tiny10"``, is the *Tiny-10* CNN of Kornblith et al.'s appendix,
+the 10-layer network of their layer-identification experiments (Table 2, Figure 2), with
+their widths at ``width = 16``:
+
+====== ============ ======== ========= =====================
+layer  channels     kernel   stride    output (32x32 input)
+====== ============ ======== ========= =====================
+conv1  width        3x3      1         16 x 32 x 32
+conv2  width        3x3      1         16 x 32 x 32
+conv3  2 width      3x3      2         32 x 16 x 16
+conv4  2 width      3x3      1         32 x 16 x 16
+conv5  2 width      3x3      1         32 x 16 x 16
+conv6  4 width      3x3      2         64 x 8 x 8
+conv7  4 width      3x3      1, valid  64 x 6 x 6
+conv8  4 width      1x1      1         64 x 6 x 6
+====== ============ ======== ========= =====================
+
+(8 convolutions with BN and ReLU, global average pooling and the logits: 10 layers.)
+Its layers differ in more than depth (a valid-padded and a 1x1 convolution at the end,
+three convolutions at 16 x 16), so it is the network in which their test is calibrated.
+
+The layer table (:data:`LAYER_NAMES`, :func:`layer_shapes`) needs no torch; the networks
+are built by :func:`build_plain_cnn`, registered in :mod:`cnntopo.nets.models` as
+``"plain_cnn"`` and ``"tiny10"``.
 
 References
 ----------
@@ -43,7 +64,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-__all__ = ["ARCH", "LAYER_NAMES", "layer_shapes", "build_plain_cnn"]
+__all__ = ["ARCH", "LAYOUTS", "LAYER_NAMES", "layer_shapes", "build_plain_cnn"]
 
 #: The architecture name in ``model.arch``.
 ARCH = "plain_cnn"
@@ -51,9 +72,26 @@ ARCH = "plain_cnn"
 #: The compared layers, in network order.
 LAYER_NAMES: tuple[str, ...] = tuple(f"conv{i}" for i in range(1, 9))
 
-#: Channel multiplier of ``width`` and stride of every convolution.
-_MULTIPLIERS = (1, 1, 2, 2, 4, 4, 8, 8)
-_STRIDES = (1, 1, 2, 1, 2, 1, 2, 1)
+#: Per layout: channel multiplier of ``width``, kernel side, stride and padding of every
+#: convolution.
+_LAYOUTS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "plain_cnn": ((1, 1, 2, 2, 4, 4, 8, 8), (3,) * 8, (1, 1, 2, 1, 2, 1, 2, 1), (1,) * 8),
+    "tiny10": (
+        (1, 1, 2, 2, 2, 4, 4, 4),
+        (3, 3, 3, 3, 3, 3, 3, 1),
+        (1, 1, 2, 1, 1, 2, 1, 1),
+        (1, 1, 1, 1, 1, 1, 0, 0),
+    ),
+}
+
+#: The layouts (architecture names in ``model.arch``).
+LAYOUTS: tuple[str, ...] = tuple(_LAYOUTS)
+
+
+def _layout(layout: str) -> tuple[tuple[int, ...], ...]:
+    if layout not in _LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    return _LAYOUTS[layout]
 
 
 def _check_width(width: Any) -> int:
@@ -62,7 +100,9 @@ def _check_width(width: Any) -> int:
     return int(width)
 
 
-def layer_shapes(width: int = 64, image_size: int = 32) -> dict[str, tuple[int, int, int]]:
+def layer_shapes(
+    width: int = 64, image_size: int = 32, layout: str = "plain_cnn"
+) -> dict[str, tuple[int, int, int]]:
     """Per-image output shape ``(c, h, w)`` of every convolution (torch-free).
 
     Parameters
@@ -71,6 +111,8 @@ def layer_shapes(width: int = 64, image_size: int = 32) -> dict[str, tuple[int, 
         Channels of the first stage.
     image_size : int, default 32
         Side of the square input images.
+    layout : {"plain_cnn", "tiny10"}
+        The network (module docstring).
 
     Returns
     -------
@@ -79,20 +121,22 @@ def layer_shapes(width: int = 64, image_size: int = 32) -> dict[str, tuple[int, 
     """
     width = _check_width(width)
     shapes, side = {}, int(image_size)
-    for name, mult, stride in zip(LAYER_NAMES, _MULTIPLIERS, _STRIDES, strict=True):
-        side = (side - 1) // stride + 1  # 3x3 kernel, padding 1
+    for name, mult, kernel, stride, pad in zip(LAYER_NAMES, *_layout(layout), strict=True):
+        side = (side + 2 * pad - kernel) // stride + 1
         shapes[name] = (width * mult, side, side)
     return shapes
 
 
-def build_plain_cnn(width: int = 64, num_classes: int = 10):
+def build_plain_cnn(width: int = 64, num_classes: int = 10, layout: str = "plain_cnn"):
     """The untrained plain CNN (weights from torch's global RNG).
 
     Parameters
     ----------
     width : int, default 64
-        Channels of the first stage (64 = Kornblith et al.'s widths 64 ... 512).
+        Channels of the first stage (``layout="tiny10"``: 16 = Kornblith et al.'s Tiny-10).
     num_classes : int, default 10
+    layout : {"plain_cnn", "tiny10"}
+        The network (module docstring).
 
     Returns
     -------
@@ -108,9 +152,11 @@ def build_plain_cnn(width: int = 64, num_classes: int = 10):
     width = _check_width(width)
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     in_ch = 3
-    for i, (mult, stride) in enumerate(zip(_MULTIPLIERS, _STRIDES, strict=True), start=1):
+    for i, (mult, kernel, stride, pad) in enumerate(zip(*_layout(layout), strict=True), start=1):
         out_ch = width * mult
-        modules[f"conv{i}"] = nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=1, bias=False)
+        modules[f"conv{i}"] = nn.Conv2d(
+            in_ch, out_ch, kernel, stride=stride, padding=pad, bias=False
+        )
         modules[f"bn{i}"] = nn.BatchNorm2d(out_ch)
         modules[f"relu{i}"] = nn.ReLU()
         in_ch = out_ch
