@@ -182,75 +182,75 @@ def main() -> None:
     hooks = {h: [name.replace("conv", h) for name in LAYER_NAMES] for h in args.hooks}
     layers = [n for names in hooks.values() for n in names]
     rows = []
-    pool = ProcessPoolExecutor(max_workers=args.jobs)
-    for width in args.widths:
-        run_dir = workdir / f"{arch}-w{width}-n{args.train_images}-E{args.epochs}"
-        t0 = time.perf_counter()
-        futures = [
-            pool.submit(
-                train_seed,
-                cfg,
-                arch,
-                width,
-                s,
-                args.epochs,
-                args.train_images,
-                run_dir / f"seed{s}",
-                args.threads,
-            )
-            for s in seeds
-        ]
-        acc = np.array([f.result() for f in futures])
-        t_train = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        for epoch in args.eval_epochs or range(1, args.epochs + 1):
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        for width in args.widths:
+            run_dir = workdir / f"{arch}-w{width}-n{args.train_images}-E{args.epochs}"
+            t0 = time.perf_counter()
             futures = [
                 pool.submit(
-                    checkpoint_grams,
+                    train_seed,
                     cfg,
                     arch,
                     width,
-                    run_dir / f"seed{s}" / f"e{epoch}.pt",
-                    images,
-                    layers,
-                    workdir,
+                    s,
+                    args.epochs,
+                    args.train_images,
+                    run_dir / f"seed{s}",
                     args.threads,
                 )
                 for s in seeds
             ]
-            per_seed = [f.result() for f in futures]
-            for hook, names in hooks.items():
-                grams = [g[name] for g in per_seed for name in names]  # model-major
-                for n in args.eval_images:
-                    exact, low, high, within1, cases = identification(
-                        grams, n, S, L, args.bootstrap
+            acc = np.array([f.result() for f in futures])
+            t_train = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            for epoch in args.eval_epochs or range(1, args.epochs + 1):
+                futures = [
+                    pool.submit(
+                        checkpoint_grams,
+                        cfg,
+                        arch,
+                        width,
+                        run_dir / f"seed{s}" / f"e{epoch}.pt",
+                        images,
+                        layers,
+                        workdir,
+                        args.threads,
                     )
-                    rows.append(
-                        (
-                            width,
-                            epoch,
-                            hook,
-                            n,
-                            acc[:, epoch - 1].mean(),
-                            exact,
-                            low,
-                            high,
-                            within1,
-                            cases,
+                    for s in seeds
+                ]
+                per_seed = [f.result() for f in futures]
+                for hook, names in hooks.items():
+                    grams = [g[name] for g in per_seed for name in names]  # model-major
+                    for n in args.eval_images:
+                        exact, low, high, within1, cases = identification(
+                            grams, n, S, L, args.bootstrap
                         )
-                    )
-                    print(
-                        f"{arch} width {width} epoch {epoch} {hook} N={n}: exact {exact:.3f} "
-                        f"[{low:.3f}, {high:.3f}] within1 {within1:.3f} "
-                        f"(acc {acc[:, epoch - 1].mean():.3f})",
-                        flush=True,
-                    )
-        t_eval = time.perf_counter() - t0
-        print(
-            f"{arch} width {width}: training {t_train:.0f} s ({t_train / ys:.0f} yardsticks) for "
-            f"{S} seeds x {args.epochs} epochs x {args.train_images} images; "
-            f"analysis {t_eval:.0f} s ({t_eval / ys:.0f} yardsticks)"
-        )
+                        rows.append(
+                            (
+                                width,
+                                epoch,
+                                hook,
+                                n,
+                                acc[:, epoch - 1].mean(),
+                                exact,
+                                low,
+                                high,
+                                within1,
+                                cases,
+                            )
+                        )
+                        print(
+                            f"{arch} width {width} epoch {epoch} {hook} N={n}: exact {exact:.3f} "
+                            f"[{low:.3f}, {high:.3f}] within1 {within1:.3f} "
+                            f"(acc {acc[:, epoch - 1].mean():.3f})",
+                            flush=True,
+                        )
+            t_eval = time.perf_counter() - t0
+            print(
+                f"{arch} width {width}: training {t_train:.0f} s ({t_train / ys:.0f} yardsticks) for "
+                f"{S} seeds x {args.epochs} epochs x {args.train_images} images; "
+                f"analysis {t_eval:.0f} s ({t_eval / ys:.0f} yardsticks)"
+            )
     print()
     print("| width | epoch | hook | N | test acc | exact [95 % CI] | within ±1 | cases |")
     print("|---:|---:|---|---:|---:|---|---:|---:|")

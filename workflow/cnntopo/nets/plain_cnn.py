@@ -64,10 +64,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-__all__ = ["ARCH", "LAYOUTS", "LAYER_NAMES", "layer_shapes", "build_plain_cnn"]
-
-#: The architecture name in ``model.arch``.
-ARCH = "plain_cnn"
+__all__ = ["LAYOUTS", "LAYER_NAMES", "layer_shapes", "build_plain_cnn"]
 
 #: The compared layers, in network order.
 LAYER_NAMES: tuple[str, ...] = tuple(f"conv{i}" for i in range(1, 9))
