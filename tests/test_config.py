@@ -86,13 +86,34 @@ def test_all_problems_reported_at_once():
     assert "training.epoch" in str(err.value) and "model.width" in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["config.yaml", "tiny.yaml", "paper.yaml"])
+SHIPPED = {
+    "config.yaml": "demo",
+    "tiny.yaml": "tiny",
+    "paper.yaml": "paper",
+    "sweep.yaml": "sweep",
+    "kornblith.yaml": "kornblith",
+    "imagenet10.yaml": "imagenet10",
+}
+
+
+def test_every_shipped_config_is_listed(repo):
+    assert sorted(p.name for p in (repo / "config").glob("*.yaml")) == sorted(SHIPPED)
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_configs_are_valid(repo, name):
     cfg = load_config(repo / "config" / name)
-    assert (
-        cfg["experiment"]
-        == {"config.yaml": "demo", "tiny.yaml": "tiny", "paper.yaml": "paper"}[name]
-    )
+    assert cfg["experiment"] == SHIPPED[name]
+
+
+def test_kornblith_config_is_their_setting(repo):
+    """Tiny-10 at their widths, 10 seeds, the whole training set (what reaches >= 90 %)."""
+    cfg = load_config(repo / "config" / "kornblith.yaml")
+    assert (cfg["model"]["arch"], cfg["model"]["width"]) == ("tiny10", 16)
+    assert cfg["model"]["seeds"] == list(range(10))
+    assert cfg["training"]["max_train_images"] is None and cfg["training"]["epochs"] >= 10
+    assert {"cka_linear", "procrustes"} <= set(cfg["similarity"]["measures"])
+    assert "flat" in cfg["similarity"]["representations"]
 
 
 def test_paper_config_matches_the_paper(repo):
