@@ -22,7 +22,7 @@ from cnntopo.mapper.graph import knee_eps, mapper_graph
 from cnntopo.nets.models import init_model
 from cnntopo.ph.persistence import diagrams
 
-# Job counts of the paper DAG (tests/test_workflow.py checks them).
+# Job counts of the paper DAG (tests/workflow/test_tiny_run.py checks them).
 N_PH_NETWORKS = 100
 N_PH_CLOUDS = 1700  # persistence: 100 jobs (one per network) of 17 clouds each
 N_P2_GRAPHS = 17  # random clouds: 50,000 points each

@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 # once and overlaps with the other runs and the unit tests on the other worker. xdist's
 # own `xdist_group` marker is inert with pytest 9 (it renames `item._nodeid`, which
 # pytest 9 no longer reads), so the scheduler below groups by node id instead.
-TINY_RUN_FILES = ("test_workflow.py", "test_provenance.py", "test_notebook.py")
+TINY_RUN_FILES = ("test_tiny_run.py", "test_provenance.py", "test_notebook.py")
 
 
 def run_group(nodeid: str) -> str | None:
@@ -55,9 +55,9 @@ def _quick_slurm_client(tmp_path_factory):
     Wherever ``sinfo`` is installed, the SLURM executor plugin runs ``scontrol show
     config`` while Snakemake builds its command line, i.e. at every Snakemake start,
     executor or not. On a machine with the SLURM client but no running controller (a CI
-    machine after tests/test_slurm.py stopped its loopback cluster) that call waits for
+    machine after tests/workflow/test_slurm.py stopped its loopback cluster) that call waits for
     the controller about 9 s each time. The tests' Snakemake runs read a copy of
-    ``slurm.conf`` with ``MessageTimeout=1`` instead; tests/test_slurm.py drops it.
+    ``slurm.conf`` with ``MessageTimeout=1`` instead; tests/workflow/test_slurm.py drops it.
     """
     conf = Path("/etc/slurm/slurm.conf")
     if "SLURM_CONF" in os.environ or not conf.is_file() or shutil.which("sinfo") is None:

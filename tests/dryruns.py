@@ -1,4 +1,4 @@
-"""Many Snakemake dry runs in one process (a helper of tests/test_provenance.py).
+"""Many Snakemake dry runs in one process (a helper of tests/workflow/test_provenance.py).
 
 ``python tests/dryruns.py REQUESTS.json`` reads a list of config files and prints, for
 each, the rules of the jobs a dry run would execute and the files

@@ -13,7 +13,6 @@ include: "rules/ph/bootstrap.smk"
 include: "rules/ph/similarity.smk"
 include: "rules/ph/sensitivity.smk"
 include: "rules/ph/figures.smk"
-include: "rules/mapper/common.smk"
 include: "rules/mapper/model.smk"
 include: "rules/mapper/clouds.smk"
 include: "rules/mapper/graphs.smk"
@@ -24,4 +23,4 @@ include: "rules/summary.smk"
 # Everything this experiment builds (the Snakefile's `all` asks for it).
 rule experiment:
     input:
-        get_final_outputs(),
+        PLAN.final_outputs,

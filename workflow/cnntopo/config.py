@@ -50,8 +50,62 @@ def load_schema(path: str | Path = SCHEMA_PATH) -> dict:
 
 @functools.lru_cache(maxsize=8)
 def _parse_schema(path: Path, mtime_ns: int) -> dict:
-    """The parsed schema file (``mtime_ns`` only keys the cache)."""
-    return yaml.load(path.read_text(), Loader=_YAML_LOADER)
+    """The parsed schema file (``mtime_ns`` only keys the cache), registries resolved."""
+    schema = yaml.load(path.read_text(), Loader=_YAML_LOADER)
+    _resolve_registries(schema)
+    return schema
+
+
+#: The user door of the extension points: ``python:<file.py>:<function>``.
+USER_SPEC_PATTERN = r"^python:.+\.py:[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def registry_names(kind: str) -> list[str]:
+    """The built-in names of an extension point: measures, constructions or networks.
+
+    The registries, not the schema file, hold the names: adding a built-in measure
+    (:mod:`cnntopo.ph.similarity.registry`), point-cloud construction
+    (:mod:`cnntopo.mapper.constructions`) or network (:mod:`cnntopo.nets.registry`) is
+    one module and its test.
+    """
+    if kind == "measures":
+        from cnntopo.ph.similarity.registry import builtin_names
+    elif kind == "constructions":
+        from cnntopo.mapper.constructions import builtin_names
+    elif kind == "networks":
+        from cnntopo.nets.registry import builtin_archs as builtin_names
+    else:
+        raise ValueError(
+            f"unknown registry {kind!r}; expected 'measures', 'constructions' or 'networks'"
+        )
+    return list(builtin_names())
+
+
+def _resolve_registries(node: Any) -> None:
+    """Replace every ``{x-registry: <kind>}`` node by its built-in names or the user door."""
+    if isinstance(node, list):
+        for item in node:
+            _resolve_registries(item)
+        return
+    if not isinstance(node, dict):
+        return
+    enum_kind = node.pop("x-registry-enum", None)
+    if enum_kind is not None:  # one branch of an anyOf: the built-in names only
+        exclude = set(node.pop("x-exclude", []))
+        node["enum"] = [n for n in registry_names(enum_kind) if n not in exclude]
+    kind = node.pop("x-registry", None)
+    if kind is not None:
+        names = registry_names(kind)
+        node["anyOf"] = [
+            {"enum": names},
+            {"type": "string", "pattern": USER_SPEC_PATTERN},
+        ]
+        node["x-error"] = (
+            f"expected one of {names} or your own as python:<file.py>:<function> "
+            "(docs/extending.md)"
+        )
+    for value in node.values():
+        _resolve_registries(value)
 
 
 #: libyaml's parser when PyYAML has it (5-6x faster, same result), else the pure-Python one.
@@ -210,10 +264,47 @@ def _check_semantics(config: dict) -> None:
             f"config key 'sensitivity.seeds': seeds {missing} are not in 'model.seeds'; "
             "test only models that are trained"
         )
+    problems += _user_code_problems(config)
     if not problems:  # the layers can only be resolved for a valid network
         problems += _layer_problems(config)
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+
+
+def _user_code_problems(config: dict) -> list[str]:
+    """User measures and constructions (``python:<file.py>:<function>``) load and run.
+
+    Checked here, before any job: a missing file or function, or a function that fails on
+    a small seeded example, stops the workflow with a message naming the file and the
+    function (:func:`cnntopo.ph.similarity.registry.check_user_measure`,
+    :func:`cnntopo.mapper.constructions.check_user_construction`).
+    """
+    problems = []
+    measures = [m for m in config["similarity"]["measures"] if m.startswith("python:")]
+    if measures:
+        from cnntopo.ph.similarity.registry import check_user_measure
+
+        for spec in measures:
+            try:
+                check_user_measure(spec)
+            except (ValueError, TypeError) as err:
+                problems.append(f"config key 'similarity.measures': {err}")
+    mapper = config["mapper"]
+    clouds = [c for c in mapper["constructions"] if c.startswith("python:")]
+    if clouds and mapper["enabled"]:
+        from cnntopo.mapper.constructions import check_user_construction, resolve_all
+
+        for spec in clouds:
+            try:
+                check_user_construction(spec)
+            except (ValueError, TypeError) as err:
+                problems.append(f"config key 'mapper.constructions': {err}")
+        if not problems:
+            try:  # two entries must not name the same cloud
+                resolve_all(mapper["constructions"])
+            except ValueError as err:
+                problems.append(f"config key 'mapper.constructions': {err}")
+    return problems
 
 
 def _model_problems(config: dict, key: str = "model") -> list[str]:

@@ -15,12 +15,17 @@ Examples
 0.1234567
 >>> format_cloud("full", 0.5)
 'full-noise0.5'
+>>> parse_cloud("gap")["method"]  # a user construction's cloud
+'user'
 """
 
 from __future__ import annotations
 
 import math
 import re
+
+from cnntopo.mapper.constructions import BUILTINS, builtin_names
+from cnntopo.mapper.user_construction import RESERVED_NAMES, USER_NAME, check_cloud_name
 
 __all__ = [
     "CLOUD_BASES",
@@ -41,14 +46,22 @@ METRIC_NAMES = {
     "bottleneck": "bottleneck",
 }
 
-#: Point-cloud constructions: random, full, top-1/top-5 foreground and background.
-CLOUD_BASES: tuple[str, ...] = ("random", "full", "fg1", "fg5", "bg1", "bg5")
-
-_METHODS = {"random": "random", "full": "full", "fg": "foreground", "bg": "background"}
+#: Built-in point-cloud constructions (:mod:`cnntopo.mapper.constructions`): random,
+#: full, top-1/top-5 foreground and background. A user construction's cloud is the name
+#: of its function (:func:`cnntopo.mapper.constructions.check_cloud_name`).
+CLOUD_BASES: tuple[str, ...] = tuple(builtin_names())
 
 # What format_number writes: digits, an optional fraction, an optional exponent.
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?(?:e[+-][0-9]+)?"
-_CLOUD = rf"({'|'.join(CLOUD_BASES)})(?:-noise({_NUMBER}))?"
+# A built-in, optionally noisy (group 1, group 2 the noise), or a user name (group 3):
+# an identifier that is no built-in name (case-insensitively) unless followed by more
+# identifier characters. Built-ins come first, so "fg1_x" in "noise_{cloud}_{layer}"
+# splits after "fg1".
+_BUILTIN = "|".join(re.escape(b) for b in sorted(CLOUD_BASES, key=len, reverse=True))
+_CLOUD = (
+    rf"(?:({_BUILTIN})(?:-noise({_NUMBER}))?"
+    rf"|((?!(?i:{RESERVED_NAMES})(?![A-Za-z0-9_])){USER_NAME}))"
+)
 _SETTING = rf"intervals~([0-9]+)_overlap~({_NUMBER})_eps~(knee|{_NUMBER})"
 
 
@@ -73,26 +86,18 @@ def metric_label(metric: str, dim: int) -> str:
 def similarity_measures(similarity: dict) -> list[dict]:
     """The ``similarity.measures`` as jobs read them: label, name and parameters of each.
 
+    The measures' registry decides (:func:`cnntopo.ph.similarity.registry.measure_specs`):
     RBF CKA gives one entry per bandwidth (label ``cka_rbf_<sigma>``), SVCCA carries
-    ``similarity.svcca_keep``.
+    ``similarity.svcca_keep``, a user measure is labelled by its function's name.
 
     >>> similarity_measures({"measures": ["cka_linear", "cka_rbf"], "rbf_sigmas": [0.4]})
     ... # doctest: +NORMALIZE_WHITESPACE
     [{'label': 'cka_linear', 'name': 'cka_linear', 'params': {}},
      {'label': 'cka_rbf_0.4', 'name': 'cka_rbf', 'params': {'sigma_frac': 0.4}}]
     """
-    out = []
-    for name in similarity["measures"]:
-        if name == "cka_rbf":
-            out += [
-                {"label": f"cka_rbf_{s:g}", "name": name, "params": {"sigma_frac": float(s)}}
-                for s in similarity["rbf_sigmas"]
-            ]
-        elif name == "svcca":
-            out.append({"label": name, "name": name, "params": {"keep": similarity["svcca_keep"]}})
-        else:
-            out.append({"label": name, "name": name, "params": {}})
-    return out
+    from cnntopo.ph.similarity.registry import measure_specs
+
+    return measure_specs(similarity)
 
 
 def format_number(x: float) -> str:
@@ -135,23 +140,47 @@ def format_cloud(base: str, sigma: float = 0.0) -> str:
 
     Parameters
     ----------
-    base : {"random", "full", "fg1", "fg5", "bg1", "bg5"}
+    base : str
+        A built-in construction (:data:`CLOUD_BASES`: random, full, fg1, fg5, bg1, bg5)
+        or a user construction's name (its function's name).
     sigma : float, default 0.0
-        Standard deviation of the input noise (0 = none).
+        Standard deviation of the input noise (0 = none; built-ins only).
 
     Returns
     -------
     str
+
+    Raises
+    ------
+    ValueError
+        ``base`` is neither a built-in nor a valid user name, or a user cloud with noise.
+
+    Examples
+    --------
+    >>> format_cloud("fg1", 5e-05), format_cloud("gap")
+    ('fg1-noise5e-05', 'gap')
     """
-    if base not in CLOUD_BASES:
-        raise ValueError(
-            f"unknown point cloud construction {base!r}; expected one of {CLOUD_BASES}"
-        )
+    if base not in BUILTINS:
+        try:
+            check_cloud_name(base)
+        except ValueError as err:
+            raise ValueError(
+                f"unknown point cloud construction {base!r}; expected one of {CLOUD_BASES} "
+                f"or a user construction's name ({err})"
+            ) from None
+        if sigma:
+            raise ValueError(
+                f"the user construction {base!r} has no noisy versions "
+                "(mapper.noise takes built-in constructions only)"
+            )
     return f"{base}-noise{format_number(sigma)}" if sigma else base
 
 
 def parse_cloud(cloud: str) -> dict:
     """Method, top-k and noise level of a cloud name.
+
+    A name that is no built-in but a valid user name (:func:`format_cloud`) gives
+    method ``"user"``, top-k 1 and no noise.
 
     Examples
     --------
@@ -159,17 +188,21 @@ def parse_cloud(cloud: str) -> dict:
     {'method': 'foreground', 'topk': 5, 'sigma': 0.0, 'base': 'fg5'}
     >>> parse_cloud("full-noise0.5")["sigma"]
     0.5
+    >>> parse_cloud("gap")
+    {'method': 'user', 'topk': 1, 'sigma': 0.0, 'base': 'gap'}
     """
-    m = re.fullmatch(_CLOUD, cloud)
+    m = re.fullmatch(_CLOUD, cloud) if isinstance(cloud, str) else None
     if not m:
         raise ValueError(
-            f"unknown point cloud {cloud!r}; expected random, full, fg1, fg5, bg1 or bg5, "
-            "optionally followed by -noise<sigma>"
+            f"unknown point cloud {cloud!r}; expected {', '.join(CLOUD_BASES)}, optionally "
+            "followed by -noise<sigma>, or a user construction's name (an ASCII identifier "
+            "that is no built-in name, without noise)"
         )
+    if m.group(3) is not None:
+        return {"method": "user", "topk": 1, "sigma": 0.0, "base": m.group(3)}
     base, sigma = m.group(1), float(m.group(2) or 0.0)
-    if base in ("random", "full"):
-        return {"method": base, "topk": 1, "sigma": sigma, "base": base}
-    return {"method": _METHODS[base[:2]], "topk": int(base[2]), "sigma": sigma, "base": base}
+    entry = BUILTINS[base]
+    return {"method": entry.method, "topk": entry.topk, "sigma": sigma, "base": base}
 
 
 def format_setting(intervals: int, overlap: float, eps: float | None) -> str:

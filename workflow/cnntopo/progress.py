@@ -5,17 +5,22 @@ otherwise show one line per epoch. :class:`Progress` writes a line whenever ``ev
 seconds have passed since the last one, whatever the length of an epoch, with the
 steps done, the elapsed time, an estimate of the time left and any metrics the caller
 passes. It reads the time from an injectable clock, so tests drive it with a fake one.
-Torch-free.
+:func:`progress_lines` is the one the stages use: lines to the ``cnntopo`` logger
+every 30 s, timed by the module's :data:`_clock`. Torch-free.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["Progress", "format_duration"]
+__all__ = ["Progress", "format_duration", "progress_lines"]
+
+#: Clock of :func:`progress_lines`, read when it is called (tests replace it with a fake one).
+_clock: Callable[[], float] = time.perf_counter
 
 
 def format_duration(seconds: float | None) -> str:
@@ -188,3 +193,32 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return str(value)
+
+
+def progress_lines(total: int, unit: str) -> Progress:
+    """A :class:`Progress` of ``total`` ``unit`` that logs a line with an ETA every 30 s at most.
+
+    The lines go to the ``cnntopo`` logger at level INFO; the time comes from this
+    module's ``_clock`` (``time.perf_counter``), looked up at each call, so a test
+    replaces it with ``monkeypatch.setattr(cnntopo.progress, "_clock", fake)``.
+
+    Parameters
+    ----------
+    total : int
+        Steps of the loop; values below 1 count as 1 (an empty loop logs nothing useful
+        but does not fail).
+    unit : str
+        Name of the steps in the lines (e.g. ``"pairs"``, ``"resamples"``).
+
+    Returns
+    -------
+    Progress
+        Call ``.update(done)`` after each step.
+
+    Examples
+    --------
+    >>> lines = progress_lines(0, "pairs")
+    >>> lines.total, lines.unit, lines.every
+    (1, 'pairs', 30.0)
+    """
+    return Progress(max(1, int(total)), logging.getLogger("cnntopo").info, unit=unit, clock=_clock)

@@ -1,7 +1,7 @@
 """Resources of the nets and PH jobs (memory, run time, disk, GPUs) as pure functions (torch-free).
 
-``workflow/rules/common.smk`` calls these with config values and the layer shapes of
-:func:`cnntopo.nets.layers.layer_shapes`; SLURM turns them into ``--mem``, ``-t`` and
+The plan (:mod:`cnntopo.plan.resources`) calls these with config values and the layer
+shapes of :func:`cnntopo.nets.layers.layer_shapes`; SLURM turns them into ``--mem``, ``-t`` and
 ``--gpus``. Memory grows with each retry (``attempt``, see ``--retries``). The numbers
 are generous estimates, not bounds. The Mapper jobs' are in :mod:`cnntopo.mapper.resources`.
 """
@@ -22,6 +22,11 @@ __all__ = [
     "persistence_mem_mb",
     "persistence_runtime",
     "sensitivity_runtime",
+    "gram_images",
+    "gram_mb",
+    "similarity_mem_mb",
+    "similarity_cross_mem_mb",
+    "similarity_tests_mem_mb",
 ]
 
 #: Images per split of the offline/real datasets (for sizing only; imagefolder: a guess).
@@ -265,3 +270,116 @@ def sensitivity_runtime(shapes: Shapes, layers: Collection[str], step: int, n_im
     """
     runs = sum(c // step + 1 for name, (c, _, _) in shapes.items() if name in layers)
     return int(10 + runs * n_images / 1000 * 2 / 60)
+
+
+def gram_images(n_images: int, max_images: int | None) -> int:
+    """Images of the similarity measures' Gram matrices: the first ``max_images`` of them.
+
+    >>> gram_images(1000, 300), gram_images(1000, None), gram_images(120, 300)
+    (300, 1000, 120)
+    """
+    return n_images if max_images is None else min(int(max_images), n_images)
+
+
+def gram_mb(n_models: int, n_layers: int, n_gram: int) -> int:
+    """MB of the float64 ``N x N`` Gram matrices of ``n_models x n_layers`` and their two
+    prepared forms (``N = n_gram``, :func:`gram_images`).
+
+    >>> gram_mb(1, 17, 1000), gram_mb(1, 17, 300)
+    (389, 35)
+    """
+    return 3 * n_models * n_layers * n_gram**2 * 8 // 2**20
+
+
+def similarity_mem_mb(n_layers: int, n_gram: int, attempt: int = 1) -> int:
+    """MB of a representations or sensitivity-table job: one model's Gram matrices and a
+    channel block.
+
+    Parameters
+    ----------
+    n_layers : int
+        The analysed layers.
+    n_gram : int
+        Images of the Gram matrices (:func:`gram_images`).
+    attempt : int, default 1
+        Snakemake's attempt number.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> similarity_mem_mb(17, 1000), similarity_mem_mb(17, 300, attempt=2)
+    (1889, 3070)
+    """
+    return (1500 + gram_mb(1, n_layers, n_gram)) * attempt
+
+
+def similarity_cross_mem_mb(
+    n_models: int,
+    n_layers: int,
+    n_gram: int,
+    widest: int,
+    measures: Collection[str],
+    representation: str,
+    max_mem_mb: int,
+    attempt: int = 1,
+) -> int:
+    """MB of a cross-model similarity job (one representation, every measure).
+
+    Linear CKA alone on a narrow representation (``topl2``, ``pool``) holds the
+    ``N x c`` features of every (model, layer) in float64 (three forms); otherwise the
+    job is blocked over models (:func:`cnntopo.stages.ph.similarity.seed_blocks`):
+    ``max_mem_mb`` bounds the request, but one model's Gram matrices must fit; PWCCA on
+    ``flat`` has no Gram form and holds every model's principal coordinates at once.
+
+    Parameters
+    ----------
+    n_models : int
+        Networks (``len(model.seeds)``).
+    n_layers : int
+        The analysed layers.
+    n_gram : int
+        Images of the representations (:func:`gram_images`).
+    widest : int
+        Vector length of the widest layer.
+    measures : collection of str
+        ``similarity.measures``.
+    representation : {"topl2", "flat", "pool"}
+    max_mem_mb : int
+        ``similarity.max_mem_mb``.
+    attempt : int, default 1
+        Snakemake's attempt number.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> similarity_cross_mem_mb(10, 17, 1000, 512, ["cka_linear"], "topl2", 16000)
+    2992
+    >>> similarity_cross_mem_mb(10, 17, 1000, 512, ["cka_linear", "svcca"], "flat", 16000)
+    4890
+    >>> similarity_cross_mem_mb(10, 17, 300, 512, ["cka_linear", "svcca"], "flat", 16000)
+    1350
+    """
+    if representation != "flat" and set(measures) <= {"cka_linear"}:
+        features_mb = 3 * n_models * n_layers * n_gram * widest * 8 // 2**20
+        return (1000 + features_mb) * attempt
+    need = 1000 + gram_mb(n_models, n_layers, n_gram)
+    if representation == "flat" and "pwcca" in measures:
+        return need * attempt
+    floor = 1000 + gram_mb(1, n_layers, n_gram)
+    return max(floor, min(need, max_mem_mb)) * attempt
+
+
+def similarity_tests_mem_mb(n_models: int, n_layers: int, attempt: int = 1) -> int:
+    """MB of the similarity tests: a few ``K x K`` float64 matrices (``K = models x layers``).
+
+    >>> similarity_tests_mem_mb(100, 17)
+    1088
+    """
+    n = n_models * n_layers
+    return (1000 + n * n * 8 * 4 // 2**20) * attempt

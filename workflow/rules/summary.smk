@@ -3,19 +3,21 @@
 
 rule experiment_summary:
     input:
-        unpack(get_summary_inputs),
+        unpack(PLAN.summary_inputs),
     output:
         json=P("summary"),
     log:
         f"{OUT}/logs/summary.log",
     conda:
-        get_env("plot")
+        "../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
-        within_label=DIST,
-        measures=get_specificity_measures(),
+        **named(
+            within_label=PLAN.dist,
+            measures=PLAN.specificity_measures,
+        ),
     script:
         "../scripts/experiment_summary.py"

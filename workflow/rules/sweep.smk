@@ -6,6 +6,8 @@ from pathlib import Path
 
 from cnntopo.config import validate_config
 from cnntopo.paths import Layout
+from cnntopo.ph.similarity.registry import user_files
+from cnntopo.plan import named
 from cnntopo.sweep import (
     cross_architecture_diagrams,
     cross_architecture_pairs,
@@ -60,18 +62,21 @@ if VARIANTS:
         log:
             f"{SWEEP_OUT}/logs/sweep_summary.log",
         conda:
-            "../../envs/plot.yaml"
+            "../envs/plot.yaml"
         threads: 1
         resources:
             mem_mb=1000,
             runtime=5,
         params:
-            variants=[v.params for v in VARIANTS],
-            paths=[v.path for v in VARIANTS],
-            pairs=[
-                [VARIANTS.index(a), VARIANTS.index(b)] for a, b in CROSS_ARCH.values()
-            ],
-            depth_measures=depth_match_measures(config),
+            **named(
+                variants=[v.params for v in VARIANTS],
+                paths=[v.path for v in VARIANTS],
+                pairs=[
+                    [VARIANTS.index(a), VARIANTS.index(b)]
+                    for a, b in CROSS_ARCH.values()
+                ],
+                depth_measures=depth_match_measures(config),
+            ),
         script:
             "../scripts/sweep_summary.py"
 
@@ -88,6 +93,8 @@ if CROSS_ARCH:
             ),
             reps_a=lambda w: cross_architecture_reps(CROSS_ARCH[w.pair][0], SWEEP_OUT),
             reps_b=lambda w: cross_architecture_reps(CROSS_ARCH[w.pair][1], SWEEP_OUT),
+            # user measures (python:<file>:<function>): an edit reruns the comparison
+            measures=lambda w: user_files(CROSS_ARCH[w.pair][0].config["similarity"]),
         output:
             npz=SWEEP("cross_architecture", ext="npz"),
             csv=SWEEP("cross_architecture", ext="csv"),
@@ -100,12 +107,14 @@ if CROSS_ARCH:
         wildcard_constraints:
             pair=r"v\d+-v\d+",
         conda:
-            "../../envs/plot.yaml"
+            "../envs/plot.yaml"
         threads: config["similarity"]["threads"]
         resources:
             mem_mb=2000,
             runtime=30,
         params:
-            settings=lambda w: cross_architecture_settings(*CROSS_ARCH[w.pair]),
+            **named(
+                settings=lambda w: cross_architecture_settings(*CROSS_ARCH[w.pair]),
+            ),
         script:
             "../scripts/cross_architecture.py"

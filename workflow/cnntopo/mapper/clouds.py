@@ -69,7 +69,9 @@ __all__ = [
     "TIE_RTOL",
     "TIE_RULES",
     "build_cloud",
+    "build_user_cloud",
     "class_blocks",
+    "layer_activations",
     "layer_rng",
     "layer_seed",
     "position_grid",
@@ -395,6 +397,55 @@ def _plan_region(
     return img_idx, chosen.reshape(-1), {"n_ties": n_ties, "mask_fallbacks": int(empty.sum())}
 
 
+def _check_layer(model: nn.Module, layer: str, shape: Sequence[int] | None) -> dict:
+    """The model's modules by name, after checking that ``layer`` is one of them (and,
+    without ``shape``, a mapper layer of the option-B network)."""
+    modules = dict(model.named_modules())
+    if shape is None:
+        valid_layers = mapper_layer_names()
+        if layer not in valid_layers:
+            raise ValueError(
+                f"unknown mapper layer {layer!r}; valid names: {', '.join(valid_layers)} "
+                "(other networks: pass the layer's shape)"
+            )
+        if layer not in modules:
+            raise ValueError(
+                f"the model has no module {layer!r}: without a shape build_cloud needs the "
+                "mapper network (arch 'resnet18_mapper', "
+                "cnntopo.nets.resnet_option_b.MapperResNet18)"
+            )
+    elif layer not in modules:
+        raise ValueError(f"the model has no module {layer!r}")
+    return modules
+
+
+def _check_images(images: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` (N, H, W, C) uint8 and ``labels`` (N,) int64, checked."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] not in (1, 3):
+        raise ValueError(
+            f"images must be uint8 (N, H, W, C) with C in {{1, 3}}, got {images.dtype} "
+            f"{images.shape}"
+        )
+    labels = np.asarray(labels).astype(np.int64, copy=False)
+    n_images = int(images.shape[0])
+    if labels.shape != (n_images,):
+        raise ValueError(f"labels shape {labels.shape} does not match {n_images} images")
+    if n_images == 0:
+        raise ValueError("no images")
+    return images, labels
+
+
+def _layer_grid(
+    modules: dict, layer: str, shape: Sequence[int] | None, image_size: int
+) -> tuple[int, int, int]:
+    """``(c, h, w)`` of ``layer``: the static mapper table without ``shape``."""
+    if shape is None:
+        width = int(modules["conv1"].out_channels) if "conv1" in modules else 64
+        return tuple(mapper_layer_shapes(width, image_size)[layer])
+    return position_grid(shape)
+
+
 # --------------------------------------------------------------------------- main entry
 
 
@@ -534,22 +585,7 @@ def build_cloud(
     t_start = time.perf_counter()
     if method not in METHODS:
         raise ValueError(f"unknown point-cloud method {method!r}; known: {', '.join(METHODS)}")
-    modules = dict(model.named_modules())
-    if shape is None:
-        valid_layers = mapper_layer_names()
-        if layer not in valid_layers:
-            raise ValueError(
-                f"unknown mapper layer {layer!r}; valid names: {', '.join(valid_layers)} "
-                "(other networks: pass the layer's shape)"
-            )
-        if layer not in modules:
-            raise ValueError(
-                f"the model has no module {layer!r}: without a shape build_cloud needs the "
-                "mapper network (arch 'resnet18_mapper', "
-                "cnntopo.nets.resnet_option_b.MapperResNet18)"
-            )
-    elif layer not in modules:
-        raise ValueError(f"the model has no module {layer!r}")
+    modules = _check_layer(model, layer, shape)
     if method in ("foreground", "background") and not _has_receptive_fields(model, layer):
         raise ValueError(
             f"the {method} cloud needs the receptive-field table of the option-B ResNet-18 "
@@ -572,25 +608,10 @@ def build_cloud(
     if not (float(sigma) >= 0.0):
         raise ValueError(f"sigma must be >= 0, got {sigma!r}")
     sigma = float(sigma)
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[3] not in (1, 3):
-        raise ValueError(
-            f"images must be uint8 (N, H, W, C) with C in {{1, 3}}, got {images.dtype} "
-            f"{images.shape}"
-        )
-    labels = np.asarray(labels).astype(np.int64, copy=False)
+    images, labels = _check_images(images, labels)
     n_images = int(images.shape[0])
-    if labels.shape != (n_images,):
-        raise ValueError(f"labels shape {labels.shape} does not match {n_images} images")
-    if n_images == 0:
-        raise ValueError("no images")
     classes, _, _ = class_blocks(labels)
-
-    if shape is None:
-        width = int(modules["conv1"].out_channels) if "conv1" in modules else 64
-        c, h, w = mapper_layer_shapes(width, image_size)[layer]
-    else:
-        c, h, w = position_grid(shape)
+    c, h, w = _layer_grid(modules, layer, shape, image_size)
     rng = layer_rng(seed, layer)
     info: dict[str, Any] = {"subsampled": False, "n_ties": 0, "grabcut_errors": 0}
     info["mask_fallbacks"] = 0
@@ -683,6 +704,224 @@ def build_cloud(
         "labels": labels[img_idx],
         "image_index": img_idx,
         "position": pos_idx,
+        "correct": correct,
+        "meta": meta,
+    }
+
+
+def layer_activations(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    layer: str,
+    *,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int = 500,
+    device: str | torch.device | None = None,
+    image_size: int = 32,
+    log: Callable[[str], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every output of one layer for all images, and whether the network classifies them.
+
+    The same values the built-in clouds take their rows from (:func:`build_cloud`): for
+    the option-B network the official reference capture (``*.bn2`` = BN2 plus the
+    shortcut, before the ReLU), for any other network the module's output as it
+    returned it. No ReLU, no noise.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Moved to ``device`` and run in eval mode; its train/eval mode is restored.
+    images : numpy.ndarray, shape (N, H, W, C), uint8
+    labels : numpy.ndarray, shape (N,), int
+    layer : str
+        A module name of ``model``.
+    mean, std : sequence of 3 floats
+        Input normalisation on the [0, 1] scale.
+    batch_size : int, default 500
+    device : str or torch.device, optional
+        ``None`` = CUDA when available, else CPU.
+    image_size : int, default 32
+    log : callable, optional
+
+    Returns
+    -------
+    activations : numpy.ndarray, shape (N, *layer output shape), float32
+        E.g. ``(N, c, h, w)`` for a convolutional layer. Memory ``N * c * h * w * 4``
+        bytes: the whole layer is held at once.
+    correct : numpy.ndarray, shape (N,), bool
+    """
+    from cnntopo.nets.activations import capture
+    from cnntopo.nets.transforms import to_model_input
+
+    images = np.asarray(images)
+    labels = np.asarray(labels).astype(np.int64, copy=False)
+    n_images = int(images.shape[0])
+    device = select_device(device)
+    correct = np.zeros(n_images, dtype=bool)
+    out: np.ndarray | None = None
+    n_batches = -(-n_images // batch_size)
+    was_training = model.training
+    model.to(device).eval()
+    try:
+        clone = not _is_option_b(model)  # as _gather: the official capture for option B
+        with torch.inference_mode(), capture(model, [layer], clone=clone) as store:
+            for b, start in enumerate(range(0, n_images, batch_size)):
+                stop = min(start + batch_size, n_images)
+                x = to_model_input(images[start:stop], mean, std, size=image_size, device=device)
+                logits = model(x)
+                y = torch.from_numpy(labels[start:stop]).to(device)
+                correct[start:stop] = (logits.argmax(dim=1) == y).cpu().numpy()
+                if layer not in store:
+                    raise RuntimeError(f"layer {layer!r} produced no tensor in the forward pass")
+                batch = store[layer].to("cpu", torch.float32).numpy()
+                if out is None:
+                    out = np.empty((n_images, *batch.shape[1:]), dtype=np.float32)
+                out[start:stop] = batch
+                store.clear()
+                if log is not None and (b + 1) % 20 == 0:
+                    log(f"{layer}: batch {b + 1}/{n_batches}")
+    finally:
+        model.train(was_training)
+    assert out is not None  # n_images >= 1
+    return out, correct
+
+
+def build_user_cloud(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    layer: str,
+    construction: Any,
+    *,
+    seed: int,
+    mean: Sequence[float],
+    std: Sequence[float],
+    batch_size: int = 500,
+    device: str | torch.device | None = None,
+    image_size: int = 32,
+    shape: Sequence[int] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Build one Mapper point cloud with a user construction (``python:<file.py>:<fn>``).
+
+    The layer's outputs for all images (:func:`layer_activations`) and the images'
+    classes go to ``fn(activations, labels)``; what it returns is checked
+    (:func:`cnntopo.mapper.user_construction.check_user_output`). Before the call NumPy's
+    global random state is seeded from :func:`layer_seed` (and restored after), so a
+    function drawing from ``np.random`` gives the same cloud on every run.
+
+    Parameters
+    ----------
+    model, images, labels, layer, seed, mean, std, batch_size, device, image_size, shape, log
+        As :func:`build_cloud` (``shape``: the layer's per-image output shape, None for
+        the option-B network's mapper layers).
+    construction : cnntopo.mapper.constructions.Construction
+        A user construction (:func:`cnntopo.mapper.constructions.resolve` of its spec).
+
+    Returns
+    -------
+    dict
+        As :func:`build_cloud`: ``points`` (m, d) float32, ``labels`` (m,) int64 (the
+        class of each point's image), ``image_index`` (m,) int64, ``position`` (m,)
+        int64 (-1: a user point has no spatial position), ``correct`` (N,) bool and
+        ``meta``: ``method`` ("user"), ``construction`` (name, spec, file, function and
+        the SHA-256 of the file), ``layer``, ``seed``, ``rng_seed``, ``sigma`` (0),
+        ``image_size``, ``shape`` ([c, h, w]), ``activation_shape`` (the per-image shape
+        the function received), ``n_images``, ``n_rows_total``, ``n_points``, ``dims``,
+        ``subsampled`` (False), ``relu`` (False), ``accuracy``, ``per_class_accuracy``,
+        ``device``, ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        The checks of :func:`build_cloud` (layer, images, labels), a spec that does not
+        load, or a return value that is not a valid cloud; the messages about the user
+        function name its file and function. An exception of the function itself is
+        re-raised with a note naming them.
+    """
+    from cnntopo.mapper.user_construction import check_user_output, load_user_function
+
+    t_start = time.perf_counter()
+    if getattr(construction, "spec", None) is None:
+        raise ValueError(
+            f"build_user_cloud needs a user construction, got {construction!r}; built-in "
+            "constructions are built by build_cloud"
+        )
+    modules = _check_layer(model, layer, shape)
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    image_size = _check_int(image_size, "image_size", 1)
+    seed = _check_int(seed, "seed", 0)
+    images, labels = _check_images(images, labels)
+    n_images = int(images.shape[0])
+    classes, _, _ = class_blocks(labels)
+    c, h, w = _layer_grid(modules, layer, shape, image_size)
+    user, function = load_user_function(construction.spec)
+    record = construction.record()
+    dev = select_device(device)
+    activations, correct = layer_activations(
+        model,
+        images,
+        labels,
+        layer,
+        mean=mean,
+        std=std,
+        batch_size=batch_size,
+        device=dev,
+        image_size=image_size,
+        log=log,
+    )
+    activation_shape = [int(s) for s in activations.shape[1:]]
+    # the legacy global state on purpose: the one a user's np.random.* calls draw from
+    state = np.random.get_state()  # noqa: NPY002
+    np.random.seed(  # noqa: NPY002
+        np.random.SeedSequence(layer_seed(seed, layer)).generate_state(1)[0]
+    )
+    try:
+        returned = function(activations, labels.copy())
+    except Exception as err:
+        err.add_note(
+            f"raised by the user construction {user.where()} on the {layer} activations "
+            f"{tuple(activations.shape)}"
+        )
+        raise
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+    del activations
+    points, img_idx = check_user_output(returned, n_images, user.where())
+    per_class = {str(int(k)): float(correct[labels == k].mean()) for k in classes}
+    meta = {
+        "method": "user",
+        "construction": record,
+        "layer": layer,
+        "seed": seed,
+        "rng_seed": layer_seed(seed, layer),
+        "sigma": 0.0,
+        "image_size": image_size,
+        "shape": [int(c), int(h), int(w)],
+        "activation_shape": activation_shape,
+        "n_images": n_images,
+        "n_rows_total": n_images * h * w,
+        "n_points": int(points.shape[0]),
+        "dims": int(points.shape[1]),
+        "subsampled": False,
+        "relu": False,
+        "accuracy": float(correct.mean()),
+        "per_class_accuracy": per_class,
+        "device": str(dev),
+        "seconds": time.perf_counter() - t_start,
+    }
+    if log is not None:
+        log(
+            f"{user.where()} cloud of {layer}: {points.shape[0]} x {points.shape[1]} points "
+            f"from {n_images} images, accuracy {meta['accuracy']:.3f}, {meta['seconds']:.1f}s"
+        )
+    return {
+        "points": points,
+        "labels": labels[img_idx],
+        "image_index": img_idx,
+        "position": np.full(img_idx.shape, -1, dtype=np.int64),
         "correct": correct,
         "meta": meta,
     }

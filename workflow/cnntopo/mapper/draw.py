@@ -28,7 +28,7 @@ Input graphs use the Mapper Interactive JSON format produced by
 Figures are built on :class:`matplotlib.figure.Figure` objects directly (no
 pyplot, no GUI backend), so everything runs headless with the Agg canvas and
 gives the same pixels for the same input and seed. Files are written atomically
-(:func:`cnntopo.artifacts.atomic_path`).
+(:func:`cnntopo.figures_io.save_figure`, via :func:`cnntopo.artifacts.atomic_path`).
 
 References
 ----------
@@ -45,7 +45,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
@@ -55,7 +54,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Wedge
 
-from cnntopo.artifacts import atomic_path
+from cnntopo.figures_io import save_figure
 
 __all__ = [
     "figure_knn",
@@ -114,6 +113,7 @@ EXTRA_PALETTE: tuple[str, ...] = (
 OTHER_COLOR = "#d9d9d9"
 
 _EDGE_COLOR = "#9a9a9a"
+_PAD_INCHES = 0.05  # around the tight bounding box of a saved figure
 _OUTLINE_COLOR = "#404040"
 
 
@@ -687,32 +687,10 @@ def _graph_subtitle(graph: Mapping[str, Any]) -> str:
     return text
 
 
-def _checked_format(fig: Figure, path: Path) -> str:
-    fmt = path.suffix.lower().lstrip(".")
-    supported = fig.canvas.get_supported_filetypes()
-    if fmt not in supported:
-        raise ValueError(
-            f"cannot save figure to {str(path)!r}: suffix must be one of "
-            f"{sorted('.' + k for k in supported)}"
-        )
-    return fmt
-
-
-def _save(fig: Figure, path: str | os.PathLike, dpi: float) -> None:
-    path = Path(path)
-    fmt = _checked_format(fig, path)
-    metadata = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}.get(fmt)
-    kwargs: dict[str, Any] = {"format": fmt, "dpi": dpi, "bbox_inches": "tight", "pad_inches": 0.05}
-    if metadata is not None:
-        kwargs["metadata"] = metadata
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, **kwargs)
-
-
 def figure_mapper_panels(
     panels: Sequence[tuple[str, Mapping[str, Any]]],
     class_names: Sequence[str] | None,
-    path: str | os.PathLike,
+    path: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     ncols: int = 3,
     seed: int = 0,
@@ -735,9 +713,10 @@ def figure_mapper_panels(
     class_names : sequence of str or None
         Class order (colours and legend); ``None``: :func:`resolve_class_names`
         over all panels.
-    path : path-like
-        Output file; any format matplotlib can write, chosen by suffix (``.png``,
-        ``.pdf``, ``.svg``, ...). Written atomically.
+    path : path-like or sequence of path-like
+        Output file(s); any format matplotlib can write, chosen by suffix (``.png``,
+        ``.pdf``, ``.svg``, ...). Written atomically
+        (:func:`cnntopo.figures_io.save_figure`), all suffixes checked first.
     ncols : int, default 3
         Panels per row (fewer if there are fewer panels).
     seed : int, default 0
@@ -807,12 +786,16 @@ def figure_mapper_panels(
         )
     if suptitle:
         fig.suptitle(suptitle, fontsize=12)
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi=dpi, pad_inches=_PAD_INCHES, close=False)
     return fig
 
 
 def figure_purity(
-    table: Any, path: str | os.PathLike, *, title: str | None = None, dpi: float = 150
+    table: Any,
+    path: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    title: str | None = None,
+    dpi: float = 150,
 ) -> Figure:
     """Write node-wise and mean class-wise purity vs layer, one line per construction.
 
@@ -827,8 +810,9 @@ def figure_purity(
         are plotted in order of first appearance in the rows (give them in network
         order); constructions likewise. Missing (construction, layer) pairs leave
         gaps.
-    path : path-like
-        Output file, format by suffix; written atomically.
+    path : path-like or sequence of path-like
+        Output file(s), format by suffix; written atomically
+        (:func:`cnntopo.figures_io.save_figure`).
     title : str, optional
         Figure title.
     dpi : float, default 150
@@ -886,13 +870,13 @@ def figure_purity(
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi=dpi, pad_inches=_PAD_INCHES, close=False)
     return fig
 
 
 def figure_settings(
     table: Any,
-    path: str | os.PathLike,
+    path: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     title: str | None = "Mapper graphs across settings",
     dpi: float = 150,
@@ -905,8 +889,9 @@ def figure_settings(
         One row per graph, columns ``cloud``, ``layer``, ``setting``, ``n_nodes`` and
         ``nodewise`` (``stats.csv`` of the workflow). One line per (cloud, layer);
         settings in order of first appearance on the x axis.
-    path : path-like
-        Output file, format by suffix; written atomically.
+    path : path-like or sequence of path-like
+        Output file(s), format by suffix; written atomically
+        (:func:`cnntopo.figures_io.save_figure`).
     title : str or None, default "Mapper graphs across settings"
         Figure title.
     dpi : float, default 150
@@ -935,13 +920,13 @@ def figure_settings(
     axes[1].legend(fontsize=7, loc="best")
     if title:
         fig.suptitle(title)
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi=dpi, pad_inches=_PAD_INCHES, close=False)
     return fig
 
 
 def figure_knn(
     distances: np.ndarray,
-    path: str | os.PathLike,
+    path: str | os.PathLike | Sequence[str | os.PathLike],
     *,
     k: int,
     eps: Sequence[tuple[float, str]] = (),
@@ -960,8 +945,9 @@ def figure_knn(
     ----------
     distances : numpy.ndarray, shape (Q,)
         :func:`cnntopo.mapper.graph.knn_distances`, ascending.
-    path : path-like
-        Output file, format by suffix; written atomically.
+    path : path-like or sequence of path-like
+        Output file(s), format by suffix; written atomically
+        (:func:`cnntopo.figures_io.save_figure`).
     k : int
         The ``k`` of the distances (axis label).
     eps : sequence of (float, str)
@@ -1009,5 +995,5 @@ def figure_knn(
         ax.legend(fontsize=6, loc="upper left")
     if title:
         ax.set_title(title, fontsize=9)
-    _save(fig, path, dpi)
+    save_figure(fig, path, dpi=dpi, pad_inches=_PAD_INCHES, close=False)
     return fig

@@ -22,7 +22,7 @@ Because all weights are equal and the input is the same in every channel, all
 channels of a layer carry the same value, so the table is computed exactly with one
 channel per layer: a convolution becomes ``0.001 * C_in * box3(v)`` (a 3x3 all-ones
 box filter with the layer's stride and padding), a 1x1 shortcut ``0.001 * C_in *
-v[::s, ::s]``, and the channel norm is ``sqrt(C_out) * v``. ``tests/test_mapper_clouds.py``
+v[::s, ::s]``, and the channel norm is ``sqrt(C_out) * v``. ``tests/mapper/test_mapper_clouds.py``
 checks this against an explicit fake network with hooks.
 
 **Width.** The table is not a pure rescaling across widths: the identity shortcut of a

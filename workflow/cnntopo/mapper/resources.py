@@ -1,6 +1,6 @@
 """Resources of the Mapper branch's jobs (memory, run time) as pure functions (torch-free).
 
-``rules/mapper/common.smk`` calls these with config values and layer shapes; memory
+The plan (:mod:`cnntopo.plan.resources`) calls these with config values and layer shapes; memory
 grows with each retry (``attempt``). The numbers are generous estimates, not bounds.
 """
 
@@ -83,7 +83,8 @@ def cloud_rows(cloud: str, shape: tuple[int, int, int], n_images: int, cap: int)
     -------
     int
         ``full``: every position of every image, at most ``cap``; the others: ``top-k``
-        positions per image (one for ``random``).
+        positions per image (one for ``random``); a user construction (a name
+        :func:`cnntopo.names.parse_cloud` does not know): one per image.
 
     Examples
     --------
@@ -91,7 +92,10 @@ def cloud_rows(cloud: str, shape: tuple[int, int, int], n_images: int, cap: int)
     (20000, 6735)
     """
     _, h, w = shape
-    spec = parse_cloud(cloud)
+    try:
+        spec = parse_cloud(cloud)
+    except ValueError:  # a user construction: one point per image unless it says otherwise
+        return n_images
     if spec["method"] == "full":
         return min(n_images * h * w, cap)
     return n_images * spec["topk"]

@@ -28,10 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from cnntopo.artifacts import atomic_path, read_json, write_json
+from cnntopo.artifacts import atomic_path, read_array, read_json, write_json
+from cnntopo.nets.batching import bounded_batch_size
 from cnntopo.nets.datasets import ImageSet
 from cnntopo.nets.devices import select_device
-from cnntopo.nets.layers import bounded_batch_size
 
 __all__ = [
     "MANIFEST",
@@ -514,7 +514,10 @@ def load_activations(out_dir: str | os.PathLike, layer: str, mmap: bool = True) 
     Raises
     ------
     FileNotFoundError
-        No manifest, or the shard file is missing.
+        No manifest, or the shard file is missing
+        (:class:`cnntopo.artifacts.MissingArtifactError`).
+    cnntopo.artifacts.CorruptArtifactError
+        The shard is truncated or not an ``.npy`` file (a ValueError).
     KeyError
         ``layer`` is not in the manifest.
     """
@@ -524,7 +527,4 @@ def load_activations(out_dir: str | os.PathLike, layer: str, mmap: bool = True) 
         raise KeyError(
             f"layer {layer!r} not in {out_dir}/{MANIFEST}; available: {', '.join(entries)}"
         )
-    path = Path(out_dir) / entries[layer]["file"]
-    if not path.is_file():
-        raise FileNotFoundError(f"activation shard missing: {path}")
-    return np.load(path, mmap_mode="r" if mmap else None)
+    return read_array(Path(out_dir) / entries[layer]["file"], mmap=mmap)

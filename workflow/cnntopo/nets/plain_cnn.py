@@ -48,9 +48,9 @@ conv8  4 width      1x1      1         64 x 6 x 6
 Its layers differ in more than depth (a valid-padded and a 1x1 convolution at the end,
 three convolutions at 16 x 16), so it is the network in which their test is calibrated.
 
-The layer table (:data:`LAYER_NAMES`, :func:`layer_shapes`) needs no torch; the networks
-are built by :func:`build_plain_cnn`, registered in :mod:`cnntopo.nets.models` as
-``"plain_cnn"`` and ``"tiny10"``.
+The layer table (:data:`LAYER_NAMES`, :func:`conv_shapes`, :func:`plain_module_table`)
+needs no torch; the networks are built by :func:`build_plain_cnn`, registered in
+:mod:`cnntopo.nets.registry` as ``"plain_cnn"`` and ``"tiny10"``.
 
 References
 ----------
@@ -64,7 +64,7 @@ from __future__ import annotations
 import numbers
 from typing import Any
 
-__all__ = ["LAYOUTS", "LAYER_NAMES", "layer_shapes", "build_plain_cnn"]
+__all__ = ["LAYOUTS", "LAYER_NAMES", "conv_shapes", "plain_module_table", "build_plain_cnn"]
 
 #: The compared layers, in network order.
 LAYER_NAMES: tuple[str, ...] = tuple(f"conv{i}" for i in range(1, 9))
@@ -97,7 +97,7 @@ def _check_width(width: Any) -> int:
     return int(width)
 
 
-def layer_shapes(
+def conv_shapes(
     width: int = 64, image_size: int = 32, layout: str = "plain_cnn"
 ) -> dict[str, tuple[int, int, int]]:
     """Per-image output shape ``(c, h, w)`` of every convolution (torch-free).
@@ -122,6 +122,47 @@ def layer_shapes(
         side = (side + 2 * pad - kernel) // stride + 1
         shapes[name] = (width * mult, side, side)
     return shapes
+
+
+def plain_module_table(
+    width: int = 64, image_size: int = 32, num_classes: int = 10, layout: str = "plain_cnn"
+) -> dict:
+    """Every module of the plain CNN with its type and per-image output shape (torch-free).
+
+    The table :func:`cnntopo.nets.discovery.describe_modules` and
+    :func:`cnntopo.nets.discovery.default_layers` compute from :func:`build_plain_cnn`'s
+    network (``tests/nets/test_plain_cnn.py`` checks it), written down so that the DAG needs no
+    torch.
+
+    Parameters
+    ----------
+    width : int, default 64
+        Channels of the first stage.
+    image_size : int, default 32
+        Side of the square input images.
+    num_classes : int, default 10
+        Logits of ``linear``.
+    layout : {"plain_cnn", "tiny10"}
+        The network (module docstring).
+
+    Returns
+    -------
+    dict
+        ``{"modules": [{"name", "types", "shape"}, ...], "default": list(LAYER_NAMES)}``,
+        modules in ``named_modules()`` order.
+    """
+    modules = []
+    shape: tuple[int, ...] = ()
+    for i, (name, shape) in enumerate(conv_shapes(width, image_size, layout).items(), start=1):
+        for module, kind in ((name, "Conv2d"), (f"bn{i}", "BatchNorm2d"), (f"relu{i}", "ReLU")):
+            modules.append({"name": module, "types": [kind], "shape": list(shape)})
+    channels = shape[0]
+    modules += [
+        {"name": "pool", "types": ["AdaptiveAvgPool2d"], "shape": [channels, 1, 1]},
+        {"name": "flatten", "types": ["Flatten"], "shape": [channels]},
+        {"name": "linear", "types": ["Linear"], "shape": [int(num_classes)]},
+    ]
+    return {"modules": modules, "default": list(LAYER_NAMES)}
 
 
 def build_plain_cnn(width: int = 64, num_classes: int = 10, layout: str = "plain_cnn"):

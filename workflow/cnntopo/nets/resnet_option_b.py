@@ -7,7 +7,7 @@ BasicBlocks each, 1x1-convolution + BN ("option B") shortcuts where the shape ch
 global average pooling and ``linear``. Module and parameter names are the official ones
 (``layer1.0.conv1.weight``, ``layer2.0.shortcut.0.weight``, ``linear.weight``, ...), so
 the official Catalyst checkpoint (``best.pth``, key ``model_state_dict``) loads with
-:func:`cnntopo.nets.models.load_state_dict_compat`.
+:func:`cnntopo.nets.checkpoints.load_state_dict_compat`.
 
 **What a forward hook on a BN layer sees** (docs/methods.md §10). The forward pass is written exactly as in the official code::
 
@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["MapperBasicBlock", "MapperResNet18"]
+__all__ = ["MapperBasicBlock", "MapperResNet18", "build_mapper_resnet18"]
 
 _STAGE_MULTIPLIERS: tuple[int, ...] = (1, 2, 4, 8)
 _BLOCKS_PER_STAGE: tuple[int, ...] = (2, 2, 2, 2)
@@ -149,3 +149,36 @@ class MapperResNet18(nn.Module):
         out = F.avg_pool2d(out, tuple(out.shape[-2:]), stride=1)
         out = out.view(out.size(0), -1)
         return self.linear(out)
+
+
+def build_mapper_resnet18(
+    width: int = 64, num_classes: int = 10, shortcut: str | None = "B"
+) -> MapperResNet18:
+    """The built-in ``resnet18_mapper`` (:mod:`cnntopo.nets.registry`).
+
+    Parameters
+    ----------
+    width : int, default 64
+        Stem channels.
+    num_classes : int, default 10
+        Output logits.
+    shortcut : {"B"} or None, default "B"
+        The network has option-B shortcuts only; accepted so that ``model.kwargs``
+        ``shortcut: B`` (or :func:`cnntopo.nets.factories.build_model`'s ``shortcut``)
+        may name it.
+
+    Returns
+    -------
+    MapperResNet18
+
+    Raises
+    ------
+    ValueError
+        ``shortcut`` is not "B".
+    """
+    if shortcut not in (None, "B"):
+        raise ValueError(
+            f"the mapper network (arch 'resnet18_mapper') has option-B shortcuts only, "
+            f"got shortcut {shortcut!r}"
+        )
+    return MapperResNet18(width=width, num_classes=num_classes)

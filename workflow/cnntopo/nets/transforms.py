@@ -49,7 +49,7 @@ Triple = tuple[float, float, float]
 #: - ``"fashion-mnist"``, ``"digits"``: measured on the train split after
 #:   :func:`prepare` (zero-padded 28 -> 32, resp. bilinearly resized 8 -> 32), as the
 #:   mean and standard deviation over all pixels of all images; the three channels are
-#:   equal because grey is repeated. ``tests/test_transforms.py`` recomputes them.
+#:   equal because grey is repeated. ``tests/nets/test_transforms.py`` recomputes them.
 NORMALIZATION: dict[str, tuple[Triple, Triple]] = {
     "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
     "fashion-mnist": ((0.2190, 0.2190, 0.2190), (0.3318, 0.3318, 0.3318)),

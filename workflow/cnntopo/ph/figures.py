@@ -17,7 +17,6 @@ import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
@@ -25,7 +24,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from cnntopo.artifacts import atomic_path
+from cnntopo import figures_io
 
 __all__ = [
     "PAPER_RC",
@@ -66,11 +65,8 @@ PAPER_RC: dict[str, Any] = {
     "image.interpolation": "nearest",
 }
 
-#: File suffix -> matplotlib output format understood by :func:`save_figure`.
-_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
-
-# Metadata that would otherwise embed the current date, making files differ run to run.
-_REPRODUCIBLE_METADATA = {"pdf": {"CreationDate": None}, "svg": {"Date": None}, "png": {}}
+#: Output formats of :func:`save_figure` (by file suffix).
+PAPER_FORMATS = ("png", "pdf", "svg")
 
 _DIM_COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
@@ -552,7 +548,10 @@ def training_curves(records: Sequence[Mapping[str, Any]]) -> Figure:
 
 
 def save_figure(fig: Figure, paths: str | os.PathLike | Sequence[str | os.PathLike]) -> None:
-    """Save a figure to one or more files, atomically, then close it.
+    """Save a figure in the paper style to one or more files, atomically, then close it.
+
+    :func:`cnntopo.figures_io.save_figure` with :data:`PAPER_RC` active (300 dpi, tight
+    bounding box) and the formats PNG, PDF and SVG.
 
     Parameters
     ----------
@@ -562,9 +561,9 @@ def save_figure(fig: Figure, paths: str | os.PathLike | Sequence[str | os.PathLi
     paths : path-like or sequence of path-like
         Destinations; each suffix (``.png``, ``.pdf``, ``.svg``) selects the format.
         Each file is written to a temporary name and renamed into place
-        (:func:`cnntopo.artifacts.atomic_path`), with :data:`PAPER_RC` active (300 dpi,
-        tight bounding box) and without creation dates, so reruns give the same
-        bytes for PDF and SVG.
+        (:func:`cnntopo.artifacts.atomic_path`; the temporary file is removed on any
+        error or interrupt), without creation dates, so reruns give the same bytes
+        for PDF and SVG.
 
     Raises
     ------
@@ -572,33 +571,4 @@ def save_figure(fig: Figure, paths: str | os.PathLike | Sequence[str | os.PathLi
         If no path is given or a suffix is not one of ``.png``, ``.pdf``, ``.svg``
         (checked for all paths before anything is written).
     """
-    if isinstance(paths, str | os.PathLike):
-        paths = [paths]
-    paths = [Path(p) for p in paths]
-    if not paths:
-        raise ValueError("save_figure needs at least one output path")
-    formats = []
-    for p in paths:
-        fmt = _FORMATS.get(p.suffix.lower())
-        if fmt is None:
-            raise ValueError(
-                f"cannot choose a figure format for {str(p)!r}: the suffix must be one of "
-                f"{sorted(_FORMATS)}"
-            )
-        formats.append(fmt)
-    try:
-        with paper_style():
-            for p, fmt in zip(paths, formats, strict=True):
-                with atomic_path(p) as tmp:
-                    fig.savefig(tmp, format=fmt, metadata=_REPRODUCIBLE_METADATA[fmt])
-    finally:
-        _close(fig)
-
-
-def _close(fig: Figure) -> None:
-    """Release a figure: from pyplot's registry if it is there, and its artists."""
-    if getattr(fig.canvas, "manager", None) is not None:
-        import matplotlib.pyplot as plt
-
-        plt.close(fig)
-    fig.clear()
+    figures_io.save_figure(fig, paths, style=PAPER_RC, formats=PAPER_FORMATS)

@@ -32,13 +32,21 @@ import json
 import os
 import re
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from cnntopo.artifacts import write_npz
+from cnntopo.artifacts import read_npz, write_npz
 
-__all__ = ["BACKENDS", "diagrams", "save_diagrams", "load_diagrams"]
+__all__ = [
+    "BACKENDS",
+    "diagrams",
+    "save_diagrams",
+    "load_diagrams",
+    "load_diagram_dim",
+    "load_finite_diagrams",
+]
 
 BACKENDS: tuple[str, ...] = ("ripser", "giotto")
 
@@ -260,21 +268,71 @@ def load_diagrams(path: str | os.PathLike) -> tuple[list[np.ndarray], dict]:
 
     Raises
     ------
+    cnntopo.artifacts.MissingArtifactError
+        If the file does not exist.
+    cnntopo.artifacts.CorruptArtifactError
+        If it is truncated, not an ``.npz`` archive or lacks ``meta`` (a ValueError).
     ValueError
-        If the file lacks ``meta`` or its ``H{k}`` keys are not ``H0..H{maxdim}``.
+        If its ``H{k}`` keys are not ``H0..H{maxdim}``.
     """
-    with np.load(path, allow_pickle=False) as data:
-        keys = list(data.keys())
-        if "meta" not in keys:
-            raise ValueError(
-                f"{os.fspath(path)!r} has no 'meta' entry; was it written by save_diagrams?"
-            )
-        meta = json.loads(str(data["meta"]))
-        dims = sorted(int(m.group(1)) for key in keys if (m := _DGM_KEY.match(key)))
-        if dims != list(range(len(dims))):
-            raise ValueError(
-                f"{os.fspath(path)!r} holds diagrams {[f'H{d}' for d in dims]}, expected "
-                "consecutive H0, H1, ...; rewrite it with save_diagrams"
-            )
-        dgms = [np.array(data[f"H{d}"], dtype=np.float64) for d in dims]
+    arrays, meta = read_npz(path, required=["meta"])
+    dims = sorted(int(m.group(1)) for key in arrays if (m := _DGM_KEY.match(key)))
+    if dims != list(range(len(dims))):
+        raise ValueError(
+            f"{os.fspath(path)!r} holds diagrams {[f'H{d}' for d in dims]}, expected "
+            "consecutive H0, H1, ...; rewrite it with save_diagrams"
+        )
+    dgms = [np.asarray(arrays[f"H{d}"], dtype=np.float64) for d in dims]
     return dgms, meta
+
+
+def load_diagram_dim(path: str | os.PathLike, dim: int) -> np.ndarray:
+    """The H``dim`` diagram of a file of :func:`save_diagrams`.
+
+    Parameters
+    ----------
+    path : path-like
+    dim : int
+        Homology dimension.
+
+    Returns
+    -------
+    np.ndarray, shape (n_bars, 2), float64
+
+    Raises
+    ------
+    ValueError
+        If the file holds diagrams only below H``dim`` (recompute them with a larger
+        ``persistence.maxdim``).
+    """
+    dgms, _ = load_diagrams(path)
+    if dim >= len(dgms):
+        raise ValueError(
+            f"{os.fspath(path)} has diagrams up to H{len(dgms) - 1}; H{dim} was requested "
+            "(raise persistence.maxdim)"
+        )
+    return dgms[dim]
+
+
+def load_finite_diagrams(
+    diagram_files: Sequence[str | os.PathLike], dim: int, infinite: str
+) -> list[np.ndarray]:
+    """The H``dim`` diagrams of several files, their infinite bars stripped or refused.
+
+    Parameters
+    ----------
+    diagram_files : sequence of path-like
+        Diagram files of :func:`save_diagrams`.
+    dim : int
+        Homology dimension (``distances.dim``).
+    infinite : {"strip", "error"}
+        What to do with infinite bars (``distances.infinite``;
+        :func:`cnntopo.ph.distances.finite_part`).
+
+    Returns
+    -------
+    list of np.ndarray, each (n_bars, 2)
+    """
+    from cnntopo.ph.distances import finite_part
+
+    return [finite_part(load_diagram_dim(f, dim), infinite=infinite) for f in diagram_files]

@@ -30,12 +30,13 @@ References
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cnntopo.ph.pointclouds import top_l2
-from cnntopo.ph.similarity import centre_gram, linear_gram
+from cnntopo.ph.similarity.grams import centre_gram, linear_gram
 
 __all__ = [
     "REPRESENTATIONS",
@@ -45,6 +46,8 @@ __all__ = [
     "channel_blocks",
     "centred_gram",
     "representation_gram",
+    "load_representation",
+    "layer_gram",
 ]
 
 #: Names accepted by :func:`representation`.
@@ -287,3 +290,40 @@ def representation_gram(
     if kind not in REPRESENTATIONS:
         raise ValueError(f"kind must be one of {REPRESENTATIONS}, got {kind!r}")
     return linear_gram(representation(activations, kind))
+
+
+def load_representation(path: str | Path) -> list[tuple[np.ndarray | None, np.ndarray | None]]:
+    """Read a file of :func:`cnntopo.stages.ph.similarity.similarity_representations`.
+
+    Parameters
+    ----------
+    path : path-like
+        A ``.npz`` with ``layers`` and either ``grams`` (L, N, N) (``flat``) or
+        ``features_<l>`` (N, c) per layer (``topl2``, ``pool``).
+
+    Returns
+    -------
+    list of (gram, features), one per layer
+        ``gram`` (N, N) for ``flat`` (else None), ``features`` (N, c) for ``topl2`` and
+        ``pool`` (else None): the :data:`cnntopo.ph.similarity.Rep` pairs that
+        :func:`cnntopo.ph.similarity.compare` takes. :func:`layer_gram` gives the Gram
+        matrix of either.
+    """
+    from cnntopo.artifacts import read_npz
+
+    z, _ = read_npz(path, required=["layers"])
+    n_layers = len(z["layers"])
+    grams = z["grams"] if "grams" in z else [None] * n_layers
+    return [(grams[i], z.get(f"features_{i}")) for i in range(n_layers)]
+
+
+def layer_gram(rep: tuple[np.ndarray | None, np.ndarray | None]) -> np.ndarray:
+    """The centred linear Gram matrix (N, N) of one ``(gram, features)`` pair.
+
+    The stored ``gram`` if there is one, else :func:`cnntopo.ph.similarity.linear_gram`
+    of the features.
+    """
+    gram, features = rep
+    if gram is None and features is None:
+        raise ValueError("the representation holds neither a Gram matrix nor features")
+    return gram if gram is not None else linear_gram(features)

@@ -38,7 +38,7 @@ import pandas as pd
 
 from cnntopo.ph.distances import finite_part, sliced_wasserstein
 from cnntopo.ph.persistence import diagrams
-from cnntopo.ph.similarity import linear_cka, measure_matrix, measure_matrix_from_grams
+from cnntopo.ph.similarity import UndefinedMeasureError, linear_cka
 
 __all__ = [
     "pc_removal_counts",
@@ -362,18 +362,26 @@ def cka_sensitivity_curve(
     Returns
     -------
     pandas.DataFrame
-        Columns ``k`` (int), ``fraction_removed`` (``k / c``) and ``cka`` (in [0, 1]).
+        Columns ``k`` (int), ``fraction_removed`` (``k / c``) and ``cka`` (in [0, 1];
+        NaN where CKA is undefined: a constant cloud, e.g. a dead layer).
 
     Raises
     ------
     ValueError
-        If ``points`` is invalid or constant, or the counts are out of range.
+        If ``points`` is invalid or the counts are out of range.
     """
     X = _as_points(points)
     c = X.shape[1]
     ks = _resolve_counts(counts, c, step)
     U, _ = left_singular_vectors(X)
-    values = [linear_cka(X, remove_low_variance_directions(X, k, basis=U)) for k in ks]
+
+    def value(k: int) -> float:
+        try:
+            return linear_cka(X, remove_low_variance_directions(X, k, basis=U))
+        except UndefinedMeasureError:
+            return float("nan")
+
+    values = [value(k) for k in ks]
     return pd.DataFrame({"k": ks, "fraction_removed": ks / c, "cka": np.asarray(values)})
 
 
@@ -510,6 +518,7 @@ def deletion_curve(
     *,
     features: Any = None,
     split_seed: int = 0,
+    notes: dict | None = None,
 ) -> pd.DataFrame:
     """Dissimilarity to the original and probe-accuracy drop after deleting principal components.
 
@@ -518,7 +527,10 @@ def deletion_curve(
     representation up to an orthogonal map, so the measures (all invariant to it) and
     an L2-regularised logistic-regression probe see the same thing as on the
     features. Deleting the ``k`` lowest-variance components keeps the first
-    ``r - k`` columns of ``F`` (:func:`deletion_counts`).
+    ``r - k`` columns of ``F`` (:func:`deletion_counts`). Each measure is computed as
+    :func:`cnntopo.ph.similarity.compare` routes it: from the Gram matrices where it
+    has a Gram form, else (PWCCA, user measures) on the features with the deleted
+    components projected out.
 
     Parameters
     ----------
@@ -527,25 +539,37 @@ def deletion_curve(
     labels : array_like of int, shape (N,)
         Classes of the images (for the probe).
     measures : sequence of (label, name, params)
-        Output column ``label`` holds measure ``name`` of
-        :data:`cnntopo.ph.similarity.MEASURES` with ``params``, as a dissimilarity
-        (``1 - value`` for a similarity).
+        Output column ``label`` holds measure ``name`` (a built-in of
+        :data:`cnntopo.ph.similarity.MEASURES` or a user measure spec) with
+        ``params``, as a dissimilarity (``1 - value`` for a similarity).
     features : array_like, shape (N, p), optional
-        The features, for PWCCA (the one measure without a Gram form); when omitted
-        PWCCA weighs the principal coordinates instead of the neurons.
+        The features, for the measures without a Gram form; when omitted they see the
+        principal coordinates instead of the neurons.
     split_seed : int, default 0
         Seed of :func:`probe_split`.
+    notes : dict, optional
+        Filled with ``label -> reason`` for every measure with NaN values (undefined
+        on the original or on some reduced representation, e.g. a trivial CCA).
 
     Returns
     -------
     pandas.DataFrame
-        One row per deletion count (none for a rank-one representation): ``deleted``, ``fraction_deleted`` (``k / r``),
-        ``accuracy``, ``accuracy_drop`` (original accuracy minus it) and one column
-        per measure label.
+        One row per deletion count (none for a rank-one or constant representation;
+        a constant one gets ``notes[label]`` for every measure): ``deleted``,
+        ``fraction_deleted`` (``k / r``), ``accuracy``, ``accuracy_drop`` (original
+        accuracy minus it) and one column per measure label, NaN where undefined.
     """
-    from cnntopo.ph.similarity import MEASURES, principal_coordinates
+    from cnntopo.ph.similarity import compare, principal_coordinates, route
 
-    F = principal_coordinates(gram)
+    columns = ["deleted", "fraction_deleted", "accuracy", "accuracy_drop"]
+    columns += [label for label, _, _ in measures]
+    notes = {} if notes is None else notes
+    try:
+        F = principal_coordinates(gram)
+    except UndefinedMeasureError as err:  # a constant representation: nothing to delete
+        for label, _, _ in measures:
+            notes[label] = err.reason
+        return pd.DataFrame(columns=columns)
     y = np.asarray(labels)
     if y.shape != (F.shape[0],):
         raise ValueError(f"labels must have shape ({F.shape[0]},), got {y.shape}")
@@ -553,8 +577,7 @@ def deletion_curve(
     train, test = probe_split(y, split_seed)
     ks = deletion_counts(r)
     if ks.size == 0:
-        columns = ["deleted", "fraction_deleted", "accuracy", "accuracy_drop"]
-        return pd.DataFrame(columns=columns + [label for label, _, _ in measures])
+        return pd.DataFrame(columns=columns)
     reduced = [F[:, : r - k] for k in ks]
     base = linear_probe_accuracy(F, y, train, test)
     acc = np.array([linear_probe_accuracy(R, y, train, test) for R in reduced])
@@ -566,18 +589,25 @@ def deletion_curve(
     }
     grams = [R @ R.T for R in reduced]
     G = F @ F.T
+    projected = None
     for label, name, params in measures:
-        kind = MEASURES[name].kind
-        if MEASURES[name].from_grams is not None:
-            values = measure_matrix_from_grams(name, [G], grams, **params)[0]
-        else:
+        original, others = (G, None), [(K, None) for K in grams]
+        if route(name, narrow=True) == "features":  # weighs neurons: needs the features
             X = F if features is None else np.asarray(features, dtype=np.float64)
-            Xc = X - X.mean(axis=0)
-            # the same deletion in feature space: project out the deleted components
-            U = F / np.linalg.norm(F, axis=0)
-            reps = [Xc - U[:, r - k :] @ (U[:, r - k :].T @ Xc) for k in ks]
-            values = measure_matrix(name, [X], reps, **params)[0]
-        table[label] = values if kind == "distance" else 1.0 - values
+            if projected is None:
+                Xc = X - X.mean(axis=0)
+                # the same deletion in feature space: project out the deleted components
+                U = F / np.linalg.norm(F, axis=0)
+                projected = [Xc - U[:, r - k :] @ (U[:, r - k :].T @ Xc) for k in ks]
+            original = (G, X)
+            others = [(K, P) for K, P in zip(grams, projected, strict=True)]
+        result = compare({"name": name, "params": params}, [original], others)
+        values = result.matrix[0]
+        if result.notes:
+            reasons = sorted(set(result.notes.values()))
+            n_nan = int(np.isnan(values).sum())
+            notes[label] = f"{n_nan} of {values.size} deletions undefined: " + "; ".join(reasons)
+        table[label] = values if result.kind == "distance" else 1.0 - values
     return pd.DataFrame(table)
 
 
@@ -606,10 +636,11 @@ def spearman_interval(
     Returns
     -------
     rho, low, high : float
-        Spearman's rho over all points and the percentile interval (NaN where a
-        draw has no variation).
+        Spearman's rho over the points with finite ``x`` and ``y`` (undefined
+        comparisons are NaN and left out) and the percentile interval (NaN where a
+        draw has no variation); all NaN with fewer than 3 such points.
     n : int
-        Number of points.
+        Number of points used (finite in both).
     """
     from scipy.stats import spearmanr
 
@@ -618,7 +649,13 @@ def spearman_interval(
     g = np.asarray(groups)
     if not (x.shape == y.shape == g.shape) or x.ndim != 1 or x.size < 3:
         raise ValueError("x, y and groups must be 1-D arrays of the same length >= 3")
-    rho = float(spearmanr(x, y).statistic)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        return float("nan"), float("nan"), float("nan"), int(ok.sum())
+    x, y, g = x[ok], y[ok], g[ok]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # constant input: rho NaN
+        rho = float(spearmanr(x, y).statistic)
     members = [np.flatnonzero(g == u) for u in np.unique(g)]
     rng = np.random.default_rng(seed)
     boots = []

@@ -28,6 +28,7 @@ References
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,9 @@ __all__ = [
     "bootstrap_identification",
     "depth_correlation",
     "stage_permutation_test",
+    "NotApplicableError",
+    "DROPPED",
+    "MISSING",
 ]
 
 #: Accepted values of ``kind``: what "closer" means for the entries of ``D``.
@@ -51,6 +55,28 @@ KINDS = ("distance", "similarity")
 
 #: Row label of the all-layers summary in :func:`identification_rates` tables.
 OVERALL = "overall"
+
+#: Accepted values of ``missing``: ``"raise"`` on non-finite used entries of ``D``, or
+#: ``"drop"`` them (undefined comparisons, NaN in the cross matrices) and count the
+#: cases that could not be decided.
+MISSING = ("raise", "drop")
+
+#: Entry of :func:`nearest_layers` for a case dropped with ``missing="drop"``.
+DROPPED = -2
+
+
+class NotApplicableError(ValueError):
+    """A test cannot apply to this design (too few models, layers or stages).
+
+    A :class:`ValueError`; the message is the reason, written as the ``note`` of a NaN
+    row by :func:`cnntopo.stages.ph.similarity.similarity_tests`.
+    """
+
+
+def _check_missing(missing: str) -> str:
+    if missing not in MISSING:
+        raise ValueError(f"missing must be one of {MISSING}, got {missing!r}")
+    return missing
 
 
 # ---------------------------------------------------------------------------
@@ -75,14 +101,24 @@ def check_kind(kind: str) -> str:
 
 
 def _as_blocks(
-    D: Any, n_models: int, n_layers: int, min_models: int = 2, exclude_self: bool = True
+    D: Any,
+    n_models: int,
+    n_layers: int,
+    min_models: int = 2,
+    exclude_self: bool = True,
+    missing: str = "raise",
 ) -> np.ndarray:
     """Validate ``D`` and return it as a (S, L, S, L) float64 view: [s, l, t, m].
 
     Only the blocks that are used must be finite: with ``exclude_self`` the
-    within-model blocks ``(s, s)`` may hold anything (e.g. NaN if never computed).
+    within-model blocks ``(s, s)`` may hold anything (e.g. NaN if never computed);
+    with ``missing="drop"`` none must be.
     """
-    S = _positive_int(n_models, "n_models", min_models)
+    S = _positive_int(n_models, "n_models", 1)
+    if S < min_models:
+        raise NotApplicableError(
+            f"n_models = {S}: needs at least {min_models} models (seeds) to compare across models"
+        )
     L = _positive_int(n_layers, "n_layers")
     arr = np.asarray(D, dtype=np.float64)
     if arr.shape != (S * L, S * L):
@@ -91,6 +127,8 @@ def _as_blocks(
             f"for {S} models x {L} layers (model-major order), got {arr.shape}"
         )
     blocks = arr.reshape(S, L, S, L)
+    if _check_missing(missing) == "drop":
+        return blocks
     used = blocks.transpose(0, 2, 1, 3)[~np.eye(S, dtype=bool)] if exclude_self else blocks
     if not np.all(np.isfinite(used)):
         where = "the cross-model blocks (s != t) of D" if exclude_self else "D"
@@ -136,7 +174,9 @@ def assemble_cross_matrix(row_blocks: Sequence[Any]) -> np.ndarray:
     return np.vstack(blocks)
 
 
-def nearest_layers(D: Any, n_models: int, n_layers: int, kind: str = "distance") -> np.ndarray:
+def nearest_layers(
+    D: Any, n_models: int, n_layers: int, kind: str = "distance", *, missing: str = "raise"
+) -> np.ndarray:
     """Closest layer of every other model, for every layer of every model.
 
     Parameters
@@ -150,6 +190,11 @@ def nearest_layers(D: Any, n_models: int, n_layers: int, kind: str = "distance")
         ``L >= 1``.
     kind : {"distance", "similarity"}, default "distance"
         ``"distance"`` takes the argmin of each row block, ``"similarity"`` the argmax.
+    missing : {"raise", "drop"}, default "raise"
+        ``"drop"``: non-finite entries (undefined comparisons) are never the nearest;
+        a case ``(s, l, t)`` whose own entry ``D[s*L + l, t*L + l]`` is not finite
+        (the query layer or its counterpart undefined: the right answer cannot be
+        picked) is dropped, marked :data:`DROPPED`.
 
     Returns
     -------
@@ -157,7 +202,8 @@ def nearest_layers(D: Any, n_models: int, n_layers: int, kind: str = "distance")
         ``nearest[s, l, t]`` is the layer ``m`` of model ``t`` closest to layer ``l``
         of model ``s``, i.e. the arg-best of ``D[s*L + l, t*L:(t+1)*L]``. Ties go to
         the lowest layer index (``np.argmin``/``np.argmax`` semantics). Entries
-        with ``t == s`` are ``-1`` (a model is not compared with itself).
+        with ``t == s`` are ``-1`` (a model is not compared with itself); dropped
+        cases are :data:`DROPPED` (-2).
 
     Raises
     ------
@@ -166,10 +212,17 @@ def nearest_layers(D: Any, n_models: int, n_layers: int, kind: str = "distance")
         ``n_layers < 1``, or ``kind`` is unknown.
     """
     kind = check_kind(kind)
-    blocks = _as_blocks(D, n_models, n_layers)
+    blocks = _as_blocks(D, n_models, n_layers, missing=missing)
     pick = np.argmin if kind == "distance" else np.argmax
+    S, L = blocks.shape[0], blocks.shape[1]
+    finite = np.isfinite(blocks)
+    if missing == "drop":
+        worst = np.inf if kind == "distance" else -np.inf
+        blocks = np.where(finite, blocks, worst)
     nearest = pick(blocks, axis=3).astype(np.int64)  # (S, L, S)
-    S = blocks.shape[0]
+    if missing == "drop":
+        own = finite[:, np.arange(L), :, np.arange(L)].transpose(1, 0, 2)  # (S, L, S)
+        nearest[~own] = DROPPED
     nearest[np.arange(S), :, np.arange(S)] = -1
     return nearest
 
@@ -199,7 +252,9 @@ def identification_rates(
         Columns ``layer`` (str), ``rate`` (float in [0, 1]) and ``n_pairs`` (int):
         one row per layer in network order, over its ``S*(S-1)`` ordered model
         pairs ``(s, t != s)``, then a row ``layer == "overall"`` over all
-        ``L*S*(S-1)`` comparisons (the mean of the per-layer rates).
+        ``L*S*(S-1)`` comparisons (the mean of the per-layer rates). Cases marked
+        :data:`DROPPED` are left out (``n_pairs`` counts the rest; a layer with none
+        has rate NaN).
 
     Raises
     ------
@@ -223,15 +278,21 @@ def identification_rates(
         raise ValueError(f"layer_names has {len(names)} entries but nearest has {L} layers")
     off = ~np.eye(S, dtype=bool)  # (s, t) pairs with t != s
     picks = np.moveaxis(arr, 1, 0)[:, off]  # (L, S*(S-1))
-    if picks.size and (picks.min() < 0 or picks.max() >= L):
+    kept = picks != DROPPED
+    if picks[kept].size and (picks[kept].min() < 0 or picks[kept].max() >= L):
         raise ValueError(f"nearest holds layer indices outside [0, {L}) for t != s")
-    hits = np.abs(picks - np.arange(L)[:, None]) <= tol
-    n_pairs = S * (S - 1)
-    table = pd.DataFrame(
-        {"layer": names, "rate": hits.mean(axis=1), "n_pairs": np.full(L, n_pairs)}
-    )
+    hits = (np.abs(picks - np.arange(L)[:, None]) <= tol) & kept
+    counts = kept.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = np.where(counts > 0, hits.sum(axis=1) / counts, np.nan)
+    total = int(counts.sum())
+    table = pd.DataFrame({"layer": names, "rate": rates, "n_pairs": counts})
     overall = pd.DataFrame(
-        {"layer": [OVERALL], "rate": [float(hits.mean())], "n_pairs": [L * n_pairs]}
+        {
+            "layer": [OVERALL],
+            "rate": [float(hits.sum() / total) if total else np.nan],
+            "n_pairs": [total],
+        }
     )
     return pd.concat([table, overall], ignore_index=True)
 
@@ -360,11 +421,13 @@ def bootstrap_identification(
     Returns
     -------
     rate : float
-        The rate over all ``L*S*(S-1)`` comparisons (as :func:`identification_rates`).
+        The rate over all ``L*S*(S-1)`` comparisons (as :func:`identification_rates`),
+        those marked :data:`DROPPED` left out (a draw's rate is its hits over its
+        cases). NaN when every case is dropped.
     low, high : float
         Percentile bootstrap interval.
     n_cases : int
-        ``L*S*(S-1)``.
+        ``L*S*(S-1)`` minus the dropped cases.
     """
     arr = np.asarray(nearest)
     if arr.ndim != 3 or arr.shape[0] != arr.shape[2] or arr.shape[0] < 2:
@@ -374,13 +437,19 @@ def bootstrap_identification(
     S, L, _ = arr.shape
     off = ~np.eye(S, dtype=bool)
     picks = np.moveaxis(arr, 1, 0)[:, off]  # (L, P)
-    per_pair = (np.abs(picks - np.arange(L)[:, None]) <= tol).mean(axis=0)  # (P,)
-    P = per_pair.size
+    kept = picks != DROPPED
+    hits = ((np.abs(picks - np.arange(L)[:, None]) <= tol) & kept).sum(axis=0)  # (P,)
+    cases = kept.sum(axis=0)  # (P,)
+    used = cases > 0
+    if not used.any():
+        return float("nan"), float("nan"), float("nan"), 0
+    hits, cases = hits[used], cases[used]
+    P = hits.size
     rng = np.random.default_rng(seed)
     weights = rng.multinomial(P, np.full(P, 1.0 / P), size=n_boot)  # (n_boot, P)
-    boots = weights @ per_pair / P
+    boots = (weights @ hits) / (weights @ cases)
     low, high = _percentile_interval(boots, level)
-    return float(per_pair.mean()), low, high, L * P
+    return float(hits.sum() / cases.sum()), low, high, int(cases.sum())
 
 
 def depth_correlation(
@@ -392,6 +461,7 @@ def depth_correlation(
     n_boot: int = 1000,
     level: float = 0.95,
     seed: int = 0,
+    missing: str = "raise",
 ) -> tuple[float, float, float, int]:
     """Ding et al.'s layer-depth test: rank correlation of dissimilarity and depth difference.
 
@@ -410,34 +480,48 @@ def depth_correlation(
     kind : {"distance", "similarity"}
     n_boot, level, seed
         As :func:`bootstrap_identification`.
+    missing : {"raise", "drop"}, default "raise"
+        ``"drop"``: each model pair's correlation uses its finite entries only; a pair
+        with fewer than 3 finite entries is left out.
 
     Returns
     -------
     rho : float
-        Mean Spearman correlation over the ``S*(S-1)`` model pairs.
+        Mean Spearman correlation over the ``S*(S-1)`` model pairs (NaN if none is left).
     low, high : float
         Percentile bootstrap interval of the mean.
     n_pairs : int
-        ``S*(S-1)``.
+        ``S*(S-1)``, minus the pairs left out.
+
+    Raises
+    ------
+    NotApplicableError
+        With fewer than 2 models or 2 layers.
     """
     from scipy.stats import spearmanr
 
     kind = check_kind(kind)
-    blocks = _as_blocks(D, n_models, n_layers)
+    blocks = _as_blocks(D, n_models, n_layers, missing=missing)
     S, L = blocks.shape[0], blocks.shape[1]
     if L < 2:
-        raise ValueError("the layer-depth test needs at least two layers")
+        raise NotApplicableError("the layer-depth test needs at least two layers")
     sign = 1.0 if kind == "distance" else -1.0
     depth = np.abs(np.subtract.outer(np.arange(L), np.arange(L))).ravel()
-    rhos = np.array(
-        [
-            spearmanr(sign * blocks[s, :, t, :].ravel(), depth).statistic
-            for s in range(S)
-            for t in range(S)
-            if s != t
-        ]
-    )
-    rhos = np.nan_to_num(rhos, nan=0.0)  # a constant block carries no ordering
+    rhos = []
+    for s in range(S):
+        for t in range(S):
+            if s == t:
+                continue
+            values = sign * blocks[s, :, t, :].ravel()
+            ok = np.isfinite(values)
+            if ok.sum() < 3:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a constant block: NaN, set to 0 below
+                rhos.append(spearmanr(values[ok], depth[ok]).statistic)
+    if not rhos:
+        return float("nan"), float("nan"), float("nan"), 0
+    rhos = np.nan_to_num(np.asarray(rhos), nan=0.0)  # a constant block carries no ordering
     rng = np.random.default_rng(seed)
     P = rhos.size
     boots = rng.multinomial(P, np.full(P, 1.0 / P), size=_positive_int(n_boot, "n_boot")) @ rhos / P
@@ -451,6 +535,7 @@ def stage_permutation_test(
     *,
     n_permutations: int = 10000,
     seed: int = 0,
+    missing: str = "raise",
 ) -> tuple[list[dict], dict]:
     """Permutation test that layers of one stage are closer than layers of different stages.
 
@@ -470,54 +555,102 @@ def stage_permutation_test(
         and one stage with two or more layers.
     n_permutations : int, default 10000
     seed : int, default 0
+    missing : {"raise", "drop"}, default "raise"
+        ``"drop"``: non-finite entries (undefined comparisons) are left out of the
+        means, for the observed and every permuted labelling; a model whose finite
+        pairs lack a within- or between-stage pair gets NaN.
 
     Returns
     -------
     per_model : list of dict
-        Per matrix: ``mean_within``, ``mean_between``, ``statistic``, ``p_value``.
+        Per matrix: ``mean_within``, ``mean_between``, ``statistic``, ``p_value``,
+        ``n_dropped`` (layer pairs left out).
     pooled : dict
-        The same keys for the pooled test.
+        The same keys for the pooled test (over the models with a result).
+
+    Raises
+    ------
+    NotApplicableError
+        If the stage labels do not define two stages with one of at least two layers
+        (e.g. a network with one layer per resolution).
     """
     labels = np.asarray(list(stages))
     L = labels.size
+    missing = _check_missing(missing)
     mats = [np.asarray(M, dtype=np.float64) for M in matrices]
     if not mats:
         raise ValueError("matrices is empty; pass one (L, L) matrix per model")
     for i, M in enumerate(mats):
-        if M.shape != (L, L) or not np.all(np.isfinite(M)):
+        if M.shape != (L, L) or (missing == "raise" and not np.all(np.isfinite(M))):
             raise ValueError(f"matrix {i} must be a finite ({L}, {L}) array, got shape {M.shape}")
     _, codes = np.unique(labels, return_inverse=True)
     iu = np.triu_indices(L, 1)
     same = codes[iu[0]] == codes[iu[1]]
     if same.all() or not same.any():
-        raise ValueError(
+        raise NotApplicableError(
             "the stage labels must put at least two layers in one stage and define at least "
-            f"two stages, got {list(labels)}"
+            f"two stages, got {labels.tolist()}"
         )
     values = np.stack([M[iu] for M in mats])  # (models, pairs)
+    finite = np.isfinite(values)
+    values = np.where(finite, values, 0.0)
     rng = np.random.default_rng(seed)
     n_perm = _positive_int(n_permutations, "n_permutations")
     perms = np.stack([rng.permutation(codes) for _ in range(n_perm)])  # (n_perm, L)
     same_perm = perms[:, iu[0]] == perms[:, iu[1]]  # (n_perm, pairs)
 
     def stat(same_mask: np.ndarray) -> np.ndarray:
-        # rows of same_mask: labelings; returns (labelings, models)
-        w_in = same_mask / same_mask.sum(axis=1, keepdims=True)
-        w_out = ~same_mask / (~same_mask).sum(axis=1, keepdims=True)
-        return (w_out - w_in) @ values.T
+        # rows of same_mask: labelings; returns (labelings, models); NaN where a model
+        # has no finite within- or between-stage pair under that labelling
+        w_in = same_mask.astype(np.float64) @ finite.T  # (labelings, models): counts
+        w_out = (~same_mask).astype(np.float64) @ finite.T
+        s_in = same_mask.astype(np.float64) @ values.T
+        s_out = (~same_mask).astype(np.float64) @ values.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return s_out / w_out - s_in / w_in
 
     observed = stat(same[None, :])[0]  # (models,)
     null = stat(same_perm)  # (n_perm, models)
 
-    def record(values_row: np.ndarray, obs: float, null_col: np.ndarray) -> dict:
+    def record(obs: float, null_col: np.ndarray, within: float, between: float, dropped: int):
+        ok = np.isfinite(null_col)
+        p = (1 + np.sum(null_col[ok] >= obs - 1e-12 * abs(obs))) / (1 + ok.sum())
         return {
-            "mean_within": float(values_row[same].mean()),
-            "mean_between": float(values_row[~same].mean()),
+            "mean_within": float(within),
+            "mean_between": float(between),
             "statistic": float(obs),
-            "p_value": float((1 + np.sum(null_col >= obs - 1e-12 * abs(obs))) / (1 + n_perm)),
+            "p_value": float(p) if np.isfinite(obs) and ok.any() else float("nan"),
+            "n_dropped": int(dropped),
         }
 
-    per_model = [record(values[i], observed[i], null[:, i]) for i in range(len(mats))]
-    pooled = record(values.mean(axis=0), observed.sum(), null.sum(axis=1))
-    pooled["statistic"] = float(observed.mean())
+    def means(i: int) -> tuple[float, float]:
+        f = finite[i]
+        w = values[i][same & f]
+        b = values[i][~same & f]
+        return (w.mean() if w.size else np.nan), (b.mean() if b.size else np.nan)
+
+    per_model = [
+        record(observed[i], null[:, i], *means(i), int((~finite[i]).sum()))
+        for i in range(len(mats))
+    ]
+    good = np.isfinite(observed)
+    if not good.any():
+        nan = float("nan")
+        pooled = {
+            "mean_within": nan,
+            "mean_between": nan,
+            "statistic": nan,
+            "p_value": nan,
+            "n_dropped": int((~finite).sum()),
+        }
+        return per_model, pooled
+    pooled_means = np.array([means(i) for i in np.flatnonzero(good)])
+    pooled = record(
+        observed[good].sum(),
+        null[:, good].sum(axis=1),
+        float(np.mean(pooled_means[:, 0])),
+        float(np.mean(pooled_means[:, 1])),
+        int((~finite).sum()),
+    )
+    pooled["statistic"] = float(observed[good].mean())
     return per_model, pooled

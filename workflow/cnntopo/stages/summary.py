@@ -40,8 +40,7 @@ def _mean_offdiagonal(paths: Sequence[str | Path]) -> float:
     """Mean over models of the mean off-diagonal entry of a within-model matrix."""
     means = []
     for path in paths:
-        with np.load(path, allow_pickle=False) as z:
-            m = z["matrix"]
+        m = artifacts.read_npz(path, keys=["matrix"])[0]["matrix"]
         off = m[~np.eye(len(m), dtype=bool)]
         means.append(float(off.mean()) if off.size else float("nan"))
     return float(np.mean(means)) if means else float("nan")
@@ -155,8 +154,7 @@ def sweep_summary(
     matching = _depth_match_columns(depth_tables, pairs, depth_measures or {}, len(variants))
     rows = []
     for path, p, variant, extra in zip(summaries, variants, paths, matching, strict=True):
-        with open(path) as fh:
-            numbers = json.load(fh)
+        numbers = artifacts.read_json(path)
         row = {k: json.dumps(v) if isinstance(v, list | dict) else v for k, v in p.items()}
         row["variant"] = variant
         row.update(numbers)
@@ -216,6 +214,8 @@ def figure_sweep_summary(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from cnntopo.figures_io import save_figure
+
     skip = {*keys, "variant", "n_models"}
     numbers = [
         c for c in table.columns if c not in skip and pd.api.types.is_numeric_dtype(table[c])
@@ -242,10 +242,10 @@ def figure_sweep_summary(
     if not numbers:
         axes.flat[0].text(0.5, 0.5, "no numbers to compare", ha="center", va="center")
     fig.suptitle(f"Sweep over {', '.join(keys)}")
-    for out in outputs:
-        with artifacts.atomic_path(out) as tmp:
-            fig.savefig(tmp, dpi=150, format=Path(out).suffix.lstrip("."))
-    plt.close(fig)
+    if outputs:  # constrained layout: keep the figure's size (no tight bounding box)
+        save_figure(fig, outputs, dpi=150, bbox_inches=None)
+    else:
+        plt.close(fig)
 
 
 #: Columns of the per-layer table of :func:`cross_architecture` (one row per layer, matrix
@@ -269,8 +269,8 @@ def _cross_matrices(
     """SW between the diagrams, then every measure on every representation: (n_a, n_b) each."""
     from cnntopo.ph.distances import pairwise
     from cnntopo.ph.persistence import load_diagrams
-    from cnntopo.ph.similarity import MEASURES
-    from cnntopo.stages.ph.similarity import load_representation, measure_cross
+    from cnntopo.ph.representations import load_representation
+    from cnntopo.ph.similarity import compare
 
     dgms_a = [load_diagrams(p)[0][dim] for p in diagrams_a]
     dgms_b = [load_diagrams(p)[0][dim] for p in diagrams_b]
@@ -285,9 +285,15 @@ def _cross_matrices(
             raise ValueError(f"{rep}: the representation files do not hold one entry per layer")
         cache: dict = {}
         for spec in measures:
-            C = measure_cross(spec, layers_a, layers_b, threads=threads, cache=cache)
-            kind = MEASURES[spec["name"]].kind
-            out.append({"measure": spec["label"], "representation": rep, "kind": kind, "matrix": C})
+            result = compare(spec, layers_a, layers_b, n_jobs=threads, cache=cache)
+            out.append(
+                {
+                    "measure": spec["label"],
+                    "representation": rep,
+                    "kind": result.kind,
+                    "matrix": result.matrix,
+                }
+            )
     return out
 
 
@@ -342,7 +348,7 @@ def cross_architecture(
 
     The sliced Wasserstein distance between the H``dim`` diagrams of each pair of layers
     (:func:`cnntopo.ph.distances.pairwise`) and each similarity measure on each
-    representation (:func:`cnntopo.stages.ph.similarity.measure_cross`, the same
+    representation (:func:`cnntopo.ph.similarity.compare`, the same
     computation as the within-architecture comparison); for each matrix and each layer
     of either network, the other network's closest layer, matched by depth fraction
     (:func:`cnntopo.ph.cross_arch.depth_matching`); the figure

@@ -7,16 +7,18 @@ rule select_mapper_images:
     log:
         f"{OUT}/logs/mapper/select_mapper_images.log",
     conda:
-        get_env("torch")
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=15,
     params:
-        dataset=get_dataset_source(),
-        split=MAPPER["images"]["split"],
-        per_class=MAPPER["images"]["per_class"],
-        seed=MAPPER["images"]["seed"],
+        **named(
+            dataset=PLAN.dataset_source,
+            split=MAP.config["images"]["split"],
+            per_class=MAP.config["images"]["per_class"],
+            seed=MAP.config["images"]["seed"],
+        ),
     script:
         "../../scripts/mapper/select_mapper_images.py"
 
@@ -24,7 +26,7 @@ rule select_mapper_images:
 # One job per cloud builds all its layers (the network, images and GrabCut masks are
 # shared); one rule per group of clouds with the same layers, since a rule's outputs
 # cannot depend on its wildcards.
-for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
+for rule_name, (clouds, cloud_layers) in MAP.cloud_rules.items():
 
     rule:
         name:
@@ -32,7 +34,7 @@ for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
         input:
             weights=MP("mapper_weights"),
             images=MP("mapper_images"),
-            factory=get_mapper_factory_file(),
+            files=MAP.cloud_files(rule_name),
         output:
             clouds=MP.expand("mapper_cloud", layer=cloud_layers),
         log:
@@ -40,25 +42,27 @@ for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
         benchmark:
             f"{OUT}/benchmarks/mapper/clouds/{{cloud}}.tsv"
         wildcard_constraints:
-            cloud="|".join(re.escape(c) for c in clouds),
+            cloud=MAP.cloud_pattern(clouds),
         conda:
-            get_env("torch")
-        threads: get_torch_threads()
+            "../../envs/torch.yaml"
+        threads: PLAN.torch_threads
         resources:
-            mem_mb=get_mapper_cloud_mem_mb,
-            runtime=get_mapper_cloud_runtime,
-            gpu=get_mapper_gpus(),
+            mem_mb=MAP.cloud_mem_mb,
+            runtime=MAP.cloud_runtime,
+            gpu=MAP.gpus,
         params:
-            arch=MAPPER_ARCH_CONFIG,
-            kwargs=MAPPER["model"]["kwargs"],
-            layers=cloud_layers,
-            dataset=config["dataset"],
-            split=MAPPER["images"]["split"],
-            batch_size=MAPPER["images"]["batch_size"],
-            width=MAPPER["model"]["width"],
-            device=MAPPER["training"]["device"],
-            seed=MAPPER["seed"],
-            construction=get_construction,
-            shapes=get_cloud_shapes(cloud_layers),
+            **named(
+                arch=MAP.config["model"]["arch"],
+                kwargs=MAP.config["model"]["kwargs"],
+                layers=cloud_layers,
+                dataset=config["dataset"],
+                split=MAP.config["images"]["split"],
+                batch_size=MAP.config["images"]["batch_size"],
+                width=MAP.config["model"]["width"],
+                device=MAP.config["training"]["device"],
+                seed=MAP.config["seed"],
+                construction=MAP.construction_settings,
+                shapes=MAP.cloud_shapes(cloud_layers),
+            ),
         script:
             "../../scripts/mapper/mapper_clouds.py"

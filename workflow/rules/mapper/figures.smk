@@ -11,17 +11,19 @@ rule figure_mapper_purity:
             category="Mapper",
             subcategory="Purity",
         ),
-        extra=MP.expand("fig_mapper_purity", ext=FIG_EXTRA),
+        extra=MP.expand("fig_mapper_purity", ext=PLAN.fig_extra),
     log:
         f"{OUT}/logs/figures/mapper/purity.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
-        primary=get_mapper_primary(),
+        **named(
+            primary=MAP.primary,
+        ),
     script:
         "../../scripts/mapper/figure_mapper_purity.py"
 
@@ -36,11 +38,11 @@ rule figure_mapper_settings:
             category="Mapper",
             subcategory="Settings",
         ),
-        extra=MP.expand("fig_mapper_settings", ext=FIG_EXTRA),
+        extra=MP.expand("fig_mapper_settings", ext=PLAN.fig_extra),
     log:
         f"{OUT}/logs/figures/mapper/settings.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -51,7 +53,7 @@ rule figure_mapper_settings:
 
 rule figure_mapper_layers:
     input:
-        graphs=get_layer_panel_graphs,
+        graphs=MAP.panel_graphs,
     output:
         png=report(
             MP("fig_mapper_layers", ext="png"),
@@ -60,26 +62,28 @@ rule figure_mapper_layers:
             subcategory="Across layers",
             labels={"cloud": "{cloud}"},
         ),
-        extra=MP.expand("fig_mapper_layers", ext=FIG_EXTRA),
+        extra=MP.expand("fig_mapper_layers", ext=PLAN.fig_extra),
     log:
         f"{OUT}/logs/figures/mapper/layers_{{cloud}}.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
     params:
-        titles=get_panel_layers,
-        seed=MAPPER["figures"]["layout_seed"],
-        suptitle=lambda w: f"Mapper graphs across layers ({w.cloud} point clouds)",
+        **named(
+            titles=MAP.panel_layers,
+            seed=MAP.config["figures"]["layout_seed"],
+            suptitle=lambda w: f"Mapper graphs across layers ({w.cloud} point clouds)",
+        ),
     script:
         "../../scripts/mapper/figure_mapper_panels.py"
 
 
 rule figure_mapper_constructions:
     input:
-        graphs=get_comparison_graphs,
+        graphs=MAP.comparison_graphs,
     output:
         png=report(
             MP("fig_mapper_constructions", ext="png"),
@@ -88,26 +92,28 @@ rule figure_mapper_constructions:
             subcategory="Point-cloud constructions",
             labels={"layer": "{layer}"},
         ),
-        extra=MP.expand("fig_mapper_constructions", ext=FIG_EXTRA),
+        extra=MP.expand("fig_mapper_constructions", ext=PLAN.fig_extra),
     log:
         f"{OUT}/logs/figures/mapper/constructions_{{layer}}.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
     params:
-        titles=get_comparison_clouds(),
-        seed=MAPPER["figures"]["layout_seed"],
-        suptitle=lambda w: f"Point-cloud constructions at {w.layer}",
+        **named(
+            titles=MAP.comparison_clouds,
+            seed=MAP.config["figures"]["layout_seed"],
+            suptitle=lambda w: f"Point-cloud constructions at {w.layer}",
+        ),
     script:
         "../../scripts/mapper/figure_mapper_panels.py"
 
 
 rule figure_mapper_noise:
     input:
-        graphs=get_noise_graphs,
+        graphs=MAP.noise_graphs,
     output:
         png=report(
             MP("fig_mapper_noise", ext="png"),
@@ -116,57 +122,61 @@ rule figure_mapper_noise:
             subcategory="Input noise",
             labels={"cloud": "{cloud}", "layer": "{layer}"},
         ),
-        extra=MP.expand("fig_mapper_noise", ext=FIG_EXTRA),
+        extra=MP.expand("fig_mapper_noise", ext=PLAN.fig_extra),
     log:
         f"{OUT}/logs/figures/mapper/noise_{{cloud}}_{{layer}}.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
     params:
-        titles=get_noise_titles,
-        seed=MAPPER["figures"]["layout_seed"],
-        suptitle=lambda w: f"Input noise: {w.cloud} point clouds at {w.layer}",
+        **named(
+            titles=MAP.noise_titles,
+            seed=MAP.config["figures"]["layout_seed"],
+            suptitle=lambda w: f"Input noise: {w.cloud} point clouds at {w.layer}",
+        ),
     script:
         "../../scripts/mapper/figure_mapper_panels.py"
 
 
 rule mapper_explorer:
     input:
-        unpack(get_explorer_inputs),
+        unpack(MAP.explorer_inputs),
     output:
         html=MP("mapper_explorer"),
         files=directory(MP("mapper_explorer_files")),
     log:
         f"{OUT}/logs/mapper/explorer/{{cloud}}.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=15,
     params:
-        titles=get_cloud_layers,
-        seed=MAPPER["figures"]["layout_seed"],
-        thumbnails=MAPPER["figures"]["thumbnails"],
-        dataset=config["dataset"],
-        split=MAPPER["images"]["split"],
+        **named(
+            titles=MAP.cloud_layers,
+            seed=MAP.config["figures"]["layout_seed"],
+            thumbnails=MAP.config["figures"]["thumbnails"],
+            dataset=config["dataset"],
+            split=MAP.config["images"]["split"],
+        ),
     script:
         "../../scripts/mapper/mapper_explorer.py"
 
 
 # One job per cloud draws all its layers, one rule per group of clouds with the same
 # layers (as the cloud rules).
-for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
+for rule_name, (clouds, cloud_layers) in MAP.cloud_rules.items():
 
     rule:
         name:
             rule_name.replace("mapper_clouds", "figure_mapper_knn")
         input:
             clouds=MP.expand("mapper_cloud", layer=cloud_layers),
-            graphs=get_cloud_graphs,
+            graphs=MAP.cloud_graphs,
         output:
             knn=MP.expand("mapper_knn", layer=cloud_layers),
             png=[
@@ -179,26 +189,28 @@ for rule_name, (clouds, cloud_layers) in get_cloud_rules().items():
                 )
                 for l in cloud_layers
             ],
-            extra=MP.expand("fig_mapper_knn", layer=cloud_layers, ext=FIG_EXTRA),
+            extra=MP.expand("fig_mapper_knn", layer=cloud_layers, ext=PLAN.fig_extra),
         log:
             f"{OUT}/logs/figures/mapper/knn/{{cloud}}.log",
         benchmark:
             f"{OUT}/benchmarks/mapper/knn/{{cloud}}.tsv"
         wildcard_constraints:
-            cloud="|".join(re.escape(c) for c in clouds),
+            cloud=MAP.cloud_pattern(clouds),
         conda:
-            get_env("plot")
-        threads: MAPPER["graph"]["threads"]
+            "../../envs/plot.yaml"
+        threads: MAP.config["graph"]["threads"]
         resources:
-            mem_mb=get_mapper_knn_mem_mb,
-            runtime=get_mapper_knn_runtime,
+            mem_mb=MAP.knn_mem_mb,
+            runtime=MAP.knn_runtime,
         params:
-            k=MAPPER["figures"]["knn_k"],
-            queries=MAPPER["figures"]["knn_queries"],
-            seed=MAPPER["seed"],
-            knn_method=MAPPER["graph"]["knn_method"],
-            knn_approx_above=MAPPER["graph"]["knn_approx_above"],
-            predictions=get_predictions_feature,
-            graph_counts=get_cloud_graph_counts,
+            **named(
+                k=MAP.config["figures"]["knn_k"],
+                queries=MAP.config["figures"]["knn_queries"],
+                seed=MAP.config["seed"],
+                knn_method=MAP.config["graph"]["knn_method"],
+                knn_approx_above=MAP.config["graph"]["knn_approx_above"],
+                predictions=MAP.predictions_feature,
+                graph_counts=MAP.cloud_graph_counts,
+            ),
         script:
             "../../scripts/mapper/figure_mapper_knn.py"

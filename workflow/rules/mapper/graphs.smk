@@ -11,35 +11,37 @@ rule mapper_graph:
     benchmark:
         f"{OUT}/benchmarks/mapper/graphs/{{cloud}}/{{layer}}/{{setting}}.tsv"
     conda:
-        get_env("tda")
-    threads: MAPPER["graph"]["threads"]
+        "../../envs/tda.yaml"
+    threads: MAP.config["graph"]["threads"]
     resources:
-        mem_mb=get_mapper_graph_mem_mb,
-        runtime=get_mapper_graph_runtime,
+        mem_mb=MAP.graph_mem_mb,
+        runtime=MAP.graph_runtime,
         # a scheduling setting, not a param: the graph does not depend on it
-        graph_device=MAPPER["graph"]["device"],
-        gpu=resources.gpus(MAPPER["graph"]["device"]),
+        graph_device=MAP.config["graph"]["device"],
+        gpu=MAP.graph_gpus,
     params:
-        setting=get_graph_setting,
-        min_samples=MAPPER["graph"]["min_samples"],
-        cover=MAPPER["graph"]["cover"],
-        knn_method=MAPPER["graph"]["knn_method"],
-        knn_approx_above=MAPPER["graph"]["knn_approx_above"],
-        seed=MAPPER["seed"],
-        predictions=get_predictions_feature,
+        **named(
+            setting=MAP.graph_setting,
+            min_samples=MAP.config["graph"]["min_samples"],
+            cover=MAP.config["graph"]["cover"],
+            knn_method=MAP.config["graph"]["knn_method"],
+            knn_approx_above=MAP.config["graph"]["knn_approx_above"],
+            seed=MAP.config["seed"],
+            predictions=MAP.predictions_feature,
+        ),
     script:
         "../../scripts/mapper/mapper_graph.py"
 
 
 rule mapper_stats:
     input:
-        unpack(get_mapper_stats_inputs),
+        unpack(MAP.stats_inputs),
     output:
         csv=MP("mapper_stats"),
     log:
         f"{OUT}/logs/mapper/stats.log",
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: 1
     resources:
         mem_mb=4000,

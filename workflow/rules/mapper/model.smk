@@ -2,11 +2,11 @@
 # trained with the Catalyst recipe, or imported (mapper.model.checkpoint / pretrained).
 
 
-if is_mapper_trained():
+if MAP.is_trained:
 
     rule train_mapper_model:
         input:
-            factory=get_mapper_factory_file(),
+            factory=MAP.factory_files,
         output:
             weights=MP("mapper_weights"),
             metrics=MP("mapper_train_metrics"),
@@ -15,19 +15,21 @@ if is_mapper_trained():
         benchmark:
             f"{OUT}/benchmarks/mapper/train_mapper_model.tsv"
         conda:
-            get_env("torch")
-        threads: get_torch_threads()
+            "../../envs/torch.yaml"
+        threads: PLAN.torch_threads
         resources:
-            mem_mb=get_mapper_train_mem_mb,
-            runtime=mapper_resources.train_runtime(MAPPER["training"]["epochs"]),
-            gpu=get_mapper_gpus(),
+            mem_mb=MAP.train_mem_mb,
+            runtime=MAP.train_runtime,
+            gpu=MAP.gpus,
         params:
-            arch=MAPPER_ARCH_CONFIG,
-            kwargs=MAPPER["model"]["kwargs"],
-            dataset=config["dataset"],
-            width=MAPPER["model"]["width"],
-            seed=MAPPER["model"]["seed"],
-            training=MAPPER["training"],
+            **named(
+                arch=MAP.config["model"]["arch"],
+                kwargs=MAP.config["model"]["kwargs"],
+                dataset=config["dataset"],
+                width=MAP.config["model"]["width"],
+                seed=MAP.config["model"]["seed"],
+                training=MAP.config["training"],
+            ),
         script:
             "../../scripts/mapper/train_mapper_model.py"
 
@@ -35,27 +37,29 @@ else:
 
     rule import_mapper_model:
         input:
-            checkpoint=MAPPER["model"]["checkpoint"] or [],
-            factory=get_mapper_factory_file(),
+            checkpoint=MAP.config["model"]["checkpoint"] or [],
+            factory=MAP.factory_files,
         output:
             weights=MP("mapper_weights"),
             metrics=MP("mapper_train_metrics"),
         log:
             f"{OUT}/logs/mapper/import_mapper_model.log",
         conda:
-            get_env("torch")
-        threads: get_torch_threads()
+            "../../envs/torch.yaml"
+        threads: PLAN.torch_threads
         resources:
             mem_mb=4000,
             runtime=30,
-            gpu=get_mapper_gpus(),
+            gpu=MAP.gpus,
         params:
-            arch=MAPPER_ARCH_CONFIG,
-            kwargs=MAPPER["model"]["kwargs"],
-            dataset=config["dataset"],
-            width=MAPPER["model"]["width"],
-            seed=MAPPER["model"]["seed"],
-            device=MAPPER["training"]["device"],
-            pretrained=MAPPER["model"]["pretrained"],
+            **named(
+                arch=MAP.config["model"]["arch"],
+                kwargs=MAP.config["model"]["kwargs"],
+                dataset=config["dataset"],
+                width=MAP.config["model"]["width"],
+                seed=MAP.config["model"]["seed"],
+                device=MAP.config["training"]["device"],
+                pretrained=MAP.config["model"]["pretrained"],
+            ),
         script:
             "../../scripts/mapper/import_mapper_model.py"

@@ -6,35 +6,36 @@ rule extract_activations:
         weights=P("weights"),
         metrics=P("train_metrics"),
         eval_set=P("eval_set"),
-        factory=get_factory_file(),
+        factory=PLAN.factory_files,
     output:
-        shards=get_shards(),
+        # temporary unless activations.keep
+        shards=[temp(f) for f in PLAN.shards] if PLAN.temp_shards else PLAN.shards,
         manifest=P("manifest"),
     log:
         f"{OUT}/logs/activations/seed{{seed}}/extract_activations.log",
     benchmark:
         f"{OUT}/benchmarks/activations/seed{{seed}}/extract_activations.tsv"
     conda:
-        get_env("torch")
-    threads: get_torch_threads()
+        "../../envs/torch.yaml"
+    threads: PLAN.torch_threads
     resources:
-        mem_mb=get_extract_mem_mb,
-        gpu=get_ph_gpus(),
-        disk_mb=resources.shard_mb(
-            SHAPES, LAYERS, N_IMAGES, config["activations"]["dtype"]
-        ),
+        mem_mb=PLAN.extract_mem_mb,
+        gpu=PLAN.gpus,
+        disk_mb=PLAN.shard_mb,
         runtime=30,
     params:
-        out_dir=P("shard_dir"),
-        dataset=config["dataset"],
-        arch=ARCH,
-        width=WIDTH,
-        kwargs=config["model"]["kwargs"],
-        pretrained=config["model"]["pretrained"],
-        device=config["training"]["device"],
-        layers=LAYERS,
-        batch_size=config["activations"]["batch_size"],
-        dtype=config["activations"]["dtype"],
-        max_batch_mb=config["activations"]["max_batch_mb"],
+        **named(
+            out_dir=P("shard_dir"),
+            dataset=config["dataset"],
+            arch=PLAN.arch,
+            width=config["model"]["width"],
+            kwargs=config["model"]["kwargs"],
+            pretrained=config["model"]["pretrained"],
+            device=config["training"]["device"],
+            layers=PLAN.layers,
+            batch_size=config["activations"]["batch_size"],
+            dtype=config["activations"]["dtype"],
+            max_batch_mb=config["activations"]["max_batch_mb"],
+        ),
     script:
         "../../scripts/nets/extract_activations.py"

@@ -7,16 +7,18 @@ rule select_eval_images:
     log:
         f"{OUT}/logs/data/select_eval_images.log",
     conda:
-        get_env("torch")
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=3000,
         runtime=15,
     params:
-        dataset=get_dataset_source(),
-        split=config["activations"]["split"],
-        n_images=N_IMAGES,
-        selection=config["activations"]["selection"],
-        seed=config["activations"]["seed"],
+        **named(
+            dataset=PLAN.dataset_source,
+            split=config["activations"]["split"],
+            n_images=PLAN.n_images,
+            selection=config["activations"]["selection"],
+            seed=config["activations"]["seed"],
+        ),
     script:
         "../../scripts/nets/select_eval_images.py"

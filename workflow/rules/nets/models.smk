@@ -1,10 +1,10 @@
 # Stage 2: one trained network per seed (or imported weights: model.checkpoint, model.pretrained).
 
-if is_trained():
+if PLAN.is_trained:
 
     rule train_model:
         input:
-            factory=get_factory_file(),
+            factory=PLAN.factory_files,
         output:
             weights=P("weights"),
             metrics=P("train_metrics"),
@@ -16,18 +16,20 @@ if is_trained():
         # machine the Mapper and per-model work fills the cores around them
         priority: 20
         conda:
-            get_env("torch")
-        threads: get_torch_threads()
+            "../../envs/torch.yaml"
+        threads: PLAN.torch_threads
         resources:
-            mem_mb=get_train_mem_mb,
-            gpu=get_ph_gpus(),
-            runtime=resources.train_runtime(config["training"]["epochs"]),
+            mem_mb=PLAN.train_mem_mb,
+            gpu=PLAN.gpus,
+            runtime=PLAN.train_runtime,
         params:
-            dataset=config["dataset"],
-            arch=ARCH,
-            width=WIDTH,
-            kwargs=config["model"]["kwargs"],
-            training=config["training"],
+            **named(
+                dataset=config["dataset"],
+                arch=PLAN.arch,
+                width=config["model"]["width"],
+                kwargs=config["model"]["kwargs"],
+                training=config["training"],
+            ),
         script:
             "../../scripts/nets/train_model.py"
 
@@ -35,42 +37,44 @@ else:
 
     rule import_checkpoint:
         input:
-            checkpoint=get_checkpoint,
-            factory=get_factory_file(),
+            checkpoint=PLAN.checkpoint,
+            factory=PLAN.factory_files,
         output:
             weights=P("weights"),
             metrics=P("train_metrics"),
         log:
             f"{OUT}/logs/models/seed{{seed}}/import_checkpoint.log",
         conda:
-            get_env("torch")
-        threads: get_torch_threads()
+            "../../envs/torch.yaml"
+        threads: PLAN.torch_threads
         resources:
             mem_mb=4000,
             runtime=30,
-            gpu=get_ph_gpus(),
+            gpu=PLAN.gpus,
         params:
-            dataset=config["dataset"],
-            arch=ARCH,
-            width=WIDTH,
-            kwargs=config["model"]["kwargs"],
-            pretrained=config["model"]["pretrained"],
-            device=config["training"]["device"],
-            eval_batch_size=config["training"]["eval_batch_size"],
-            tta=config["training"]["tta"],
+            **named(
+                dataset=config["dataset"],
+                arch=PLAN.arch,
+                width=config["model"]["width"],
+                kwargs=config["model"]["kwargs"],
+                pretrained=config["model"]["pretrained"],
+                device=config["training"]["device"],
+                eval_batch_size=config["training"]["eval_batch_size"],
+                tta=config["training"]["tta"],
+            ),
         script:
             "../../scripts/nets/import_checkpoint.py"
 
 
 rule model_summary:
     input:
-        metrics=P.expand("train_metrics", seed=SEEDS),
+        metrics=P.expand("train_metrics", seed=PLAN.seeds),
     output:
         csv=P("model_summary"),
     log:
         f"{OUT}/logs/models/model_summary.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=1000,

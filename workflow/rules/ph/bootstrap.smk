@@ -5,29 +5,31 @@
 
 rule layer_bootstrap:
     input:
-        clouds=P.expand("pointcloud", layer=LAYERS),
-        diagrams=P.expand("diagram", layer=LAYERS),
-        matrix=P("within_matrix", dim=DIM),
+        clouds=P.expand("pointcloud", layer=PLAN.layers),
+        diagrams=P.expand("diagram", layer=PLAN.layers),
+        matrix=P("within_matrix", dim=PLAN.dim),
     output:
-        bootstrap=P("within_bootstrap", dim=DIM),
+        bootstrap=P("within_bootstrap", dim=PLAN.dim),
     log:
-        f"{OUT}/logs/distances/topl2/{{metric}}_H{DIM}/bootstrap_seed{{seed}}.log",
+        f"{OUT}/logs/distances/topl2/{{metric}}_H{PLAN.dim}/bootstrap_seed{{seed}}.log",
     benchmark:
-        f"{OUT}/benchmarks/distances/topl2/{{metric}}_H{DIM}/bootstrap_seed{{seed}}.tsv"
+        f"{OUT}/benchmarks/distances/topl2/{{metric}}_H{PLAN.dim}/bootstrap_seed{{seed}}.tsv"
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: 1
     resources:
-        mem_mb=get_persistence_mem_mb,
-        runtime=get_bootstrap_runtime,
+        mem_mb=PLAN.persistence_mem_mb,
+        runtime=PLAN.bootstrap_runtime,
     params:
-        layers=LAYERS,
-        n_boot=config["distances"]["bootstrap"],
-        dim=DIM,
-        backend=config["persistence"]["backend"],
-        maxdim=config["persistence"]["maxdim"],
-        coeff=config["persistence"]["coeff"],
-        parameters=get_metric_params,
-        infinite=config["distances"]["infinite"],
+        **named(
+            layers=PLAN.layers,
+            n_boot=config["distances"]["bootstrap"],
+            dim=PLAN.dim,
+            backend=config["persistence"]["backend"],
+            maxdim=config["persistence"]["maxdim"],
+            coeff=config["persistence"]["coeff"],
+            parameters=PLAN.metric_params,
+            infinite=config["distances"]["infinite"],
+        ),
     script:
         "../../scripts/ph/layer_bootstrap.py"

@@ -6,32 +6,34 @@
 
 rule layer_distances:
     input:
-        diagrams=P.expand("diagram", layer=LAYERS),
+        diagrams=P.expand("diagram", layer=PLAN.layers),
     output:
-        matrix=P("within_matrix", dim=DIM),
-        csv=P("within_csv", dim=DIM),
+        matrix=P("within_matrix", dim=PLAN.dim),
+        csv=P("within_csv", dim=PLAN.dim),
     log:
-        f"{OUT}/logs/distances/topl2/{{metric}}_H{DIM}/seed{{seed}}.log",
+        f"{OUT}/logs/distances/topl2/{{metric}}_H{PLAN.dim}/seed{{seed}}.log",
     benchmark:
-        f"{OUT}/benchmarks/distances/topl2/{{metric}}_H{DIM}/seed{{seed}}.tsv"
+        f"{OUT}/benchmarks/distances/topl2/{{metric}}_H{PLAN.dim}/seed{{seed}}.tsv"
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=60,
     params:
-        layers=LAYERS,
-        dim=DIM,
-        infinite=config["distances"]["infinite"],
-        parameters=get_metric_params,
+        **named(
+            layers=PLAN.layers,
+            dim=PLAN.dim,
+            infinite=config["distances"]["infinite"],
+            parameters=PLAN.metric_params,
+        ),
     script:
         "../../scripts/ph/layer_distances.py"
 
 
 rule cross_distances:
     input:
-        diagrams=P.expand("diagram", seed=SEEDS, layer=LAYERS),
+        diagrams=P.expand("diagram", seed=PLAN.seeds, layer=PLAN.layers),
     output:
         matrix=P("cross_matrix"),
     log:
@@ -39,25 +41,27 @@ rule cross_distances:
     benchmark:
         f"{OUT}/benchmarks/distances/topl2/{{measure}}/cross.tsv"
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: config["distances"]["threads"]
     resources:
-        mem_mb=get_cross_mem_mb,
+        mem_mb=PLAN.cross_mem_mb,
         runtime=240,
     params:
-        seeds=SEEDS,
-        layers=LAYERS,
-        metric=get_cross_metric,
-        dim=get_cross_dim,
-        infinite=config["distances"]["infinite"],
-        parameters=get_cross_metric_params,
+        **named(
+            seeds=PLAN.seeds,
+            layers=PLAN.layers,
+            metric=PLAN.cross_metric,
+            dim=PLAN.cross_dim,
+            infinite=config["distances"]["infinite"],
+            parameters=PLAN.cross_metric_params,
+        ),
     script:
         "../../scripts/ph/cross_distances.py"
 
 
 rule specificity:
     input:
-        cross=get_cross_matrix,
+        cross=PLAN.cross_matrix,
     output:
         table=P("specificity"),
         png=report(
@@ -67,16 +71,18 @@ rule specificity:
             subcategory="Specificity",
             labels={"measure": "{measure}"},
         ),
-        extra=P.expand("fig_specificity", ext=FIG_EXTRA),
+        extra=P.expand("fig_specificity", ext=PLAN.fig_extra),
     log:
         f"{OUT}/logs/analysis/specificity_{{measure}}.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
     params:
-        label=get_measure_label,
+        **named(
+            label=PLAN.measure_label,
+        ),
     script:
         "../../scripts/ph/specificity.py"

@@ -4,23 +4,25 @@
 
 rule persistence_diagrams:
     input:
-        clouds=P.expand("pointcloud", layer=LAYERS),
+        clouds=P.expand("pointcloud", layer=PLAN.layers),
     output:
-        diagrams=P.expand("diagram", layer=LAYERS),
+        diagrams=P.expand("diagram", layer=PLAN.layers),
     log:
         f"{OUT}/logs/diagrams/topl2/seed{{seed}}.log",
     benchmark:
         f"{OUT}/benchmarks/diagrams/topl2/seed{{seed}}.tsv"
     conda:
-        get_env("tda")
-    threads: get_persistence_threads()
+        "../../envs/tda.yaml"
+    threads: PLAN.persistence_threads
     resources:
-        mem_mb=get_persistence_mem_mb,
-        runtime=get_persistence_runtime,
+        mem_mb=PLAN.persistence_mem_mb,
+        runtime=PLAN.persistence_runtime,
     params:
-        layers=LAYERS,
-        backend=config["persistence"]["backend"],
-        maxdim=config["persistence"]["maxdim"],
-        coeff=config["persistence"]["coeff"],
+        **named(
+            layers=PLAN.layers,
+            backend=config["persistence"]["backend"],
+            maxdim=config["persistence"]["maxdim"],
+            coeff=config["persistence"]["coeff"],
+        ),
     script:
         "../../scripts/ph/persistence_diagrams.py"

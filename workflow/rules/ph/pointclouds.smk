@@ -4,18 +4,20 @@
 
 rule topl2_pointclouds:
     input:
-        shards=P.expand("shard", layer=LAYERS),
+        shards=P.expand("shard", layer=PLAN.layers),
     output:
-        clouds=P.expand("pointcloud", layer=LAYERS),
+        clouds=P.expand("pointcloud", layer=PLAN.layers),
     log:
         f"{OUT}/logs/pointclouds/topl2/seed{{seed}}.log",
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=15,
     params:
-        layers=LAYERS,
+        **named(
+            layers=PLAN.layers,
+        ),
     script:
         "../../scripts/ph/topl2_pointclouds.py"

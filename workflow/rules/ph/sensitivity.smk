@@ -6,10 +6,10 @@
 
 rule sensitivity:
     input:
-        clouds=P.expand("pointcloud", layer=LAYERS),
+        clouds=P.expand("pointcloud", layer=PLAN.layers),
         eval_set=P("eval_set"),
     output:
-        tables=P.expand("sensitivity", layer=LAYERS),
+        tables=P.expand("sensitivity", layer=PLAN.layers),
     log:
         f"{OUT}/logs/sensitivity/seed{{seed}}.log",
     benchmark:
@@ -18,21 +18,21 @@ rule sensitivity:
     # they exist, beside the other jobs, not at the end of the run
     priority: 10
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=resources.sensitivity_runtime(
-            SHAPES, LAYERS, config["sensitivity"]["step"], N_IMAGES
-        ),
+        runtime=PLAN.sensitivity_runtime,
     params:
-        layers=LAYERS,
-        step=config["sensitivity"]["step"],
-        backend=config["persistence"]["backend"],
-        maxdim=config["persistence"]["maxdim"],
-        coeff=config["persistence"]["coeff"],
-        dim=DIM,
-        M=config["distances"]["M"],
+        **named(
+            layers=PLAN.layers,
+            step=config["sensitivity"]["step"],
+            backend=config["persistence"]["backend"],
+            maxdim=config["persistence"]["maxdim"],
+            coeff=config["persistence"]["coeff"],
+            dim=PLAN.dim,
+            M=config["distances"]["M"],
+        ),
     script:
         "../../scripts/ph/sensitivity.py"
 
@@ -44,8 +44,9 @@ rule sensitivity:
 
 rule sensitivity_table:
     input:
-        ph=P.expand("sensitivity", seed=get_sensitivity_seeds(), layer=LAYERS),
-        reps=get_sensitivity_reps(),
+        ph=P.expand("sensitivity", seed=PLAN.sensitivity_seeds, layer=PLAN.layers),
+        reps=PLAN.sensitivity_reps,
+        measures=PLAN.measure_files,
         eval_set=P("eval_set"),
     output:
         table=P("sensitivity_table"),
@@ -54,17 +55,19 @@ rule sensitivity_table:
     benchmark:
         f"{OUT}/benchmarks/analysis/sensitivity_table.tsv"
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: 1
     resources:
-        mem_mb=get_similarity_mem_mb,
+        mem_mb=PLAN.similarity_mem_mb,
         runtime=60,
     params:
-        seeds=get_sensitivity_seeds(),
-        layers=LAYERS,
-        representations=get_sensitivity_representations(),
-        measures=get_similarity_measures(),
-        ph_measure=DIST,
-        n_boot=config["similarity"]["bootstrap"],
+        **named(
+            seeds=PLAN.sensitivity_seeds,
+            layers=PLAN.layers,
+            representations=PLAN.sensitivity_representations,
+            measures=PLAN.similarity_measures,
+            ph_measure=PLAN.dist,
+            n_boot=config["similarity"]["bootstrap"],
+        ),
     script:
         "../../scripts/ph/sensitivity_table.py"

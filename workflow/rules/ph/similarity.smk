@@ -7,32 +7,35 @@
 
 rule similarity_representations:
     input:
-        shards=P.expand("shard", layer=LAYERS),
+        shards=P.expand("shard", layer=PLAN.layers),
     output:
-        reps=P.expand("similarity_rep", representation=REPRESENTATIONS),
+        reps=P.expand("similarity_rep", representation=PLAN.representations),
     log:
         f"{OUT}/logs/similarity/representations_seed{{seed}}.log",
     benchmark:
         f"{OUT}/benchmarks/similarity/representations_seed{{seed}}.tsv"
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: 1
     resources:
-        mem_mb=get_similarity_mem_mb,
+        mem_mb=PLAN.similarity_mem_mb,
         runtime=30,
     params:
-        layers=LAYERS,
-        representations=REPRESENTATIONS,
-        max_images=config["similarity"]["max_images"],
+        **named(
+            layers=PLAN.layers,
+            representations=PLAN.representations,
+            max_images=config["similarity"]["max_images"],
+        ),
     script:
         "../../scripts/ph/similarity_representations.py"
 
 
 rule similarity_cross:
     input:
-        reps=P.expand("similarity_rep", seed=SEEDS),
+        reps=P.expand("similarity_rep", seed=PLAN.seeds),
+        measures=PLAN.measure_files,
     output:
-        matrices=P.expand("similarity_cross", measure=get_similarity_labels()),
+        matrices=P.expand("similarity_cross", measure=PLAN.similarity_labels),
     log:
         f"{OUT}/logs/similarity/{{representation}}/cross.log",
     benchmark:
@@ -40,22 +43,24 @@ rule similarity_cross:
     # on the critical path at the end of a run (it needs every model): start it at once
     priority: 10
     conda:
-        get_env("tda")
+        "../../envs/tda.yaml"
     threads: config["similarity"]["threads"]
     resources:
-        mem_mb=get_similarity_cross_mem_mb,
+        mem_mb=PLAN.similarity_cross_mem_mb,
         runtime=240,
     params:
-        seeds=SEEDS,
-        layers=LAYERS,
-        measures=get_similarity_measures(),
+        **named(
+            seeds=PLAN.seeds,
+            layers=PLAN.layers,
+            measures=PLAN.similarity_measures,
+        ),
     script:
         "../../scripts/ph/similarity_cross.py"
 
 
 rule similarity_tests:
     input:
-        cross=get_similarity_test_inputs(),
+        cross=PLAN.similarity_test_inputs,
     output:
         specificity=P("specificity_table"),
         depth=P("layer_depth"),
@@ -63,22 +68,24 @@ rule similarity_tests:
     log:
         f"{OUT}/logs/analysis/similarity_tests.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
-        mem_mb=get_similarity_tests_mem_mb,
+        mem_mb=PLAN.similarity_tests_mem_mb,
         runtime=30,
     params:
-        stages=[SHAPES[layer][1] for layer in LAYERS],
-        n_boot=config["similarity"]["bootstrap"],
-        n_permutations=config["similarity"]["permutations"],
+        **named(
+            stages=PLAN.stages,
+            n_boot=config["similarity"]["bootstrap"],
+            n_permutations=config["similarity"]["permutations"],
+        ),
     script:
         "../../scripts/ph/similarity_tests.py"
 
 
 rule figure_similarity:
     input:
-        unpack(get_figure_similarity_inputs),
+        unpack(PLAN.figure_similarity_inputs),
     output:
         png=report(
             P("fig_measures", ext="png"),
@@ -86,16 +93,18 @@ rule figure_similarity:
             category="Across models",
             subcategory="Measures compared",
         ),
-        extra=P.expand("fig_measures", ext=FIG_EXTRA),
+        extra=P.expand("fig_measures", ext=PLAN.fig_extra),
     log:
         f"{OUT}/logs/figures/similarity_measures.log",
     conda:
-        get_env("plot")
+        "../../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
     params:
-        n_layers=len(LAYERS),
+        **named(
+            n_layers=len(PLAN.layers),
+        ),
     script:
         "../../scripts/ph/figure_similarity.py"

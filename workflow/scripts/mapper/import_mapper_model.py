@@ -1,13 +1,15 @@
-"""Rule import_mapper_model: use existing Mapper-network weights instead of training."""
+"""Rule import_mapper_model: use existing Mapper-network weights (the network stage)."""
 
 from cnntopo.logs import setup_job_logging
-from cnntopo.stages.mapper.model import import_mapper_model
+from cnntopo.plan.params import job_params
+from cnntopo.stages.mapper.model import mapper_recipe
+from cnntopo.stages.nets.models import make_network
 
 setup_job_logging(snakemake.log[0])
-import_mapper_model(
-    snakemake.input.checkpoint or None,  # none with mapper.model.pretrained
-    snakemake.output.weights,
-    snakemake.output.metrics,
-    **snakemake.params,
-    threads=snakemake.threads,
+recipe = mapper_recipe(
+    checkpoint=snakemake.input.checkpoint or None,  # none with mapper.model.pretrained
+    **job_params(snakemake.params),
+)
+make_network(
+    recipe, snakemake.output.weights, snakemake.output.metrics, threads=snakemake.threads
 )

@@ -1,6 +1,7 @@
 """Rules mapper_clouds*: the point clouds of one construction at its BN layers."""
 
 from cnntopo.logs import setup_job_logging
+from cnntopo.plan.params import job_params
 from cnntopo.stages.mapper.clouds import mapper_clouds
 
 setup_job_logging(snakemake.log[0])
@@ -10,6 +11,6 @@ mapper_clouds(
     snakemake.input.weights,
     snakemake.input.images,
     snakemake.output.clouds,
-    **{k: v for k, v in snakemake.params.items() if k != "layers"},
+    **{k: v for k, v in job_params(snakemake.params).items() if k != "layers"},
     threads=snakemake.threads,
 )

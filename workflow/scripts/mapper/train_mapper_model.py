@@ -1,12 +1,12 @@
-"""Rule train_mapper_model: train the Mapper network (mapper.model.arch, Catalyst recipe)."""
+"""Rule train_mapper_model: train the Mapper network (the network stage, Catalyst recipe)."""
 
 from cnntopo.logs import setup_job_logging
-from cnntopo.stages.mapper.model import train_mapper_model
+from cnntopo.plan.params import job_params
+from cnntopo.stages.mapper.model import mapper_recipe
+from cnntopo.stages.nets.models import make_network
 
 setup_job_logging(snakemake.log[0])
-train_mapper_model(
-    snakemake.output.weights,
-    snakemake.output.metrics,
-    **snakemake.params,
-    threads=snakemake.threads,
+recipe = mapper_recipe(**job_params(snakemake.params))
+make_network(
+    recipe, snakemake.output.weights, snakemake.output.metrics, threads=snakemake.threads
 )

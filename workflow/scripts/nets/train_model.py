@@ -1,13 +1,11 @@
-"""Rule train_model: train one network with the paper's recipe."""
+"""Rule train_model: train one PH network (the network stage, the paper's recipe)."""
 
 from cnntopo.logs import setup_job_logging
-from cnntopo.stages.nets.models import train_model
+from cnntopo.plan.params import job_params
+from cnntopo.stages.nets.models import make_network, ph_recipe
 
 setup_job_logging(snakemake.log[0])
-train_model(
-    snakemake.output.weights,
-    snakemake.output.metrics,
-    seed=int(snakemake.wildcards.seed),
-    **snakemake.params,
-    threads=snakemake.threads,
+recipe = ph_recipe(seed=int(snakemake.wildcards.seed), **job_params(snakemake.params))
+make_network(
+    recipe, snakemake.output.weights, snakemake.output.metrics, threads=snakemake.threads
 )

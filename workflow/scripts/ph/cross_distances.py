@@ -1,12 +1,13 @@
 """Rule cross_distances: diagram distances across all models x layers."""
 
 from cnntopo.logs import setup_job_logging
+from cnntopo.plan.params import job_params
 from cnntopo.stages.ph.distances import cross_distances
 
 setup_job_logging(snakemake.log[0])
 cross_distances(
     snakemake.input.diagrams,
     snakemake.output.matrix,
-    **snakemake.params,
+    **job_params(snakemake.params),
     threads=snakemake.threads,
 )

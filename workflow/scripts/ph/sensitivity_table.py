@@ -1,6 +1,7 @@
 """Rule sensitivity_table: grounded PC-deletion sensitivity of every measure and PH."""
 
 from cnntopo.logs import setup_job_logging
+from cnntopo.plan.params import job_params
 from cnntopo.stages.ph.sensitivity import sensitivity_table
 
 setup_job_logging(snakemake.log[0])
@@ -9,5 +10,5 @@ sensitivity_table(
     snakemake.input.reps,
     snakemake.input.eval_set,
     snakemake.output.table,
-    **snakemake.params,
+    **job_params(snakemake.params),
 )

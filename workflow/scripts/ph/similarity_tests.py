@@ -1,6 +1,7 @@
 """Rule similarity_tests: specificity, layer depth and stage permutation of every measure."""
 
 from cnntopo.logs import setup_job_logging
+from cnntopo.plan.params import job_params
 from cnntopo.stages.ph.similarity import similarity_tests
 
 setup_job_logging(snakemake.log[0])
@@ -9,5 +10,5 @@ similarity_tests(
     snakemake.output.specificity,
     snakemake.output.depth,
     snakemake.output.permutation,
-    **snakemake.params,
+    **job_params(snakemake.params),
 )

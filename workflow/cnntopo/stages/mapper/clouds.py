@@ -10,19 +10,62 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo import artifacts
+from cnntopo.mapper.constructions import BUILTINS, Construction, builtin_names, resolve
 from cnntopo.names import parse_cloud
+from cnntopo.nets.layers import MAPPER_ARCH as ARCH
 from cnntopo.stages.common import dataset_normalization, load_mapper_images, load_split
-from cnntopo.stages.mapper.model import ARCH
 
-__all__ = ["select_mapper_images", "mapper_clouds"]
+__all__ = ["CONSTRUCTION_KEYS", "cloud_construction", "select_mapper_images", "mapper_clouds"]
 
 log = logging.getLogger("cnntopo")
 
 #: Arguments of :func:`cnntopo.mapper.clouds.build_cloud` that only some constructions
 #: read (random: ``low``; full: ``cap``, ``replace``; foreground/background: ``grabcut``,
-#: ``grabcut_iters``, ``empty_mask``, ``ties``). A cloud's job receives and records only
-#: its own.
-CONSTRUCTION_KEYS = ("low", "cap", "replace", "grabcut", "grabcut_iters", "empty_mask", "ties")
+#: ``grabcut_iters``, ``empty_mask``, ``ties``): the settings of the built-ins of
+#: :data:`cnntopo.mapper.constructions.BUILTINS`. A cloud's job receives and records
+#: only its own.
+CONSTRUCTION_KEYS: tuple[str, ...] = tuple(
+    dict.fromkeys(k for c in BUILTINS.values() for k in c.keys)
+)
+
+
+def cloud_construction(cloud: str, settings: Mapping) -> tuple[Construction, float]:
+    """The construction and noise level of a cloud job (``{cloud}`` and its settings).
+
+    Parameters
+    ----------
+    cloud : str
+        A cloud name (:func:`cnntopo.names.parse_cloud`).
+    settings : mapping
+        The job's ``construction`` settings; a user cloud's hold its ``spec``.
+
+    Returns
+    -------
+    construction : Construction
+    sigma : float
+        The input noise of a noisy built-in cloud (0 otherwise).
+
+    Raises
+    ------
+    ValueError
+        A user cloud without a spec, or whose spec names another function.
+    """
+    parsed = parse_cloud(cloud)
+    if parsed["method"] != "user":
+        return BUILTINS[parsed["base"]], parsed["sigma"]
+    if "spec" not in settings:
+        raise ValueError(
+            f"the cloud {cloud!r} is no built-in construction ({', '.join(builtin_names())}); "
+            'a user construction job needs its settings {"spec": "python:<file.py>:'
+            f'{cloud}"}}'
+        )
+    c = resolve(settings["spec"])
+    if c.name != cloud:
+        raise ValueError(
+            f"the cloud {cloud!r} was given the construction {settings['spec']!r}, whose "
+            f"cloud is {c.name!r}"
+        )
+    return c, 0.0
 
 
 def select_mapper_images(
@@ -104,24 +147,30 @@ def mapper_clouds(
     One job per cloud: the network, the images and (foreground / background clouds) the
     GrabCut masks are loaded or computed once and shared by the layers. Each layer's
     random draws come from its own generator (:func:`cnntopo.mapper.clouds.layer_rng`),
-    so a layer's cloud is the same whichever other layers the job builds.
+    so a layer's cloud is the same whichever other layers the job builds. The cloud is
+    built by its entry of the construction registry
+    (:func:`cloud_construction`): a built-in, or a user function
+    ``python:<file.py>:<function>`` (:func:`cnntopo.mapper.clouds.build_user_cloud`),
+    whose files hold the same arrays.
 
     Parameters
     ----------
     cloud : str
-        Cloud name (:func:`cnntopo.names.parse_cloud`: construction, top-k, noise).
+        Cloud name (:func:`cnntopo.names.parse_cloud`: construction, top-k, noise; or a
+        user construction's function name).
     layers : sequence of str
-        BN layers of the Mapper network, one output each.
+        Layers of the Mapper network, one output each.
     weights : path-like
         The network's ``state_dict``.
     images_npz : path-like
         The Mapper images (:func:`select_mapper_images`).
     outs : sequence of path-like
-        One output ``.npz`` per layer (same order): ``points`` (P, c) float32, ``labels``
+        One output ``.npz`` per layer (same order): ``points`` (P, d) float32, ``labels``
         (P,), ``image_index`` (P,) rows of the Mapper image list, ``position`` (P,)
-        flattened spatial index, ``correct`` (N,) whether the network classified each
-        (noisy) image correctly, and ``meta`` (JSON: construction, seeds, sizes,
-        accuracy, class names).
+        flattened spatial index (-1 for the points of a user construction), ``correct``
+        (N,) whether the network classified each (noisy) image correctly, and ``meta``
+        (JSON: construction, seeds, sizes, accuracy, class names; a user construction's
+        spec, file, function and file hash under ``construction``).
     dataset : mapping
         The config section ``dataset``.
     split : {"train", "test"}
@@ -132,9 +181,13 @@ def mapper_clouds(
         Stem channels of the network.
     device : {"auto", "cpu", "cuda"}
     seed : int
-        Seed of every random choice (positions, subsampling, ties, noise).
+        Seed of every random choice (positions, subsampling, ties, noise; a user
+        function's ``np.random``).
     construction : mapping
-        The construction's own arguments (a subset of :data:`CONSTRUCTION_KEYS`).
+        The construction's own settings
+        (:meth:`cnntopo.mapper.constructions.Construction.settings`): a subset of
+        :data:`CONSTRUCTION_KEYS` for a built-in, ``{"spec": "python:<file.py>:<fn>"}``
+        for a user construction.
     arch : str, default :data:`ARCH`
         ``mapper.model.arch``.
     kwargs : mapping, optional
@@ -150,11 +203,16 @@ def mapper_clouds(
     -------
     list of dict
         The ``meta`` record of each layer's cloud.
+
+    Raises
+    ------
+    ValueError
+        Layers and outputs of different lengths, settings that are not the
+        construction's, or the errors of the construction (a user function's name its
+        file and function).
     """
     import torch
 
-    from cnntopo.mapper.clouds import build_cloud
-    from cnntopo.mapper.grabcut import grabcut_masks
     from cnntopo.nets.devices import select_device
     from cnntopo.nets.models import build_model, load_state_dict_compat
 
@@ -163,7 +221,8 @@ def mapper_clouds(
         raise ValueError(f"{len(layers)} layers but {len(outs)} output paths")
     t_job = time.perf_counter()
     torch.set_num_threads(max(1, int(threads)))
-    spec = parse_cloud(cloud)
+    entry, sigma = cloud_construction(cloud, construction)
+    settings = entry.check_settings(construction)
     images, classes = load_mapper_images(dataset, split, images_npz)
     model = build_model(arch, width, len(classes), kwargs=kwargs)
     load_state_dict_compat(model, weights)
@@ -172,44 +231,38 @@ def mapper_clouds(
     mean, std = dataset_normalization(dataset, arch)
     image_size = int(dataset.get("image_size", 32))
     shapes = shapes or {}
-    masks = None
-    if spec["method"] in ("foreground", "background"):
-        masks = grabcut_masks(
-            images.images,
-            mode=construction["grabcut"],
-            mean=mean,
-            std=std,
-            iters=construction["grabcut_iters"],
-            size=image_size,
-            log=log.info,
-        )
+    shared = entry.prepare(
+        images.images,
+        settings=settings,
+        mean=mean,
+        std=std,
+        image_size=image_size,
+        log=log.info,
+    )
     metas = []
     for i, (layer, out) in enumerate(zip(layers, outs, strict=True)):
         t0 = time.perf_counter()
-        result = build_cloud(
+        result = entry.build(
             model,
             images.images,
             images.labels,
             layer,
-            spec["method"],
+            settings=settings,
+            shared=shared,
             seed=seed,
             mean=mean,
             std=std,
             batch_size=batch_size,
             device=dev,
-            topk=spec["topk"],
-            sigma=spec["sigma"],
-            masks=masks,
+            sigma=sigma,
             image_size=image_size,
             shape=shapes.get(layer),
             log=log.info,
-            **construction,
         )
         meta = {
-            k: v
-            for k, v in result["meta"].items()
-            if k in construction or k not in CONSTRUCTION_KEYS
+            k: v for k, v in result["meta"].items() if k in settings or k not in CONSTRUCTION_KEYS
         }
+        meta.setdefault("construction", entry.record())
         meta.update(
             cloud=cloud,
             layer=layer,

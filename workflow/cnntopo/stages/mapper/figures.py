@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo import artifacts
-from cnntopo.stages.common import load_mapper_images
+from cnntopo.stages.common import load_features, load_mapper_images
 
 __all__ = [
     "figure_mapper_knn",
@@ -56,11 +56,11 @@ def figure_mapper_panels(
 
     panels = [(t, artifacts.read_json(p)) for t, p in zip(titles, graph_files, strict=True)]
     classes = resolve_class_names([g for _, g in panels], None)
-    for out in outputs:
+    if outputs:  # drawn once, saved in every format
         _panels(
             panels,
             classes,
-            out,
+            list(outputs),
             ncols=min(ncols, max(1, len(panels))),
             seed=seed,
             suptitle=suptitle,
@@ -82,8 +82,8 @@ def figure_mapper_purity(
     table = pd.read_csv(stats_csv)
     key = table["cloud"] + "/" + table["layer"] + "/" + table["setting"]
     table = table[key.isin(set(primary))].rename(columns={"cloud": "construction"})
-    for out in outputs:
-        figure_purity(table, out, title="Mapper purity per layer")
+    if outputs:
+        figure_purity(table, list(outputs), title="Mapper purity per layer")
 
 
 def figure_mapper_settings(stats_csv: str | Path, outputs: Sequence[str | Path]) -> None:
@@ -93,8 +93,8 @@ def figure_mapper_settings(stats_csv: str | Path, outputs: Sequence[str | Path])
     from cnntopo.mapper.draw import figure_settings
 
     table = pd.read_csv(stats_csv)
-    for out in outputs:
-        figure_settings(table, out)
+    if outputs:
+        figure_settings(table, list(outputs))
 
 
 def figure_mapper_knn(
@@ -141,7 +141,7 @@ def figure_mapper_knn(
         Threshold of ``"auto"``.
     predictions : bool, default False
         Use the features of the cloud's graphs with the 0/1 ``predictions`` column
-        (:func:`cnntopo.stages.mapper.graphs.load_features`).
+        (:func:`cnntopo.stages.common.load_features`).
     threads : int, default 1
         Threads of the neighbour search (the result does not depend on them).
 
@@ -152,7 +152,6 @@ def figure_mapper_knn(
     """
     from cnntopo.mapper.draw import figure_knn
     from cnntopo.mapper.graph import knn_distances, resolve_knn_method
-    from cnntopo.stages.mapper.graphs import load_features
 
     points, _, cloud_meta = load_features(cloud_npz, predictions)
     method = resolve_knn_method(knn_method, points.shape[0], knn_approx_above)
@@ -193,10 +192,10 @@ def figure_mapper_knn(
         out_npz, distances=distances, rows=rows, meta=np.asarray(artifacts.json_dumps(meta))
     )
     eps = [(m["eps"], str(m["source"])) for m in marks]
-    for out in outputs:
+    if outputs:
         figure_knn(
             distances,
-            out,
+            list(outputs),
             k=k,
             eps=eps,
             n_points=points.shape[0],
@@ -276,8 +275,7 @@ def _point_images(titles: Sequence[str], cloud_files: Sequence[str | Path]) -> d
     """Graph title -> the Mapper image of every row of its cloud (``image_index``)."""
     point_images = {}
     for t, path in zip(titles, cloud_files, strict=True):
-        with np.load(path, allow_pickle=False) as z:
-            point_images[t] = z["image_index"]
+        point_images[t] = artifacts.read_npz(path, keys=["image_index"])[0]["image_index"]
     return point_images
 
 
@@ -324,8 +322,7 @@ def mapper_explorer(
     from cnntopo.mapper.explorer import write_explorer
 
     graphs = {t: artifacts.read_json(p) for t, p in zip(titles, graph_files, strict=True)}
-    with np.load(images_npz, allow_pickle=False) as z:
-        classes = [str(c) for c in z["classes"]]
+    classes = [str(c) for c in artifacts.read_npz(images_npz, keys=["classes"])[0]["classes"]]
     point_images = pictures = None
     if thumbnails:
         images, _ = load_mapper_images(dataset, split, images_npz)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -11,43 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo import artifacts
+from cnntopo.stages.common import load_cloud_labels, load_features
 
 __all__ = ["mapper_graph", "mapper_stats"]
 
 log = logging.getLogger("cnntopo")
-
-
-def _cloud_meta(z) -> dict:
-    return json.loads(str(z["meta"])) if "meta" in z.files else {}
-
-
-def load_features(
-    cloud_npz: str | Path, predictions: bool = False
-) -> tuple[np.ndarray, np.ndarray, dict]:
-    """The Mapper features of a cloud, its labels and its ``meta``.
-
-    Parameters
-    ----------
-    cloud_npz : path-like
-        The point cloud.
-    predictions : bool, default False
-        Prepend the 0/1 ``predictions`` column
-        (:func:`cnntopo.mapper.graph.with_predictions`).
-
-    Returns
-    -------
-    features : numpy.ndarray, shape (P, c) or (P, c + 1)
-    labels : numpy.ndarray, shape (P,)
-    meta : dict
-    """
-    from cnntopo.mapper.graph import with_predictions
-
-    with np.load(cloud_npz, allow_pickle=False) as z:
-        points, labels = z["points"], z["labels"]
-        meta = _cloud_meta(z)
-        if predictions:
-            points = with_predictions(points, z["correct"], z["image_index"])
-    return points, labels, meta
 
 
 def mapper_graph(
@@ -162,11 +129,6 @@ def mapper_graph(
     return graph["meta"]
 
 
-def _load_cloud_labels(path: str | Path) -> tuple[np.ndarray, list[str]]:
-    with np.load(path, allow_pickle=False) as z:
-        return z["labels"], list(_cloud_meta(z)["classes"])
-
-
 def mapper_stats(
     graph_files: Sequence[str | Path],
     cloud_files: Sequence[str | Path],
@@ -197,7 +159,7 @@ def mapper_stats(
     for gpath, cpath in zip(graph_files, cloud_files, strict=True):
         graph = artifacts.read_json(gpath)
         if str(cpath) not in clouds:
-            clouds[str(cpath)] = _load_cloud_labels(cpath)
+            clouds[str(cpath)] = load_cloud_labels(cpath)
         labels, classes = clouds[str(cpath)]
         meta = graph.get("meta", {})
         stats = graph_stats(graph)

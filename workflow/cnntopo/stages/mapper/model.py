@@ -1,6 +1,8 @@
-"""Stages of ``rules/mapper/model.smk``: train or import the Mapper network.
+"""The Mapper branch's network recipe (``rules/mapper/model.smk``): train or import it.
 
-The Mapper network is the option-B ResNet-18 (:data:`ARCH`, the default of
+The network is made by the one network stage,
+:func:`cnntopo.stages.nets.models.make_network`, from :func:`mapper_recipe`. The Mapper
+network is the option-B ResNet-18 (:data:`ARCH`, the default of
 ``mapper.model.arch``; any network of :func:`cnntopo.nets.models.build_model` can take
 its place) trained with the Catalyst recipe of the official ``cifar_train.py``
 (docs/methods.md §10): the values of the config section ``mapper.training``, completed by
@@ -10,25 +12,18 @@ its place) trained with the Catalyst recipe of the official ``cifar_train.py``
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from cnntopo import artifacts
-from cnntopo.nets.layers import MAPPER_ARCH
-from cnntopo.stages.common import (
-    dataset_normalization,
-    load_split,
-    model_record,
-    save_weights,
-    setup_torch,
-)
+from cnntopo.nets.layer_config import MAPPER_ARCH
+from cnntopo.stages.common.network import NetworkRecipe, make_network, network_source
 
 __all__ = [
     "ARCH",
     "CATALYST_FIXED",
     "EVAL_BATCH_SIZE",
     "catalyst_recipe",
+    "mapper_recipe",
     "train_mapper_model",
     "import_mapper_model",
 ]
@@ -87,6 +82,76 @@ def _settings(
     return {"dataset": dict(dataset), "model": model, **rest}
 
 
+def mapper_recipe(
+    *,
+    dataset: Mapping,
+    width: int,
+    seed: int,
+    arch: str = ARCH,
+    kwargs: Mapping | None = None,
+    training: Mapping | None = None,
+    checkpoint: str | Path | None = None,
+    pretrained: bool = False,
+    device: str | None = None,
+) -> NetworkRecipe:
+    """The Mapper network's recipe, from the params of ``train_mapper_model`` / ``import_mapper_model``.
+
+    Parameters
+    ----------
+    dataset : mapping
+        The config section ``dataset``.
+    width : int
+        Stem channels (``mapper.model.width``).
+    seed : int
+        Seed of the initial weights, data order and augmentation (``mapper.model.seed``);
+        recorded for an imported network.
+    arch : str, default :data:`ARCH`
+        ``mapper.model.arch`` (any form of :func:`cnntopo.nets.factories.build_model`).
+    kwargs : mapping, optional
+        ``mapper.model.kwargs`` (builder arguments; ``num_classes`` overrides the
+        dataset's).
+    training : mapping, optional
+        The config section ``mapper.training`` (see :func:`catalyst_recipe`): train.
+        Without it the network is imported, evaluated without test-time augmentation.
+    checkpoint : path-like, optional
+        Import: ``mapper.model.checkpoint`` (e.g. the official Catalyst ``best.pth``).
+    pretrained : bool, default False
+        Import: ``mapper.model.pretrained``, torchvision's weights.
+    device : {"auto", "cpu", "cuda"}, optional
+        Import: the evaluation's device (``mapper.training.device``).
+
+    Returns
+    -------
+    cnntopo.stages.nets.models.NetworkRecipe
+    """
+    common = {"arch": arch, "width": width, "dataset": dataset, "seed": seed}
+    common |= {"kwargs": dict(kwargs or {}), "section": "mapper.model"}
+    if training is not None:
+        values = _recipe_values(training)
+        recorded = {**values, "device": training["device"]}
+        return NetworkRecipe(
+            **common,
+            device=training["device"],
+            settings=_settings(dataset, arch, width, seed, kwargs, training=recorded),
+            training=values,
+            recorded_training=recorded,
+        )
+    checkpoint = None if pretrained or checkpoint is None else str(checkpoint)
+    rest = {"pretrained": True} if pretrained else {}
+    source = network_source(arch, checkpoint, pretrained)
+    return NetworkRecipe(
+        **common,
+        device=device,
+        settings=_settings(
+            dataset, arch, width, seed, kwargs, device=device, source=source, **rest
+        ),
+        checkpoint=checkpoint,
+        pretrained=pretrained,
+        eval_batch_size=EVAL_BATCH_SIZE,
+        tta="none",
+    )
+
+
 def train_mapper_model(
     weights: str | Path,
     metrics: str | Path,
@@ -99,102 +164,21 @@ def train_mapper_model(
     kwargs: Mapping | None = None,
     threads: int = 2,
 ) -> dict:
-    """Train the Mapper network on the train split; write its weights and a metrics JSON.
+    """Train the Mapper network: :func:`make_network` of :func:`mapper_recipe`.
 
-    Parameters
-    ----------
-    weights, metrics : path-like
-        Outputs: the ``state_dict`` (``.pt``) and the metrics JSON (test accuracy and
-        loss of the kept epoch, history, the recipe, provenance).
-    dataset : mapping
-        The config section ``dataset``.
-    width : int
-        Stem channels (``mapper.model.width``).
-    seed : int
-        Seed of the initial weights, data order and augmentation (``mapper.model.seed``).
-    training : mapping
-        The config section ``mapper.training`` (see :func:`catalyst_recipe`).
-    arch : str, default :data:`ARCH`
-        ``mapper.model.arch`` (any form of :func:`cnntopo.nets.models.build_model`).
-    kwargs : mapping, optional
-        ``mapper.model.kwargs`` (builder arguments; ``num_classes`` overrides the
-        dataset's).
-    threads : int, default 2
-        Torch CPU threads.
+    Parameters as :func:`mapper_recipe`'s; ``weights`` and ``metrics`` are the outputs
+    (the ``state_dict`` and the metrics JSON: test accuracy and loss of the kept epoch,
+    history, the recipe, provenance), ``threads`` the torch CPU threads.
 
     Returns
     -------
     dict
         The metrics record.
     """
-    t0 = time.perf_counter()
-    setup_torch(threads)
-    from cnntopo.nets.devices import select_device
-    from cnntopo.nets.models import init_model
-    from cnntopo.nets.training import train_model
-
-    train_set = load_split(dataset, "train")
-    test_set = load_split(dataset, "test")
-    mean, std = dataset_normalization(dataset, arch)
-    device = select_device(training["device"])
-    model = init_model(arch, width, len(train_set.classes), seed, kwargs=kwargs)
-    log.info(
-        "training %s width %d, seed %d, on %s of the %d %s train images (device %s, %d threads)",
-        arch,
-        width,
-        seed,
-        training["max_train_images"] or "all",
-        len(train_set),
-        dataset["name"],
-        device,
-        threads,
+    recipe = mapper_recipe(
+        dataset=dataset, width=width, seed=seed, arch=arch, kwargs=kwargs, training=training
     )
-    recipe = catalyst_recipe(training)
-    result = train_model(
-        model,
-        train_set,
-        test_set,
-        recipe,
-        seed=seed,
-        mean=mean,
-        std=std,
-        device=device,
-        image_size=dataset.get("image_size", 32),
-        log=log.info,
-    )
-    save_weights(model, weights)
-    recorded = {**_recipe_values(training), "device": training["device"]}
-    record = model_record(
-        seed=seed,
-        arch=arch,
-        width=width,
-        dataset=dataset["name"],
-        tta=recipe.tta,
-        settings=_settings(dataset, arch, width, seed, kwargs, training=recorded),
-        source="trained",
-        accuracy=result["test_acc"],
-        loss=result["test_loss"],
-        device=device,
-        t0=t0,
-        epochs=recipe.epochs,
-        n_train_images=result["n_train_images"],
-        train_seconds=result["train_seconds"],
-        threads=threads,
-        training=recorded,
-        keep=result["keep"],
-        kept_epoch=result["kept_epoch"],
-        final_test_accuracy=result["final_test_acc"],
-        history=result["history"],
-    )
-    artifacts.write_json(metrics, record)
-    log.info(
-        "seed %d: test accuracy %.4f after %d epochs (%.1f s)",
-        seed,
-        result["test_acc"],
-        recipe.epochs,
-        record["wall_seconds"],
-    )
-    return record
+    return make_network(recipe, weights, metrics, threads=threads)
 
 
 def import_mapper_model(
@@ -211,84 +195,24 @@ def import_mapper_model(
     pretrained: bool = False,
     threads: int = 2,
 ) -> dict:
-    """Use existing Mapper-network weights (e.g. the official Catalyst ``best.pth``).
+    """Use existing Mapper-network weights: :func:`make_network` of :func:`mapper_recipe`.
 
-    The checkpoint is loaded into the network (a mismatch is an error that names the
-    cause), or torchvision's weights with ``pretrained``, evaluated on the test split
-    without test-time augmentation, and re-saved with the same metrics JSON as
-    :func:`train_mapper_model` (``source`` = the checkpoint path, no history).
-
-    Parameters
-    ----------
-    source : path-like or None
-        The checkpoint (``mapper.model.checkpoint``); None with ``pretrained``.
-    weights, metrics : path-like
-        Outputs, as :func:`train_mapper_model`'s.
-    dataset : mapping
-        The config section ``dataset``.
-    width : int
-        Stem channels of the checkpoint's network (``mapper.model.width``).
-    seed : int
-        Recorded as the network's seed (``mapper.model.seed``).
-    device : {"auto", "cpu", "cuda"}
-        Device of the evaluation (``mapper.training.device``).
-    arch : str, default :data:`ARCH`
-        ``mapper.model.arch``.
-    kwargs : mapping, optional
-        ``mapper.model.kwargs``.
-    pretrained : bool, default False
-        ``mapper.model.pretrained``: torchvision's weights (torchvision networks).
-    threads : int, default 2
-        Torch CPU threads.
+    ``source`` is the checkpoint (``mapper.model.checkpoint``; None with ``pretrained``),
+    the other parameters as :func:`mapper_recipe`'s and :func:`train_mapper_model`'s.
 
     Returns
     -------
     dict
-        The metrics record.
+        The metrics record (``source`` = the checkpoint path, no history).
     """
-    t0 = time.perf_counter()
-    setup_torch(threads)
-    from cnntopo.nets.devices import select_device
-    from cnntopo.nets.models import build_model, load_state_dict_compat
-    from cnntopo.nets.training import evaluate
-
-    test_set = load_split(dataset, "test")
-    mean, std = dataset_normalization(dataset, arch)
-    dev = select_device(device)
-    model = build_model(arch, width, len(test_set.classes), kwargs=kwargs, pretrained=pretrained)
-    if pretrained:
-        source = f"{arch} pretrained (torchvision's default weights)"
-    else:
-        load_state_dict_compat(model, source)
-    model.to(dev)
-    ev = evaluate(
-        model,
-        test_set,
-        mean=mean,
-        std=std,
-        batch_size=EVAL_BATCH_SIZE,
-        device=dev,
-        tta="none",
-        image_size=dataset.get("image_size", 32),
-    )
-    save_weights(model.cpu(), weights)
-    rest = {"pretrained": True} if pretrained else {}
-    record = model_record(
+    recipe = mapper_recipe(
+        dataset=dataset,
+        width=width,
         seed=seed,
         arch=arch,
-        width=width,
-        dataset=dataset["name"],
-        tta="none",
-        settings=_settings(
-            dataset, arch, width, seed, kwargs, device=device, source=str(source), **rest
-        ),
-        source=str(source),
-        accuracy=ev["accuracy"],
-        loss=ev["loss"],
-        device=dev,
-        t0=t0,
-        epochs=None,
-        history=[],
+        kwargs=kwargs,
+        checkpoint=source,
+        pretrained=pretrained,
+        device=device,
     )
-    artifacts.write_json(metrics, record)
-    return record
+    return make_network(recipe, weights, metrics, threads=threads)

@@ -1,36 +1,126 @@
-"""Stages of ``rules/nets/models.smk``: train or import the PH networks, and their summary."""
+"""The network stage: train or import one network from a recipe; and the models' summary.
+
+Both branches make their networks with the one stage function :func:`make_network`: the
+PH networks (``rules/nets/models.smk``, recipe :func:`ph_recipe`) and the Mapper network
+(``rules/mapper/model.smk``, recipe :func:`cnntopo.stages.mapper.model.mapper_recipe`).
+A :class:`NetworkRecipe` says everything that makes the network: architecture, dataset,
+seed, device, and either the training recipe or the weights to import; the branches
+differ only in the values they put into it.
+"""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from cnntopo import artifacts
-from cnntopo.stages.common import (
-    dataset_normalization,
-    load_split,
-    model_record,
-    save_weights,
-    setup_torch,
+from cnntopo.stages.common.network import (
+    NetworkRecipe,
+    make_network,
+    network_source,
+    train_recipe,
 )
 
-__all__ = ["train_model", "import_checkpoint", "model_summary"]
+__all__ = [
+    "NetworkRecipe",
+    "network_source",
+    "make_network",
+    "ph_recipe",
+    "train_model",
+    "import_checkpoint",
+    "model_summary",
+]
 
 log = logging.getLogger("cnntopo")
 
 
 def _recipe(training: Mapping):
     """The :class:`~cnntopo.nets.training.TrainRecipe` of the config section ``training``."""
-    from cnntopo.nets.training import TrainRecipe
+    return train_recipe(_ph_training(training))
 
+
+def _ph_training(training: Mapping) -> dict:
+    """The recipe fields of the config section ``training`` (its device aside)."""
     t = dict(training)
     t.pop("device")
     t["mixed_precision"] = "auto" if t["mixed_precision"] else "off"
     t["channels_last"] = "on" if t["channels_last"] else "off"
     t["milestones"] = tuple(t["milestones"])
-    return TrainRecipe.from_dict(t)
+    return t
+
+
+def ph_recipe(
+    *,
+    seed: int,
+    dataset: Mapping,
+    arch: str,
+    width: int,
+    kwargs: Mapping | None = None,
+    training: Mapping | None = None,
+    checkpoint: str | Path | None = None,
+    pretrained: bool = False,
+    device: str | None = None,
+    eval_batch_size: int | None = None,
+    tta: str | None = None,
+) -> NetworkRecipe:
+    """The recipe of one PH network, from the params of ``train_model`` / ``import_checkpoint``.
+
+    Parameters
+    ----------
+    seed : int
+        The ``{seed}`` wildcard (one of ``model.seeds``).
+    dataset : mapping
+        The config section ``dataset``.
+    arch, width, kwargs
+        ``model.arch``, ``model.width``, ``model.kwargs``.
+    training : mapping, optional
+        The config section ``training`` (the recipe and its ``device``): train.
+        Without it the network is imported.
+    checkpoint : path-like, optional
+        Import: this seed's checkpoint (``model.checkpoint`` with ``{seed}`` filled in).
+    pretrained : bool, default False
+        Import: ``model.pretrained``, torchvision's default weights.
+    device, eval_batch_size, tta
+        Import: ``training.device``, ``training.eval_batch_size``, ``training.tta``.
+
+    Returns
+    -------
+    NetworkRecipe
+    """
+    kwargs = dict(kwargs or {})
+    if training is not None:
+        settings = {"dataset": dataset, "arch": arch, "width": width}
+        settings |= {"kwargs": kwargs, "training": training}
+        return NetworkRecipe(
+            arch=arch,
+            width=width,
+            dataset=dataset,
+            seed=seed,
+            device=training["device"],
+            settings=settings,
+            kwargs=kwargs,
+            training=_ph_training(training),
+            recorded_training=training,
+        )
+    checkpoint = None if pretrained or checkpoint is None else str(Path(checkpoint))
+    source = network_source(arch, checkpoint, pretrained)
+    settings = {"dataset": dataset, "arch": arch, "width": width, "source": source}
+    settings |= {"kwargs": kwargs, "pretrained": pretrained}
+    settings |= {"device": device, "eval_batch_size": eval_batch_size, "tta": tta}
+    return NetworkRecipe(
+        arch=arch,
+        width=width,
+        dataset=dataset,
+        seed=seed,
+        device=device,
+        settings=settings,
+        kwargs=kwargs,
+        checkpoint=checkpoint,
+        pretrained=pretrained,
+        eval_batch_size=eval_batch_size,
+        tta=tta,
+    )
 
 
 def train_model(
@@ -45,110 +135,19 @@ def train_model(
     training: Mapping,
     threads: int = 2,
 ) -> dict:
-    """Train one network of the paper's recipe (docs/methods.md §2) with ``seed``.
+    """Train one PH network of the paper's recipe (docs/methods.md §2) with ``seed``.
 
-    Parameters
-    ----------
-    weights : path-like
-        Output: the trained ``state_dict`` (``.pt``).
-    metrics : path-like
-        Output: the metrics JSON (test accuracy and loss, the seed, epochs, per-epoch
-        history, wall time, the recipe, the hash of the settings below as
-        ``config_hash``, and provenance).
-    seed : int
-        Seed of the initial weights, data order and augmentation (the ``{seed}``
-        wildcard, one of ``model.seeds``).
-    dataset : mapping
-        The config section ``dataset`` (``name``, ``root``, ``download``,
-        ``image_size``, ``normalization``).
-    arch : str
-        ``model.arch``.
-    width : int
-        ``model.width`` (built-in networks only).
-    kwargs : mapping
-        ``model.kwargs``: extra keyword arguments of the network's builder.
-    training : mapping
-        The config section ``training`` (the recipe and its ``device``).
-    threads : int, default 2
-        Torch CPU threads.
+    :func:`make_network` of :func:`ph_recipe` (parameters as there).
 
     Returns
     -------
     dict
         The metrics record.
     """
-    t0 = time.perf_counter()
-    setup_torch(threads)
-    from cnntopo.nets.devices import select_device
-    from cnntopo.nets.models import init_model
-    from cnntopo.nets.training import train_model as _train
-
-    train_set = load_split(dataset, "train")
-    test_set = load_split(dataset, "test")
-    mean, std = dataset_normalization(dataset, arch)
-    device = select_device(training["device"])
-    model = init_model(arch, width, len(train_set.classes), seed, kwargs=kwargs)
-    log.info(
-        "training %s width %d, seed %d, on %s of the %d %s train images (device %s, %d threads)",
-        arch,
-        width,
-        seed,
-        training["max_train_images"] or "all",
-        len(train_set),
-        dataset["name"],
-        device,
-        threads,
+    recipe = ph_recipe(
+        seed=seed, dataset=dataset, arch=arch, width=width, kwargs=kwargs, training=training
     )
-    result = _train(
-        model,
-        train_set,
-        test_set,
-        _recipe(training),
-        seed=seed,
-        mean=mean,
-        std=std,
-        device=device,
-        image_size=dataset.get("image_size", 32),
-        log=log.info,
-    )
-    save_weights(model, weights)
-    record = model_record(
-        seed=seed,
-        arch=arch,
-        width=width,
-        dataset=dataset["name"],
-        tta=training["tta"],
-        settings={
-            "dataset": dataset,
-            "arch": arch,
-            "width": width,
-            "kwargs": dict(kwargs or {}),
-            "training": training,
-        },
-        source="trained",
-        accuracy=result["test_acc"],
-        loss=result["test_loss"],
-        device=device,
-        t0=t0,
-        epochs=training["epochs"],
-        n_train_images=result["n_train_images"],
-        train_seconds=result["train_seconds"],
-        threads=threads,
-        training=training,
-        keep=result.get("keep", "final"),
-        kept_epoch=result.get("kept_epoch"),
-        final_test_accuracy=result.get("final_test_acc"),
-        history=result["history"],
-    )
-    artifacts.write_json(metrics, record)
-    log.info(
-        "seed %d: test accuracy %.4f after %d epochs (%.1f s)",
-        seed,
-        result["test_acc"],
-        training["epochs"],
-        record["wall_seconds"],
-    )
-    return record
+    return make_network(recipe, weights, metrics, threads=threads)
 
 
 def import_checkpoint(
@@ -169,98 +168,27 @@ def import_checkpoint(
 ) -> dict:
     """Use existing weights (e.g. the official code's ``final_weights.pt``) instead of training.
 
-    The checkpoint (or torchvision's pretrained weights) is loaded into the configured
-    architecture (a mismatch is an error that names the cause), evaluated on the test
-    split, and re-saved with the same metrics JSON as :func:`train_model` (``source`` =
-    the checkpoint path or ``torchvision:<weights>``, no history).
-
-    Parameters
-    ----------
-    source : path-like or None
-        The checkpoint of this seed (``model.checkpoint`` with ``{seed}`` filled in);
-        None with ``pretrained``.
-    weights, metrics : path-like
-        Outputs, as :func:`train_model`'s.
-    seed : int
-        The ``{seed}`` wildcard (recorded).
-    dataset : mapping
-        The config section ``dataset``.
-    arch : str
-        ``model.arch``.
-    width : int
-        ``model.width`` (must be the checkpoint's; built-in networks only).
-    kwargs : mapping
-        ``model.kwargs``.
-    pretrained : bool
-        ``model.pretrained``: torchvision's default weights instead of ``source``.
-    device : {"auto", "cpu", "cuda"}
-        Device of the evaluation (``training.device``).
-    eval_batch_size : int
-        ``training.eval_batch_size``.
-    tta : {"none", "flip", "paper"}
-        Test-time augmentation of the recorded accuracy (``training.tta``).
-    threads : int, default 2
-        Torch CPU threads.
+    :func:`make_network` of :func:`ph_recipe` with ``checkpoint=source`` (the other
+    parameters as there; ``source`` None with ``pretrained``).
 
     Returns
     -------
     dict
         The metrics record.
     """
-    t0 = time.perf_counter()
-    setup_torch(threads)
-    from cnntopo.nets.devices import select_device
-    from cnntopo.nets.models import build_model, load_state_dict_compat
-    from cnntopo.nets.training import evaluate
-
-    if not pretrained:
-        source = Path(source)
-        if not source.exists():
-            raise FileNotFoundError(
-                f"checkpoint for seed {seed} not found at {source} (from config key "
-                "'model.checkpoint'); fix the path pattern or set model.checkpoint: null to "
-                "train instead"
-            )
-    test_set = load_split(dataset, "test")
-    mean, std = dataset_normalization(dataset, arch)
-    dev = select_device(device)
-    model = build_model(arch, width, len(test_set.classes), kwargs=kwargs, pretrained=pretrained)
-    if pretrained:
-        source = f"{arch} pretrained (torchvision's default weights)"
-    else:
-        load_state_dict_compat(model, source)
-    model.to(dev)
-    ev = evaluate(
-        model,
-        test_set,
-        mean=mean,
-        std=std,
-        batch_size=eval_batch_size,
-        device=dev,
-        tta=tta,
-        image_size=dataset.get("image_size", 32),
-    )
-    save_weights(model.cpu(), weights)
-    settings = {"dataset": dataset, "arch": arch, "width": width, "source": str(source)}
-    settings |= {"kwargs": dict(kwargs or {}), "pretrained": pretrained}
-    settings |= {"device": device, "eval_batch_size": eval_batch_size, "tta": tta}
-    record = model_record(
+    recipe = ph_recipe(
         seed=seed,
+        dataset=dataset,
         arch=arch,
         width=width,
-        dataset=dataset["name"],
+        kwargs=kwargs,
+        checkpoint=source,
+        pretrained=pretrained,
+        device=device,
+        eval_batch_size=eval_batch_size,
         tta=tta,
-        settings=settings,
-        source=str(source),
-        accuracy=ev["accuracy"],
-        loss=ev["loss"],
-        device=dev,
-        t0=t0,
-        epochs=None,
-        history=[],
     )
-    artifacts.write_json(metrics, record)
-    return record
+    return make_network(recipe, weights, metrics, threads=threads)
 
 
 def model_summary(metric_files: Sequence[str | Path], out_csv: str | Path) -> None:
@@ -269,35 +197,30 @@ def model_summary(metric_files: Sequence[str | Path], out_csv: str | Path) -> No
     Parameters
     ----------
     metric_files : sequence of path-like
-        The metrics JSON of every network (of :func:`train_model` or
-        :func:`import_checkpoint`).
+        The metrics JSON of every network (of :func:`make_network`).
     out_csv : path-like
         Output: columns ``seed, source, arch, width, dataset, epochs, test_accuracy,
         test_loss, train_seconds, device, config_hash``, sorted by seed.
     """
     import pandas as pd
 
+    columns = (
+        "seed",
+        "source",
+        "arch",
+        "width",
+        "dataset",
+        "epochs",
+        "test_accuracy",
+        "test_loss",
+        "train_seconds",
+        "device",
+        "config_hash",
+    )
     rows = []
     for f in metric_files:
         r = artifacts.read_json(f)
-        rows.append(
-            {
-                k: r.get(k)
-                for k in (
-                    "seed",
-                    "source",
-                    "arch",
-                    "width",
-                    "dataset",
-                    "epochs",
-                    "test_accuracy",
-                    "test_loss",
-                    "train_seconds",
-                    "device",
-                    "config_hash",
-                )
-            }
-        )
+        rows.append({k: r.get(k) for k in columns})
     df = pd.DataFrame(rows).sort_values("seed")
     with artifacts.atomic_path(out_csv) as tmp:
         df.to_csv(tmp, index=False)

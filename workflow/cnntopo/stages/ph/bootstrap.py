@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo import artifacts
-from cnntopo.stages.common import load_points
+from cnntopo.stages.common import load_bootstrap, load_matrix, load_points
 
-__all__ = ["layer_bootstrap", "load_bootstrap"]
+__all__ = ["layer_bootstrap", "load_bootstrap"]  # load_bootstrap: from stages.common
 
 log = logging.getLogger("cnntopo")
 
@@ -77,14 +77,18 @@ def layer_bootstrap(
         The arrays written.
     """
     from cnntopo.ph.bootstrap import bootstrap_layer_distances, significance
-    from cnntopo.stages.ph.distances import load_finite_diagrams
-    from cnntopo.stages.ph.similarity import progress_lines
+    from cnntopo.ph.persistence import load_finite_diagrams
+    from cnntopo.progress import progress_lines
 
     t0 = time.perf_counter()
     clouds = [load_points(f) for f in cloud_files]
     reference = load_finite_diagrams(diagram_files, dim, infinite)
-    with np.load(matrix_npz) as z:
-        D = z["matrix"]
+    D, matrix_layers, _ = load_matrix(matrix_npz)
+    if matrix_layers != list(layers):
+        raise ValueError(
+            f"{matrix_npz} holds the layers {matrix_layers}, not {list(layers)}; rerun the "
+            "workflow with one config"
+        )
     lines = progress_lines(n_boot, "resamples")
     out = bootstrap_layer_distances(
         clouds,
@@ -129,14 +133,3 @@ def layer_bootstrap(
         int(off.sum()) // 2,
     )
     return arrays
-
-
-def load_bootstrap(path: str | Path) -> dict:
-    """The arrays of a :func:`layer_bootstrap` file (``layers`` as a list, ``meta`` as a dict)."""
-    import json
-
-    with np.load(path) as z:
-        out = {k: z[k] for k in z.files}
-    out["layers"] = [str(x) for x in out["layers"]]
-    out["meta"] = json.loads(str(out["meta"]))
-    return out

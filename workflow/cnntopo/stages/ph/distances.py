@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo import artifacts
+from cnntopo.ph.persistence import load_finite_diagrams  # re-exported (it lived here)
 from cnntopo.stages.common import load_cross, write_cross
 
 __all__ = [
@@ -21,15 +22,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("cnntopo")
-
-
-def _load_dim(path: str | Path, dim: int) -> np.ndarray:
-    from cnntopo.ph.persistence import load_diagrams
-
-    dgms, _ = load_diagrams(path)
-    if dim >= len(dgms):
-        raise ValueError(f"{path} has diagrams up to H{len(dgms) - 1}; H{dim} was requested")
-    return dgms[dim]
 
 
 def metric_params(distances: Mapping, metric: str) -> dict:
@@ -66,29 +58,6 @@ def metric_params(distances: Mapping, metric: str) -> dict:
     if metric == "bottleneck":
         return {"delta": 0.0}  # exact
     return {}
-
-
-def load_finite_diagrams(
-    diagram_files: Sequence[str | Path], dim: int, infinite: str
-) -> list[np.ndarray]:
-    """The H``dim`` diagrams of several files, their infinite bars stripped or refused.
-
-    Parameters
-    ----------
-    diagram_files : sequence of path-like
-        Diagram files of :func:`cnntopo.ph.persistence.save_diagrams`.
-    dim : int
-        Homology dimension (``distances.dim``).
-    infinite : {"strip", "error"}
-        What to do with infinite bars (``distances.infinite``).
-
-    Returns
-    -------
-    list of ndarray, each (n_bars, 2)
-    """
-    from cnntopo.ph.distances import finite_part
-
-    return [finite_part(_load_dim(f, dim), infinite=infinite) for f in diagram_files]
 
 
 def layer_distances(

@@ -6,7 +6,6 @@ as each of ``figures.extra_formats``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpy as np
 
 from cnntopo import artifacts
 from cnntopo.names import metric_label
-from cnntopo.stages.common import load_cross
+from cnntopo.stages.common import load_bootstrap, load_cross, load_matrix
 
 __all__ = [
     "figure_layer_heatmap",
@@ -27,12 +26,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("cnntopo")
-
-
-def _load_matrix(path: str | Path) -> tuple[np.ndarray, list[str], dict]:
-    """A within-model matrix file (``layer_distances``): matrix, layer names, metadata."""
-    with np.load(path) as z:
-        return z["matrix"], [str(x) for x in z["layers"]], json.loads(str(z["meta"]))
 
 
 def figure_layer_heatmap(
@@ -58,11 +51,9 @@ def figure_layer_heatmap(
     """
     from cnntopo.ph import figures as plotting
 
-    D, layers, meta = _load_matrix(matrix_npz)
+    D, layers, meta = load_matrix(matrix_npz)
     hatch, label = None, metric_label(meta["metric"], meta["dim"])
     if bootstrap_npz is not None:
-        from cnntopo.stages.ph.bootstrap import load_bootstrap
-
         boot = load_bootstrap(bootstrap_npz)
         if boot["layers"] != list(layers):
             raise ValueError(f"{bootstrap_npz} holds other layers than {matrix_npz}")
@@ -90,7 +81,7 @@ def figure_mean_heatmap(
     """
     from cnntopo.ph import figures as plotting
 
-    mats, layers, metas = zip(*(_load_matrix(f) for f in matrix_files), strict=True)
+    mats, layers, metas = zip(*(load_matrix(f) for f in matrix_files), strict=True)
     if any(lay != layers[0] for lay in layers):
         raise ValueError("the distance matrices have different layer lists; rerun with one config")
     stack = np.stack(mats)

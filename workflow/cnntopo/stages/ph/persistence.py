@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
+from cnntopo.stages.common import load_points
 
 __all__ = ["persistence_diagrams", "persistence_diagram"]
 
@@ -122,8 +122,7 @@ def persistence_diagram(
     """
     from cnntopo.ph.persistence import diagrams, save_diagrams
 
-    with np.load(cloud_npz) as z:
-        points = z["points"]
+    points = load_points(cloud_npz)
     importlib.import_module(_BACKEND_MODULES[backend])  # keep import time out of the timing
     t0 = time.perf_counter()
     dgms = diagrams(points, maxdim=maxdim, backend=backend, coeff=coeff, n_threads=n_threads)

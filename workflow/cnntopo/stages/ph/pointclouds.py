@@ -43,7 +43,7 @@ def topl2_pointclouds(
     from cnntopo.ph.pointclouds import top_l2
 
     for shard, out_npz, layer in zip(shards, outputs, layers, strict=True):
-        acts = np.load(shard, mmap_mode="r")
+        acts = artifacts.read_array(shard, mmap=True)
         points, positions = top_l2(acts)
         meta = {
             "construction": "topl2",

@@ -80,7 +80,7 @@ def sensitivity_test(
         remove_low_variance_directions,
         sensitivity_curve,
     )
-    from cnntopo.stages.ph.similarity import progress_lines
+    from cnntopo.progress import progress_lines
 
     labels = None if eval_set is None else eval_labels(eval_set)
     split = None if labels is None else probe_split(labels)
@@ -128,6 +128,17 @@ def sensitivity_test(
         )
 
 
+def _undefined_note(undefined: Mapping[str, str], n_layers: int) -> str:
+    """``"undefined for 2 of 34 (model, layer): 0/a (reason); ..."``, or "" if none."""
+    if not undefined:
+        return ""
+    parts = [f"{where} ({reason})" for where, reason in list(undefined.items())[:3]]
+    more = ", ..." if len(undefined) > 3 else ""
+    return (
+        f"undefined for {len(undefined)} of {n_layers} (model, layer): " + "; ".join(parts) + more
+    )
+
+
 def sensitivity_table(
     ph_tables: Sequence[str | Path],
     rep_files: Sequence[str | Path],
@@ -163,13 +174,18 @@ def sensitivity_table(
     eval_set : path-like
         ``eval_set.json`` (the image labels).
     out_csv : path-like
-        Output: ``measure, representation, dim, rho, ci_low, ci_high, n_cases``.
+        Output: ``measure, representation, dim, rho, ci_low, ci_high, n_cases, note``.
+        Undefined comparisons (NaN, e.g. RBF CKA or CCA on a degenerate layer) are
+        left out of rho; ``n_cases`` counts the points used and ``note`` names the
+        (model, layer)s with undefined values and why (empty when complete). Each is
+        logged once as a warning.
     seeds : sequence of int
         The tested models.
     layers : sequence of str
     representations : sequence of str
     measures : sequence of mapping
-        ``{"label", "name", "params"}`` as :func:`cnntopo.stages.ph.similarity.similarity_cross`.
+        ``{"label", "name", "params"}`` as :func:`cnntopo.stages.ph.similarity.similarity_cross`
+        (built-in or user measures).
     ph_measure : str
         Label of the PH row, e.g. ``"sliced_wasserstein_H1"``.
     n_boot : int
@@ -178,8 +194,9 @@ def sensitivity_table(
     """
     import pandas as pd
 
+    from cnntopo.ph.representations import layer_gram, load_representation
     from cnntopo.ph.sensitivity import deletion_curve, spearman_interval
-    from cnntopo.stages.ph.similarity import layer_gram, load_representation, progress_lines
+    from cnntopo.progress import progress_lines
 
     labels = eval_labels(eval_set)
     L, R = len(layers), len(representations)
@@ -205,6 +222,7 @@ def sensitivity_table(
             "ci_low": lo,
             "ci_high": hi,
             "n_cases": n,
+            "note": "",
         }
     )
     specs = [(m["label"], m["name"], dict(m["params"])) for m in measures]
@@ -212,18 +230,34 @@ def sensitivity_table(
     for r, rep in enumerate(representations):
         t0 = time.perf_counter()
         curves = []
+        undefined: dict[str, dict[str, str]] = {label: {} for label, _, _ in specs}
         for i, s in enumerate(seeds):
             layer_reps = load_representation(rep_files[i * R + r])
             for layer, rep_ in zip(layers, layer_reps, strict=True):
                 gram = layer_gram(rep_)
+                notes: dict = {}
                 # similarity.max_images: the representations hold the first N images
-                curve = deletion_curve(gram, labels[: gram.shape[0]], specs, features=rep_[1])
+                curve = deletion_curve(
+                    gram, labels[: gram.shape[0]], specs, features=rep_[1], notes=notes
+                )
+                for label, reason in notes.items():
+                    undefined[label][f"{s}/{layer}"] = reason
+                    log.warning(
+                        "sensitivity: %s on %s undefined for %s/%s: %s (left out)",
+                        label,
+                        rep,
+                        s,
+                        layer,
+                        reason,
+                    )
                 curves.append(curve.assign(group=f"{s}/{layer}"))
                 lines.update(r * len(seeds) * L + len(curves), representation=rep, layer=layer)
         table = pd.concat(curves)
         for label, _, _ in specs:
+            values = pd.to_numeric(table[label], errors="coerce")
+            drop = pd.to_numeric(table["accuracy_drop"], errors="coerce")
             rho, lo, hi, n = spearman_interval(
-                table[label], table["accuracy_drop"], table["group"], n_boot=n_boot, seed=seed
+                values, drop, table["group"], n_boot=n_boot, seed=seed
             )
             rows.append(
                 {
@@ -234,6 +268,7 @@ def sensitivity_table(
                     "ci_low": lo,
                     "ci_high": hi,
                     "n_cases": n,
+                    "note": _undefined_note(undefined[label], len(seeds) * L),
                 }
             )
         log.info(

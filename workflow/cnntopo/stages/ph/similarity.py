@@ -9,9 +9,7 @@ permutation) run on those matrices and on the PH cross-distance matrices.
 
 from __future__ import annotations
 
-import json
 import logging
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -19,6 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from cnntopo import artifacts
+from cnntopo.ph.representations import layer_gram, load_representation
+from cnntopo.progress import progress_lines
 from cnntopo.stages.common import load_cross, write_cross
 
 __all__ = [
@@ -26,25 +26,17 @@ __all__ = [
     "load_representation",
     "layer_gram",
     "measure_cross",
+    "note_labels",
     "similarity_cross",
     "similarity_tests",
     "figure_similarity",
+    "progress_lines",
 ]
 
 log = logging.getLogger("cnntopo")
 
 #: Representations whose features are stored next to the Gram matrix (narrow: N x c).
 _WITH_FEATURES = ("topl2", "pool")
-
-#: Clock of the progress lines (tests replace it with a fake one).
-_clock = time.perf_counter
-
-
-def progress_lines(total: int, unit: str):
-    """A :class:`cnntopo.progress.Progress` that logs ``total`` ``unit`` with an ETA every 30 s."""
-    from cnntopo.progress import Progress
-
-    return Progress(max(1, int(total)), log.info, unit=unit, clock=_clock)
 
 
 def similarity_representations(
@@ -89,7 +81,7 @@ def similarity_representations(
     features = {rep: {} for rep in representations}
     shapes = []
     for i, (shard, layer) in enumerate(zip(shards, layers, strict=True)):
-        acts = np.load(shard, mmap_mode="r")
+        acts = artifacts.read_array(shard, mmap=True)
         if max_images is not None:
             acts = acts[: int(max_images)]
         shapes.append(list(acts.shape))
@@ -119,32 +111,6 @@ def similarity_representations(
     log.info("representations of seed %d in %.1f s", seed, time.perf_counter() - t0)
 
 
-def load_representation(path: str | Path) -> list[tuple[np.ndarray | None, np.ndarray | None]]:
-    """Read a file of :func:`similarity_representations`.
-
-    Returns
-    -------
-    list of (gram, features), one per layer
-        ``gram`` (N, N) for ``flat`` (else None), ``features`` (N, c) for ``topl2`` and
-        ``pool`` (else None). :func:`layer_gram` gives the Gram matrix of either.
-    """
-    with np.load(path) as z:
-        n_layers = len(z["layers"])
-        grams = z["grams"] if "grams" in z.files else [None] * n_layers
-        return [
-            (grams[i], z[f"features_{i}"] if f"features_{i}" in z.files else None)
-            for i in range(n_layers)
-        ]
-
-
-def layer_gram(rep: tuple[np.ndarray | None, np.ndarray | None]) -> np.ndarray:
-    """The linear Gram matrix (N, N) of one layer of :func:`load_representation`."""
-    from cnntopo.ph.similarity import linear_gram
-
-    gram, features = rep
-    return gram if gram is not None else linear_gram(features)
-
-
 def measure_cross(
     spec: Mapping,
     reps: Sequence[tuple[np.ndarray | None, np.ndarray | None]],
@@ -152,17 +118,18 @@ def measure_cross(
     *,
     threads: int = 1,
     cache: dict | None = None,
+    notes: dict | None = None,
 ) -> np.ndarray:
     """One measure between every layer of ``reps`` and every other (or every one of ``others``).
 
-    Linear CKA on narrow representations uses their features (no ``N x N`` matrices);
-    measures with a Gram form use the Gram matrices; PWCCA, which weighs neurons, uses
-    the features where stored, else the principal coordinates of the Gram matrices.
+    :func:`cnntopo.ph.similarity.compare` (the router) decides how; undefined entries
+    are NaN.
 
     Parameters
     ----------
     spec : mapping
-        ``{"name", "params"}``: a measure of :data:`cnntopo.ph.similarity.MEASURES`.
+        ``{"name", "params"}``: a built-in measure of
+        :data:`cnntopo.ph.similarity.MEASURES` or a user measure spec.
     reps : sequence of (gram, features)
         Layers as :func:`load_representation` reads them, K1 of them.
     others : sequence of (gram, features), optional
@@ -172,36 +139,46 @@ def measure_cross(
         Threads over the rows of the matrix (values do not depend on it).
     cache : dict, optional
         Keeps the Gram matrices between calls on the same layers.
+    notes : dict, optional
+        Filled with the reasons of the NaN entries (:attr:`cnntopo.ph.similarity.Comparison.notes`).
 
     Returns
     -------
     np.ndarray, shape (K1, K1) or (K1, K2), float64
     """
-    from cnntopo.ph.similarity import (
-        MEASURES,
-        cka_matrix,
-        measure_matrix,
-        measure_matrix_from_grams,
-        principal_coordinates,
-    )
+    from cnntopo.ph.similarity import compare
 
-    name, params = spec["name"], dict(spec["params"])
-    sides = [reps] if others is None else [reps, others]
-    features = [[x for _, x in side] for side in sides]
-    narrow = all(x is not None for side in features for x in side)
-    cache = {} if cache is None else cache
+    result = compare(spec, reps, others, n_jobs=threads, cache=cache)
+    if notes is not None:
+        notes.update(result.notes)
+    return result.matrix
 
-    def grams() -> list[list[np.ndarray]]:
-        if "grams" not in cache:
-            cache["grams"] = [[layer_gram(r) for r in side] for side in sides]
-        return cache["grams"]
 
-    if name == "cka_linear" and narrow:  # the feature form: no N x N matrices
-        return cka_matrix(*features)
-    if MEASURES[name].from_grams is not None:
-        return measure_matrix_from_grams(name, *grams(), n_jobs=threads, **params)
-    neurons = features if narrow else [[principal_coordinates(g) for g in side] for side in grams()]
-    return measure_matrix(name, *neurons, n_jobs=threads, **params)
+def note_labels(notes: Mapping, seeds: Sequence[int], layers: Sequence[str]) -> dict[str, str]:
+    """Reasons of the NaN entries of a model-major cross matrix, keyed by ``"<seed>/<layer>"``.
+
+    Parameters
+    ----------
+    notes : mapping
+        :attr:`cnntopo.ph.similarity.Comparison.notes` of the ``(S*L, S*L)`` matrix.
+    seeds, layers : sequence
+        The models (S) and layers (L).
+
+    Returns
+    -------
+    dict
+        ``"<seed>/<layer>"`` -> reason for an undefined (model, layer);
+        ``"<seed>/<layer> ~ <seed>/<layer>"`` -> reason for an undefined pair.
+    """
+    L = len(layers)
+
+    def name(k: int) -> str:
+        return f"{seeds[k // L]}/{layers[k % L]}"
+
+    return {
+        (" ~ ".join(name(k) for k in key) if isinstance(key, tuple) else name(key)): reason
+        for key, reason in notes.items()
+    }
 
 
 def seed_blocks(
@@ -230,8 +207,8 @@ def seed_blocks(
     files = list(rep_files)
     if mem_mb is None or not files:
         return [files]
-    with np.load(files[0]) as z:
-        n = int(json.loads(str(z["meta"]))["shapes"][0][0])  # images (after max_images)
+    _, meta = artifacts.read_npz(files[0], keys=["meta"])
+    n = int(meta["shapes"][0][0])  # images (after max_images)
     per_model_mb = n_layers * n * n * 8 / 2**20
     per_block = max(1, int((mem_mb - 1000) // (3 * per_model_mb)))
     return [files[i : i + per_block] for i in range(0, len(files), per_block)]
@@ -257,8 +234,11 @@ def similarity_cross(
         in the order of ``seeds``.
     outputs : sequence of path-like
         One cross matrix per measure (:func:`cnntopo.stages.common.write_cross`),
-        model-major ``(S*L, S*L)``; ``meta`` records ``measure`` (the label),
-        ``name``, ``params``, ``representation``, ``kind`` and seconds.
+        model-major ``(S*L, S*L)``, NaN where the measure is undefined; ``meta``
+        records ``measure`` (the label), ``name``, ``params``, ``representation``,
+        ``kind``, ``route`` (:func:`cnntopo.ph.similarity.route`), ``notes``
+        (:func:`note_labels`: ``"<seed>/<layer>"`` -> why its row and column are NaN;
+        each also logged once as a warning) and seconds.
     seeds : sequence of int
         The models, length S.
     layers : sequence of str
@@ -266,8 +246,9 @@ def similarity_cross(
     representation : str
         The representation of the files (recorded).
     measures : sequence of mapping
-        ``{"label", "name", "params"}`` per output: a measure of
-        :data:`cnntopo.ph.similarity.MEASURES` with its parameters.
+        ``{"label", "name", "params"}`` per output
+        (:func:`cnntopo.ph.similarity.measure_specs`): a built-in measure with its
+        parameters or a user measure ``"python:<file.py>:<function>"``.
     threads : int, default 1
         Threads over the rows of each matrix (values do not depend on it).
     mem_mb : int, optional
@@ -278,62 +259,62 @@ def similarity_cross(
     Every 30 s at most a line with the pairs done over all measures and an ETA is
     logged (:func:`progress_lines`).
     """
-    from cnntopo.ph.similarity import (
-        MEASURES,
-        blocked_matrix_from_grams,
-        cka_matrix,
-        measure_matrix,
-        principal_coordinates,
-    )
+    from cnntopo.ph.similarity import RepBlocks, compare
 
     narrow = representation in _WITH_FEATURES
-    features = [x for f in rep_files for _, x in load_representation(f)] if narrow else []
     n_reps = len(rep_files) * len(layers)
     n_pairs = n_reps * (n_reps - 1) // 2
     blocks = seed_blocks(rep_files, len(layers), mem_mb)
     lines = progress_lines(len(measures) * n_pairs, "pairs")
+    loaded: dict = {}
+
+    def load_block(b: int) -> list:
+        if narrow:  # N x c features: small, kept for every measure
+            if b not in loaded:
+                loaded[b] = [r for f in blocks[b] for r in load_representation(f)]
+            return loaded[b]
+        return [r for f in blocks[b] for r in load_representation(f)]
+
     for m, (spec, out) in enumerate(zip(measures, outputs, strict=True)):
-        name, params = spec["name"], dict(spec["params"])
         t0 = time.perf_counter()
 
         def progress(done: int, _total: int, m: int = m, label: str = spec["label"]) -> None:
             lines.update(m * n_pairs + done, measure=label)
 
-        if name == "cka_linear" and narrow:  # the feature form: no N x N matrices
-            C = cka_matrix(features)
-            progress(n_pairs, n_pairs)
-        elif MEASURES[name].from_grams is not None:
-            with tempfile.TemporaryDirectory(dir=Path(out).parent) as scratch:
-                C = blocked_matrix_from_grams(
-                    name,
-                    lambda b: [layer_gram(r) for f in blocks[b] for r in load_representation(f)],
-                    len(blocks),
-                    scratch,
-                    n_jobs=threads,
-                    progress=progress,
-                    **params,
-                )
-        else:
-            # PWCCA weighs neurons: the features where stored, else principal coordinates
-            if narrow:
-                neurons = features
-            else:
-                neurons = [
-                    principal_coordinates(layer_gram(r))
-                    for f in rep_files
-                    for r in load_representation(f)
-                ]
-            C = measure_matrix(name, neurons, n_jobs=threads, progress=progress, **params)
+        result = compare(
+            spec,
+            RepBlocks(load_block, len(blocks), narrow),
+            n_jobs=threads,
+            progress=progress,
+            scratch=Path(out).parent,
+        )
+        notes = note_labels(result.notes, seeds, layers)
+        for where, reason in notes.items():
+            log.warning(
+                "%s on %s undefined for %s: %s (NaN in the matrix)",
+                spec["label"],
+                representation,
+                where,
+                reason,
+            )
         meta = {
             "measure": spec["label"],
-            "name": name,
-            "params": params,
+            "name": spec["name"],
+            "params": dict(spec["params"]),
             "representation": representation,
-            "kind": MEASURES[name].kind,
+            "kind": result.kind,
+            "route": result.route,
+            "notes": notes,
             "seconds": time.perf_counter() - t0,
         }
-        write_cross(out, C, seeds, layers, meta)
-        log.info("%s on %s: %s in %.1f s", spec["label"], representation, C.shape, meta["seconds"])
+        write_cross(out, result.matrix, seeds, layers, meta)
+        log.info(
+            "%s on %s: %s in %.1f s",
+            spec["label"],
+            representation,
+            result.matrix.shape,
+            meta["seconds"],
+        )
 
 
 def _row_identity(meta: Mapping) -> dict:
@@ -345,6 +326,24 @@ def _row_identity(meta: Mapping) -> dict:
         "representation": "topl2",
         "dim": int(meta["dim"]),
     }
+
+
+def _undefined_note(meta: Mapping) -> str:
+    """The cross matrix's undefined (model, layer)s as one sentence ("" if none)."""
+    notes = meta.get("notes") or {}
+    if not notes:
+        return ""
+    reasons = sorted(set(notes.values()))
+    where = ", ".join(list(notes)[:3]) + (", ..." if len(notes) > 3 else "")
+    return f"undefined for {len(notes)} (model, layer) ({where}): " + "; ".join(reasons)
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _dropped_note(n_dropped: int, n_total: int, what: str) -> str:
+    return f"{n_dropped} of {n_total} {what} dropped (NaN entries)" if n_dropped else ""
 
 
 def similarity_tests(
@@ -360,6 +359,13 @@ def similarity_tests(
 ) -> None:
     """The same tests on every cross matrix: specificity, layer depth, stage permutation.
 
+    Undefined comparisons (NaN entries of a cross matrix, see :func:`similarity_cross`)
+    are left out of every test (``missing="drop"`` of :mod:`cnntopo.ph.specificity`),
+    and how many cases that cost is recorded. A test that cannot apply to the design
+    (one model; one layer; a ±1 window that covers every layer; stage labels without
+    two stages of which one has two layers, e.g. one conv layer per resolution) gives a
+    row of NaN whose ``note`` says why; the other tests and matrices are still written.
+
     Parameters
     ----------
     cross_files : sequence of path-like
@@ -368,15 +374,16 @@ def similarity_tests(
         models and layers.
     out_specificity : path-like
         Output: ``measure, representation, dim, exact, within1, ci_low, ci_high,
-        within1_ci_low, within1_ci_high, n_cases`` (intervals: bootstrap over model
-        pairs; ``dim`` empty for non-PH rows).
+        within1_ci_low, within1_ci_high, n_cases, n_dropped, note`` (intervals:
+        bootstrap over model pairs; ``dim`` empty for non-PH rows; ``n_cases`` the
+        decided cases, ``n_dropped`` those left out for NaN entries).
     out_depth : path-like
-        Output: ``measure, representation, dim, rho, ci_low, ci_high, n_pairs``
+        Output: ``measure, representation, dim, rho, ci_low, ci_high, n_pairs, note``
         (Spearman correlation of dissimilarity and depth difference).
     out_permutation : path-like
         Output: ``measure, representation, dim, model, mean_within, mean_between,
-        statistic, p_value, n_permutations``, one row per model and a ``pooled`` row.
-        Similarities enter as dissimilarities (their negative).
+        statistic, p_value, n_dropped, n_permutations, note``, one row per model and a
+        ``pooled`` row. Similarities enter as dissimilarities (their negative).
     stages : sequence, length L
         Stage label of every layer (its spatial resolution).
     n_boot : int
@@ -385,56 +392,127 @@ def similarity_tests(
         ``similarity.permutations``.
     seed : int, default 0
         Seed of the resampling.
+
+    ``note`` is empty when the row is complete; otherwise it names the undefined
+    (model, layer)s of the matrix (its ``meta["notes"]``), the dropped cases, or why
+    the test does not apply.
     """
     import pandas as pd
 
     from cnntopo.ph.specificity import (
+        DROPPED,
+        NotApplicableError,
         bootstrap_identification,
         depth_correlation,
         nearest_layers,
         stage_permutation_test,
     )
 
+    nan = float("nan")
     spec_rows, depth_rows, perm_rows = [], [], []
     for f in cross_files:
         D, seeds, layers, meta = load_cross(f)
         S, L, kind = len(seeds), len(layers), meta["kind"]
         ident = _row_identity(meta)
-        nearest = nearest_layers(D, S, L, kind)
-        exact, lo, hi, n = bootstrap_identification(nearest, 0, n_boot=n_boot, seed=seed)
-        within, wlo, whi, _ = bootstrap_identification(nearest, 1, n_boot=n_boot, seed=seed)
-        spec_rows.append(
+        undefined = _undefined_note(meta)
+        if undefined:
+            log.warning("%s (%s): %s", ident["measure"], ident["representation"], undefined)
+
+        # specificity
+        row = {
+            "exact": nan,
+            "within1": nan,
+            "ci_low": nan,
+            "ci_high": nan,
+            "within1_ci_low": nan,
+            "within1_ci_high": nan,
+            "n_cases": 0,
+            "n_dropped": 0,
+        }
+        try:
+            if L < 2:
+                raise NotApplicableError(
+                    f"{L} layer per model: identifying the same layer is trivial"
+                )
+            nearest = nearest_layers(D, S, L, kind, missing="drop")
+            dropped = int((nearest == DROPPED).sum())
+            exact, lo, hi, n = bootstrap_identification(nearest, 0, n_boot=n_boot, seed=seed)
+            row.update(exact=exact, ci_low=lo, ci_high=hi, n_cases=n, n_dropped=dropped)
+            spec_note = _dropped_note(dropped, L * S * (S - 1), "cases")
+            if L <= 2:
+                spec_note = _join(
+                    spec_note, f"within1 not applicable: a +-1 window covers all {L} layers"
+                )
+            else:
+                within, wlo, whi, _ = bootstrap_identification(nearest, 1, n_boot=n_boot, seed=seed)
+                row.update(within1=within, within1_ci_low=wlo, within1_ci_high=whi)
+        except NotApplicableError as err:
+            spec_note = f"not applicable: {err}"
+        spec_rows.append({**ident, **row, "note": _join(undefined, spec_note)})
+
+        # layer depth
+        try:
+            rho, rlo, rhi, pairs = depth_correlation(
+                D, S, L, kind, n_boot=n_boot, seed=seed, missing="drop"
+            )
+            depth_note = _dropped_note(S * (S - 1) - pairs, S * (S - 1), "model pairs")
+        except NotApplicableError as err:
+            rho, rlo, rhi, pairs, depth_note = nan, nan, nan, 0, f"not applicable: {err}"
+        depth_rows.append(
             {
                 **ident,
-                "exact": exact,
-                "within1": within,
-                "ci_low": lo,
-                "ci_high": hi,
-                "within1_ci_low": wlo,
-                "within1_ci_high": whi,
-                "n_cases": n,
+                "rho": rho,
+                "ci_low": rlo,
+                "ci_high": rhi,
+                "n_pairs": pairs,
+                "note": _join(undefined, depth_note),
             }
         )
-        rho, rlo, rhi, pairs = depth_correlation(D, S, L, kind, n_boot=n_boot, seed=seed)
-        depth_rows.append({**ident, "rho": rho, "ci_low": rlo, "ci_high": rhi, "n_pairs": pairs})
+
+        # stage permutation
         sign = 1.0 if kind == "distance" else -1.0
         within_blocks = [sign * D[s * L : (s + 1) * L, s * L : (s + 1) * L] for s in range(S)]
-        per_model, pooled = stage_permutation_test(
-            within_blocks, stages, n_permutations=n_permutations, seed=seed
-        )
+        try:
+            per_model, pooled = stage_permutation_test(
+                within_blocks, stages, n_permutations=n_permutations, seed=seed, missing="drop"
+            )
+            perm_note = ""
+        except NotApplicableError as err:
+            empty = {
+                "mean_within": nan,
+                "mean_between": nan,
+                "statistic": nan,
+                "p_value": nan,
+                "n_dropped": 0,
+            }
+            per_model, pooled = [dict(empty) for _ in seeds], dict(empty)
+            perm_note = f"not applicable: {err}"
         for model, res in [*zip(seeds, per_model, strict=True), ("pooled", pooled)]:
-            perm_rows.append({**ident, "model": model, **res, "n_permutations": n_permutations})
+            pairs_total = L * (L - 1) // 2 * (S if model == "pooled" else 1)
+            note = perm_note or _dropped_note(res["n_dropped"], pairs_total, "layer pairs")
+            perm_rows.append(
+                {
+                    **ident,
+                    "model": model,
+                    **res,
+                    "n_permutations": n_permutations,
+                    "note": _join(undefined, note),
+                }
+            )
         log.info(
             "%s (%s): %.3f exact [%.3f, %.3f], %.3f within 1; depth rho %.2f; pooled p %.4f",
             ident["measure"],
             ident["representation"],
-            exact,
-            lo,
-            hi,
-            within,
+            row["exact"],
+            row["ci_low"],
+            row["ci_high"],
+            row["within1"],
             rho,
             pooled["p_value"],
         )
+        for what, note in (("specificity", spec_note), ("depth", depth_note), ("perm", perm_note)):
+            if note.startswith("not applicable"):
+                log.warning("%s (%s) %s: %s", ident["measure"], ident["representation"], what, note)
     for rows, out in (
         (spec_rows, out_specificity),
         (depth_rows, out_depth),
