@@ -17,7 +17,12 @@ REPO = Path(__file__).resolve().parents[1]
 # once and overlaps with the other runs and the unit tests on the other worker. xdist's
 # own `xdist_group` marker is inert with pytest 9 (it renames `item._nodeid`, which
 # pytest 9 no longer reads), so the scheduler below groups by node id instead.
-TINY_RUN_FILES = ("test_tiny_run.py", "test_provenance.py", "test_notebook.py")
+TINY_RUN_FILES = (
+    "test_tiny_run.py",
+    "test_provenance.py",
+    "test_notebook.py",
+    "test_cycles_run.py",
+)
 
 
 def run_group(nodeid: str) -> str | None:

@@ -306,3 +306,88 @@ def test_token_and_tuple_outputs_and_memory_bound(tmp_path):
         np.testing.assert_allclose(
             load_activations(tmp_path, name), oracle[name].numpy(), rtol=1e-5, atol=1e-6
         )
+
+
+# ---------------------------------------------------------------------------
+# non-finite activations are refused
+# ---------------------------------------------------------------------------
+
+
+class _Gate(torch.nn.Module):
+    """Multiplies the images marked in ``mask`` by ``factor`` (NaN, or a float16 overflow)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor, self.mask = factor, None
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        scale = torch.where(self.mask, self.factor, 1.0).to(h.dtype)
+        return h * scale[:, None, None, None]
+
+
+class _Planted(torch.nn.Module):
+    """conv -> gate (bright images: ``factor``) -> pool -> head; bright = all pixels 255."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 2, 3, padding=1)
+        self.gate = _Gate(factor)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.head = torch.nn.Linear(2, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.gate.mask = x.mean(dim=(1, 2, 3)) > 2.0  # (255/255 - 0.49) / 0.2 = 2.5
+        h = self.pool(self.gate(self.conv(x)))
+        return self.head(h.flatten(1))
+
+
+def _planted_images(bright=(1, 4, 5), n: int = 7) -> ImageSet:
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 100, size=(n, 8, 8, 3)).astype(np.uint8)  # normalised: < 0.1
+    images[list(bright)] = 255
+    return ImageSet(images, np.zeros(n, dtype=np.int64), [str(i) for i in range(10)], "s", "test")
+
+
+@pytest.mark.parametrize("batch_size", [2, 7])
+def test_nan_activations_are_refused_per_layer_with_counts(tmp_path, batch_size):
+    from cnntopo.nets.activations import NonFiniteActivationsError
+
+    torch.manual_seed(0)
+    model = _Planted(float("nan"))
+    with pytest.raises(NonFiniteActivationsError) as err:
+        extract_activations(
+            model,
+            _planted_images(),
+            ["conv", "gate", "pool"],
+            tmp_path,
+            mean=(0.49,) * 3,
+            std=(0.2,) * 3,
+            batch_size=batch_size,
+            image_size=8,
+            device="cpu",
+            extra_meta={"seed": 3, "weights": "models/seed3/weights.pt"},
+        )
+    assert err.value.counts == {"gate": 3, "pool": 3}  # conv (before the gate) is finite
+    assert err.value.overflow == {}
+    message = str(err.value)
+    assert "seed 3" in message and "models/seed3/weights.pt" in message
+    assert "gate: 3 of 7 images" in message and "pool: 3 of 7 images" in message
+    assert "'conv'" not in message and "first 'gate'" in message
+    assert not list(tmp_path.iterdir())  # no shard, no manifest, no temporary file
+
+
+def test_float16_overflow_is_refused_with_the_dtype_hint(tmp_path):
+    from cnntopo.nets.activations import NonFiniteActivationsError
+
+    torch.manual_seed(0)
+    model = _Planted(1e7)  # finite in float32, beyond float16's 65504
+    kwargs = dict(mean=(0.49,) * 3, std=(0.2,) * 3, batch_size=4, image_size=8, device="cpu")
+    images = _planted_images(bright=(2, 6))
+    with pytest.raises(NonFiniteActivationsError, match="activations.dtype: float32") as err:
+        extract_activations(model, images, ["gate"], tmp_path, dtype="float16", **kwargs)
+    assert err.value.counts == {"gate": 2} and err.value.overflow == {"gate": 2}
+    # the same activations stored as float32 are finite and kept
+    manifest = extract_activations(model, images, ["gate"], tmp_path, dtype="float32", **kwargs)
+    assert manifest["n_images"] == 7
+    stored = load_activations(tmp_path, "gate")
+    assert np.isfinite(stored).all() and np.abs(stored[[2, 6]]).max() > 65504

@@ -19,11 +19,14 @@ from cnntopo.nets.datasets import (
     CIFAR10_CLASSES,
     DATASETS,
     FASHION_MNIST_CLASSES,
+    SPLIT_CLASS_COUNTS,
     DatasetNotFoundError,
     ImageSet,
     check_available,
+    class_counts,
     class_names,
     load_dataset,
+    split_size,
 )
 
 DEBIAN_FMNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -319,6 +322,32 @@ def test_digits_split_and_scaling():
     check_available("digits", root="/nonexistent", download=True)
 
 
+def test_digits_known_class_counts_are_those_of_the_loader():
+    for split in ("train", "test"):
+        loaded = load_dataset("digits", split)
+        expected = dict(zip(loaded.classes, np.bincount(loaded.labels).tolist(), strict=True))
+        assert class_counts("digits", split) == expected
+        assert split_size("digits", split) == len(loaded)
+
+
+def test_known_sizes_of_the_downloaded_datasets():
+    # the official files: CIFAR-10 50,000 / 10,000, Fashion-MNIST 60,000 / 10,000, balanced
+    sizes = {name: {s: sum(c) for s, c in v.items()} for name, v in SPLIT_CLASS_COUNTS.items()}
+    assert sizes["cifar10"] == {"train": 50000, "test": 10000}
+    assert sizes["fashion-mnist"] == {"train": 60000, "test": 10000}
+    assert class_counts("fashion-mnist", "test") == dict.fromkeys(FASHION_MNIST_CLASSES, 1000)
+    assert list(class_counts("cifar10", "train", root="/nonexistent")) == list(CIFAR10_CLASSES)
+
+
+@pytest.mark.skipif(not DEBIAN_FMNIST.is_dir(), reason="dataset-fashion-mnist not installed")
+def test_fmnist_known_sizes_match_the_real_files():
+    for split in ("train", "test"):
+        loaded = load_dataset("fashion-mnist", split, root=str(DEBIAN_FMNIST))
+        assert np.bincount(loaded.labels).tolist() == list(
+            SPLIT_CLASS_COUNTS["fashion-mnist"][split]
+        )
+
+
 # ---------------------------------------------------------------------------
 # image folders
 # ---------------------------------------------------------------------------
@@ -355,6 +384,28 @@ def test_imagefolder_load(folder):
     check_available("imagefolder", root=folder)
 
 
+def test_imagefolder_class_counts_list_the_files_the_loader_reads(folder):
+    assert class_counts("imagefolder", "train", root=folder) == {"cat": 2, "dog": 1}  # no .txt
+    assert class_counts("imagefolder", "test", root=folder) == {"cat": 1, "dog": 1}
+    assert split_size("imagefolder", "train", folder) == len(
+        load_dataset("imagefolder", "train", folder)
+    )
+
+
+def test_imagefolder_of_one_class_is_refused(folder):
+    import shutil
+
+    shutil.rmtree(folder / "train" / "dog")
+    shutil.rmtree(folder / "test" / "dog")
+    for check in (
+        lambda: check_available("imagefolder", root=folder),
+        lambda: load_dataset("imagefolder", "train", root=folder),
+        lambda: class_counts("imagefolder", "test", root=folder),
+    ):
+        with pytest.raises(ValueError, match="1 class folder .*at least two classes"):
+            check()
+
+
 def test_imagefolder_val_fallback(folder):
     (folder / "test").rename(folder / "val")
     assert len(load_dataset("imagefolder", "test", root=folder)) == 2
@@ -380,3 +431,5 @@ def test_imagefolder_errors(folder, tmp_path):
     with pytest.raises(DatasetNotFoundError, match="no images") as err:
         load_dataset("imagefolder", "train", root=folder)
     assert str(folder / "train" / "bird") in str(err.value)
+    with pytest.raises(DatasetNotFoundError, match="no images"):  # found before any job
+        check_available("imagefolder", root=folder)

@@ -320,3 +320,74 @@ def test_on_epoch_sees_the_weights_after_every_epoch():
     assert all(torch.equal(v, snapshots[1][k]) for k, v in one.items())
     assert all(torch.equal(v, snapshots[2][k]) for k, v in model.state_dict().items())
     assert not all(torch.equal(v, snapshots[1][k]) for k, v in snapshots[2].items())
+
+
+# ---------------------------------------------------------------------------
+# a non-finite loss stops training
+# ---------------------------------------------------------------------------
+
+
+class _NaNAfter(nn.Module):
+    """A tiny classifier whose forward returns ``logits * nan`` from its ``bad_call``-th call on."""
+
+    def __init__(self, bad_call: int, size: int = 16):
+        super().__init__()
+        self.fc = nn.Linear(3 * size * size, 2)
+        self.bad_call, self.calls = bad_call, 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        out = self.fc(x.flatten(1))
+        return out * float("nan") if self.calls >= self.bad_call else out
+
+
+def _train(model, recipe, test=None):
+    return train_model(
+        model,
+        bright_dark(96),
+        test,
+        recipe,
+        seed=0,
+        mean=MEAN,
+        std=STD,
+        device="cpu",
+        image_size=16,
+        log=None,
+    )
+
+
+def test_a_forward_that_gives_nan_stops_training_at_the_first_batch():
+    from cnntopo.nets.training import NonFiniteLossError
+
+    model = _NaNAfter(bad_call=1)
+    with pytest.raises(NonFiniteLossError, match="epoch 1, batch 1 of 6") as err:
+        _train(model, small_recipe(epochs=3), test=bright_dark(32, split="test"))
+    assert (err.value.epoch, err.value.batch, err.value.lr) == (1, 1, 0.0)  # triangular: 0 first
+    assert math.isnan(err.value.loss)
+    assert "before any weight update" in str(err.value) and "forward" in str(err.value)
+    assert model.calls == 6  # one epoch's steps (checked at its end), no evaluation, no epoch 2
+
+
+def test_a_later_nan_names_its_epoch_batch_and_learning_rate():
+    from cnntopo.nets.training import NonFiniteLossError, lr_multiplier
+
+    recipe = small_recipe(epochs=5, lr_peak_epoch=2)
+    model = _NaNAfter(bad_call=20)  # 6 steps per epoch: call 20 = epoch 4, batch 2
+    with pytest.raises(NonFiniteLossError) as err:
+        _train(model, recipe)
+    assert (err.value.epoch, err.value.batch) == (4, 2)
+    assert err.value.lr == pytest.approx(0.05 * lr_multiplier(19, 6, recipe))
+    message = str(err.value)
+    assert "epoch 4, batch 2 of 6" in message and "diverged" in message
+    assert "training.lr" in message and f"{err.value.lr:.4g}" in message
+    assert model.calls == 24  # stopped at the end of epoch 4, epoch 5 never ran
+
+
+def test_a_learning_rate_that_diverges_stops_training():
+    from cnntopo.nets.training import NonFiniteLossError
+
+    model = init_model("resnet18_cifar", 4, 2, seed=0)
+    with pytest.raises(NonFiniteLossError, match="lower the learning rate") as err:
+        _train(model, small_recipe(epochs=3, lr=1e12, schedule="constant"))
+    assert (err.value.epoch, err.value.batch) != (1, 1)  # the first step is finite
+    assert err.value.lr == 1e12

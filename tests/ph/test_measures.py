@@ -523,6 +523,9 @@ def test_registry_names():
         "cca",
         "svcca",
         "pwcca",
+        "rtd",
+        "knn_jaccard",
+        "mutual_knn",
     }
     assert {n for n, m in MEASURES.items() if m.from_grams is None} == {"pwcca"}
 

@@ -129,3 +129,41 @@ def test_validation(acts):
         representation_gram(acts[0])
     with pytest.raises(ValueError, match=r"\(N, c, h, w\) or \(N, p\)"):
         centred_gram(acts[0, 0, 0])
+
+
+def test_representation_distances_match_cdist(acts):
+    """Distances of every stored form equal scipy's cdist of the represented points."""
+    from scipy.spatial.distance import cdist
+
+    from cnntopo.ph.representations import representation_distances
+
+    F = acts.reshape(len(acts), -1).astype(np.float64)
+    expected = cdist(F, F)
+    D = representation_distances((centred_gram(acts, block_channels=2), None))
+    assert D.dtype == np.float64 and D.shape == (12, 12)
+    np.testing.assert_allclose(D, expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(D, D.T)
+    np.testing.assert_array_equal(np.diag(D), 0.0)
+    P = pool(acts)
+    Dp = representation_distances((None, P))
+    np.testing.assert_allclose(Dp, cdist(P, P), rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(Dp, Dp.T)
+    # a Gram matrix takes precedence over features, as in layer_gram
+    np.testing.assert_allclose(
+        representation_distances((linear_gram(P), np.zeros((12, 2)))), cdist(P, P), atol=1e-9
+    )
+
+
+def test_representation_distances_duplicates_and_errors():
+    """Coincident points give exact zeros (clipped), not NaN; bad input is refused."""
+    from cnntopo.ph.representations import representation_distances
+
+    X = np.array([[1.0, 2.0], [1.0, 2.0], [1e8, 3.0]])
+    D = representation_distances((linear_gram(X), None))
+    assert np.all(np.isfinite(D)) and D[0, 1] == 0.0 and np.all(D >= 0)
+    with pytest.raises(ValueError, match="neither"):
+        representation_distances((None, None))
+    with pytest.raises(ValueError, match=r"\(N, N\)"):
+        representation_distances((np.zeros((3, 2)), None))
+    with pytest.raises(ValueError, match="NaN"):
+        representation_distances((None, np.array([[0.0, np.nan], [1.0, 1.0]])))

@@ -58,6 +58,52 @@ def test_counts_spec_examples():
     np.testing.assert_array_equal(pc_removal_counts(20, step=5), [5, 8, 12, 16])
 
 
+def test_counts_at_width_4_with_step_1_are_unique():
+    # the official expression repeats k = 1 here: [1, 1, 2, 3]
+    np.testing.assert_array_equal(np.linspace(1, 4, 4, endpoint=False).astype(int), [1, 1, 2, 3])
+    np.testing.assert_array_equal(pc_removal_counts(4, step=1), [1, 2, 3])
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 4, 5, 8])
+def test_counts_are_the_distinct_values_of_the_official_expression(step):
+    for c in range(step + 1, 300):
+        official = np.linspace(step, c, c // step, endpoint=False).astype(int)
+        got = pc_removal_counts(c, step)
+        assert np.all(np.diff(got) > 0), (c, step)
+        assert set(got.tolist()) == set(official.tolist()), (c, step)
+        assert got.size == (c - 1 if step == 1 else c // step), (c, step)
+
+
+def test_sensitivity_stage_writes_one_row_per_k_at_width_4_step_1(tmp_path):
+    from cnntopo.artifacts import write_npz
+    from cnntopo.stages.ph.sensitivity import sensitivity_test
+
+    rng = np.random.default_rng(3)
+    points = (rng.normal(size=(40, 4)) * [3.0, 2.0, 1.0, 0.5]).astype(np.float32)
+    write_npz(tmp_path / "conv1.npz", points=points)
+    out = tmp_path / "conv1.csv"
+    sensitivity_test(
+        [tmp_path / "conv1.npz"],
+        [out],
+        layers=["conv1"],
+        step=1,
+        backend="ripser",
+        maxdim=1,
+        coeff=2,
+        dim=1,
+        M=20,
+    )
+    import pandas as pd
+
+    table = pd.read_csv(out)
+    assert table["k"].tolist() == [1, 2, 3]
+    np.testing.assert_allclose(table["fraction_removed"], [0.25, 0.5, 0.75])
+    # every row is its own reduced cloud: removing more directions lowers the CKA
+    assert np.all(np.diff(table["cka"].to_numpy()) < 0)
+    expected = sensitivity_curve(points, step=1, backend="ripser", M=20)
+    np.testing.assert_allclose(table["sw"], expected["sw"])
+
+
 @pytest.mark.parametrize(("c", "step"), [(4, 4), (3, 4), (64, 0), (64, True), (64, 2.0)])
 def test_counts_validation(c, step):
     with pytest.raises(ValueError):

@@ -108,6 +108,66 @@ def test_every_target_is_a_layout_path(plans):
             ), target
 
 
+def test_persistence_representations_default_keeps_the_topl2_layout(configs):
+    """persistence.representations: [topl2] (the default) changes no path and no input."""
+    plan = Plan(copy.deepcopy(configs["config/paper.yaml"]))
+    P = plan.paths
+    assert plan.persistence_representations == ["topl2"]
+    assert plan.distance_diagram_representations == []
+    assert plan.representation_diagram_outputs == []
+    assert plan.stored_representations == plan.representations
+    ph_inputs = plan.similarity_test_inputs[-len(plan.diagram_measures) :]
+    assert ph_inputs == P.expand("cross_matrix", measure=plan.diagram_measures)
+    assert P("representation_diagram", representation="topl2", seed=2, layer="conv1") == P(
+        "diagram", seed=2, layer="conv1"
+    )
+    assert P("representation_cross", representation="topl2", measure="x_H1") == P(
+        "cross_matrix", measure="x_H1"
+    )
+    assert not [t for t in plan.final_outputs if "/diagrams/flat/" in t]
+
+
+def test_persistence_representations_add_diagrams_and_tested_matrices(configs):
+    tiny = configs["config/tiny.yaml"]
+    plan = Plan(copy.deepcopy(tiny))
+    assert plan.persistence_representations == ["topl2", "flat"]
+    P, n_sim = plan.paths, len(plan.similarity_labels) * len(plan.representations)
+    assert plan.similarity_test_inputs[n_sim:] == [
+        P("representation_cross", representation=r, measure=m)
+        for r in ("topl2", "flat")
+        for m in plan.diagram_measures
+    ]
+    assert f"{plan.out}/distances/flat/sliced_wasserstein_H0/cross.npz" in (
+        plan.similarity_test_inputs
+    )
+    flat = [t for t in plan.final_outputs if "/diagrams/flat/" in t]
+    assert len(flat) == len(plan.seeds) * len(plan.layers)
+    assert f"{plan.out}/diagrams/flat/seed1/{plan.layers[-1]}.npz" in flat
+    # a representation only persistence needs is still stored (similarity_representations)
+    only = _variant(
+        tiny,
+        **{
+            "similarity.representations": ["topl2"],
+            "persistence.representations": ["pool", "topl2", "flat"],
+        },
+    )
+    assert only.representations == ["topl2"]
+    assert only.stored_representations == ["topl2", "pool", "flat"]
+    assert only.distance_diagram_representations == ["pool", "flat"]
+    # the flat / pool diagram rule never claims the topl2 files (persistence_diagrams')
+    pattern = plan.distance_representation_pattern
+    assert re.fullmatch(pattern, "flat") and re.fullmatch(pattern, "pool")
+    assert not re.fullmatch(pattern, "topl2")
+
+
+@pytest.mark.parametrize("value", [[], ["raw"], ["flat", "flat"], "flat"])
+def test_persistence_representations_are_validated(configs, value):
+    cfg = copy.deepcopy(configs["config/tiny.yaml"])
+    cfg["persistence"]["representations"] = value
+    with pytest.raises(Exception, match="persistence.representations"):
+        validate_config(cfg)
+
+
 # ------------------------------------------------------------------ wildcards
 
 
@@ -123,7 +183,7 @@ def _wildcard_values(plan: Plan) -> dict[str, set]:
         "metric": set(plan.within_metrics),
         "measure": {plan.dist, "cka", *plan.specificity_measures, *plan.diagram_measures}
         | set(plan.similarity_labels),
-        "representation": set(plan.representations),
+        "representation": set(plan.representations) | set(plan.persistence_representations),
         "cloud": clouds,
         "setting": settings,
     }

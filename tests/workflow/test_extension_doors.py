@@ -56,8 +56,11 @@ def gap(activations, labels):
 @pytest.mark.slow
 def test_user_network_measure_and_construction_run_end_to_end(tmp_path):
     files = {}
-    for name, text in (("user_net", USER_NET), ("user_measure", USER_MEASURE),
-                       ("user_cloud", USER_CLOUD)):
+    for name, text in (
+        ("user_net", USER_NET),
+        ("user_measure", USER_MEASURE),
+        ("user_cloud", USER_CLOUD),
+    ):
         files[name] = tmp_path / f"{name}.py"
         files[name].write_text(text)
     config = yaml.safe_load((REPO / "config/tiny.yaml").read_text())
@@ -67,8 +70,17 @@ def test_user_network_measure_and_construction_run_end_to_end(tmp_path):
         model={"arch": f"python:{files['user_net']}:build", "seeds": [0, 1]},
         training={**config["training"], "epochs": 1, "lr_peak_epoch": 1, "max_train_images": 256},
         activations={"n_images": 60, "batch_size": 60},
+        # PH of the flattened activations too, and the topological / neighbourhood
+        # measures that use the pairing, next to the user's measure
+        persistence={**config.get("persistence", {}), "representations": ["topl2", "flat"]},
         similarity={
-            "measures": ["cka_linear", f"python:{files['user_measure']}:rsa"],
+            "measures": [
+                "cka_linear",
+                "rtd",
+                "knn_jaccard",
+                "mutual_knn",
+                f"python:{files['user_measure']}:rsa",
+            ],
             "representations": ["topl2", "flat"],
             "diagram_distances": ["sliced_wasserstein_H1"],
             "bootstrap": 20,
@@ -95,6 +107,10 @@ def test_user_network_measure_and_construction_run_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
 
     spec = pd.read_csv(root / "analysis/specificity.csv")
+    rows_of = set(zip(spec["measure"], spec["representation"], strict=True))
+    for measure in ("cka_linear", "rtd", "knn_jaccard", "mutual_knn", "sliced_wasserstein_H1"):
+        assert {(measure, "topl2"), (measure, "flat")} <= rows_of, measure
+        assert spec.loc[spec["measure"] == measure, "exact"].notna().all(), measure
     rows = spec[spec["measure"] == "rsa"]
     assert sorted(rows["representation"]) == ["flat", "topl2"]
     assert rows["exact"].between(0, 1).all() and (rows["n_cases"] > 0).all()

@@ -5,6 +5,15 @@ renames it into place only after the write succeeded (``os.replace`` is atomic o
 POSIX when both paths are on one file system). An interrupted job therefore leaves
 either the previous complete file or no file, never a truncated one.
 
+Temporary files never outlive a run. A write that raises (``KeyboardInterrupt`` of
+Ctrl-C, and ``SystemExit`` of the SIGTERM handler of
+:func:`cnntopo.logs.setup_job_logging`, included) removes its temporary file. Only a
+process killed outright (SIGKILL, a lost node) leaves one behind; its name,
+``.<target name>.<8 characters><suffix>.tmp`` (:func:`temporary_files`), tells whose
+it is, and the next write of the same target (the rerun of the job, before it writes)
+removes it. Snakemake runs one job per output file and locks the outputs of a run, so
+a temporary file of a target is never that of a live writer.
+
 The readers (:func:`read_npz`, :func:`read_array`, :func:`read_json`) are the one
 way the stages read these files back. A file that is missing raises
 :class:`MissingArtifactError` (a :class:`FileNotFoundError`); one that is truncated,
@@ -18,7 +27,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import re
+import secrets
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -32,6 +42,8 @@ __all__ = [
     "MissingArtifactError",
     "CorruptArtifactError",
     "atomic_path",
+    "temporary_files",
+    "write_bytes",
     "write_json",
     "read_json",
     "json_dumps",
@@ -94,6 +106,68 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+#: The end of every temporary file name of :func:`atomic_path`.
+TEMP_SUFFIX = ".tmp"
+
+#: Characters and length of the random part of a temporary file name. Hex digits are
+#: written; the pattern also accepts ``tempfile.mkstemp``'s alphabet (letters, digits,
+#: underscore), which earlier versions used.
+_TOKEN_PATTERN = "[a-z0-9_]{8}"
+
+
+def _temp_suffix(path: Path, suffix: str | None) -> str:
+    return (path.suffix if suffix is None else suffix) + TEMP_SUFFIX
+
+
+def temporary_files(path: str | os.PathLike, suffix: str | None = None) -> list[Path]:
+    """The temporary files of :func:`atomic_path` for ``path`` that exist now.
+
+    Parameters
+    ----------
+    path : path-like
+        The target, e.g. ``figures/diagrams/seed1.pdf``.
+    suffix : str, optional
+        The ``suffix`` given to :func:`atomic_path` (default: the suffix of ``path``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        Files named ``.<name>.<8 characters><suffix>.tmp`` next to ``path``, sorted,
+        e.g. ``figures/diagrams/.seed1.pdf.3f9a0c1e.pdf.tmp``. The dot ending the
+        target's name and the fixed-length random part keep the temporary files of
+        other targets out (those of ``seed1.pdf.gz`` or ``seed10.pdf`` do not match).
+    """
+    path = Path(path)
+    pattern = re.compile(
+        re.escape(f".{path.name}.") + _TOKEN_PATTERN + re.escape(_temp_suffix(path, suffix))
+    )
+    try:
+        names = os.listdir(path.parent)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return sorted(path.parent / n for n in names if pattern.fullmatch(n))
+
+
+def _remove_stale(path: Path, suffix: str | None) -> None:
+    """Remove the temporary files that a killed writer of ``path`` left behind."""
+    for stale in temporary_files(path, suffix):
+        with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+            stale.unlink()
+
+
+def _create_temporary(path: Path, suffix: str | None) -> Path:
+    """Create a new, empty temporary file for ``path`` (mode ``0o666`` less the umask)."""
+    end = _temp_suffix(path, suffix)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}{end}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:  # 1 in 4e9 per file present: draw again
+            continue
+        os.close(fd)
+        return tmp
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path that is renamed to ``path`` when the block succeeds.
@@ -103,29 +177,33 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     path : path-like
         Final destination. Its parent directory is created if needed.
     suffix : str, optional
-        Suffix of the temporary file (some writers, e.g. ``np.savez``, append their
-        own extension unless the name already ends with it). Defaults to the
-        suffix of ``path``.
+        Suffix of the temporary file before ``.tmp`` (some writers, e.g. ``np.savez``,
+        append their own extension unless the name already ends with it). Defaults to
+        the suffix of ``path``.
 
     Yields
     ------
     pathlib.Path
-        Temporary file in the same directory as ``path``. If the block raises, the
-        temporary file is removed and ``path`` is left untouched.
+        A new empty file next to ``path``, ``.<name>.<8 hex digits><suffix>.tmp``,
+        created with the mode ``0o666`` less the umask (the mode ``path`` gets). If
+        the block raises (any exception, ``KeyboardInterrupt`` and ``SystemExit``
+        included), the temporary file is removed and ``path`` is left untouched.
+
+    Notes
+    -----
+    Before creating its temporary file, the block removes every temporary file of
+    ``path`` that is already there (:func:`temporary_files`): they can only be left
+    by a writer that was killed (SIGKILL, a lost node), as every other exit removes
+    its own. Two live writers of one target at once are therefore not supported
+    (Snakemake never runs two jobs that write the same file).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path, suffix)
     tmp: Path | None = None
     try:
-        fd, name = tempfile.mkstemp(
-            prefix=f".{path.name}.",
-            suffix=(path.suffix if suffix is None else suffix) + ".tmp",
-            dir=path.parent,
-        )
-        tmp = Path(name)
-        os.close(fd)
+        tmp = _create_temporary(path, suffix)
         yield tmp
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual mode
         os.replace(tmp, path)
     except BaseException:  # KeyboardInterrupt and SystemExit too: no temp file survives
         if tmp is not None:
@@ -134,10 +212,10 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         raise
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (e.g. a serialised checkpoint)."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
 
 
 def _json_default(obj: Any) -> Any:

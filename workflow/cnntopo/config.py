@@ -4,6 +4,12 @@ The schema is the package data file ``cnntopo/schema.yaml``. Every object in it 
 ``additionalProperties: false``, so a misspelt key is an error, and every key has a
 default, which :func:`validate_config` fills in (recursively) before the workflow
 builds any job.
+
+Every problem is reported with the key it concerns and the constraint it breaks. A
+value that fails a ``oneOf`` / ``anyOf`` is judged by the branch it was meant for (the
+one that takes its JSON type: ``eps: 0`` by the number branch, "must be > 0", not the
+null branch), with the other forms named after it; an ``x-error`` annotation replaces
+the message of such a key, an ``x-hint`` is appended to it.
 """
 
 from __future__ import annotations
@@ -154,13 +160,210 @@ def _describe(error: jsonschema.ValidationError, schema: dict) -> str:
         return "\n".join(msgs)
     if error.validator in ("oneOf", "anyOf") and "x-error" in error.schema:
         return f"config key '{where}': {error.instance!r} is not valid; {error.schema['x-error']}"
-    if error.validator == "oneOf" and error.context:
-        best = min(error.context, key=lambda e: len(e.message))
-        return f"config key '{where}': {error.instance!r} is not valid ({best.message})"
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        hint = f"; {error.schema['x-hint']}" if "x-hint" in error.schema else ""
+        return (
+            f"config key '{where}': {error.instance!r} is not valid: {_alternatives(error)}{hint}"
+        )
+    if error.validator == "enum":
+        hint = _did_you_mean(error.instance, error.validator_value)
+        return f"config key '{where}': {error.message}" + (f"; {hint}" if hint else "")
     return f"config key '{where}': {error.message}"
 
 
-def validate_config(config: dict, schema: dict | None = None) -> dict:
+# ---------------------------------------------------------------------------
+# oneOf / anyOf: the branch the value was meant for
+# ---------------------------------------------------------------------------
+
+#: Keywords that imply the JSON type of a branch without a ``type`` keyword.
+_IMPLIED_TYPES = (
+    ("string", ("pattern", "minLength", "maxLength")),
+    ("array", ("items", "minItems", "maxItems", "uniqueItems")),
+    ("object", ("properties", "required", "additionalProperties", "propertyNames")),
+    ("number", ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf")),
+)
+
+
+def _kind(value: Any) -> str:
+    """The JSON type of a YAML value (``integer`` and ``number`` are one kind: ``number``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object" if isinstance(value, dict) else type(value).__name__
+
+
+def _branch_kinds(branch: dict) -> set[str] | None:
+    """The JSON kinds a oneOf / anyOf branch accepts; None = any (no type information)."""
+    if "type" in branch:
+        types = branch["type"] if isinstance(branch["type"], list) else [branch["type"]]
+        return {"number" if t == "integer" else t for t in types}
+    if "const" in branch:
+        return {_kind(branch["const"])}
+    if "enum" in branch:
+        return {_kind(v) for v in branch["enum"]}
+    for kind, keywords in _IMPLIED_TYPES:
+        if any(k in branch for k in keywords):
+            return {kind}
+    return None
+
+
+def _meant_branch(error: jsonschema.ValidationError) -> int | None:
+    """Index of the branch of a failed oneOf / anyOf that the value was meant for.
+
+    A branch is meant when it accepts the value's JSON type (a number for a
+    ``null | number > 0`` key is meant for the number branch, a list for an
+    ``"all" | list`` key for the list branch); among several such branches, the one with
+    the fewest violations (the first on ties). None when no branch accepts the type.
+    """
+    branches = error.validator_value
+    kind = _kind(error.instance)
+    meant = [
+        i for i, b in enumerate(branches) if (_branch_kinds(b) is None or kind in _branch_kinds(b))
+    ]
+    if not meant:
+        return None
+    counts = {i: 0 for i in meant}
+    for sub in error.context:
+        if sub.relative_schema_path and sub.relative_schema_path[0] in counts:
+            counts[sub.relative_schema_path[0]] += 1
+    return min(meant, key=lambda i: (counts[i], i))
+
+
+def _alternatives(error: jsonschema.ValidationError) -> str:
+    """Why a value fails a oneOf / anyOf: the meant branch's violations, then the other forms.
+
+    ``0`` for ``eps: {oneOf: [null, number > 0]}`` gives ``"it must be > 0
+    (exclusiveMinimum 0), or else null"``; a value of a type no branch takes gives
+    ``"expected null or a number > 0"``.
+    """
+    branches = error.validator_value
+    i = _meant_branch(error)
+    if i is None:
+        return "expected " + " or ".join(_summary(b) for b in branches)
+    subs = [e for e in error.context if e.relative_schema_path and e.relative_schema_path[0] == i]
+    reasons = "; ".join(_constraint(e) for e in subs) or f"it is not {_summary(branches[i])}"
+    others = [_summary(b) for j, b in enumerate(branches) if j != i]
+    return reasons + (f", or else {' or '.join(others)}" if others else "")
+
+
+#: Violations of a bound, in words (``{val}`` the keyword's value, ``{s}`` a plural s).
+_BOUND_WORDS = {
+    "minimum": "must be >= {val}",
+    "exclusiveMinimum": "must be > {val}",
+    "maximum": "must be <= {val}",
+    "exclusiveMaximum": "must be < {val}",
+    "multipleOf": "must be a multiple of {val}",
+    "minItems": "must have at least {val} item{s}",
+    "maxItems": "must have at most {val} item{s}",
+    "uniqueItems": "must not repeat an item",
+    "minLength": "must have at least {val} character{s}",
+    "maxLength": "must have at most {val} character{s}",
+    "pattern": "must match the pattern {val!r}",
+}
+
+
+def _constraint(error: jsonschema.ValidationError) -> str:
+    """One violation in words, naming the schema keyword and its value.
+
+    The subject is ``it`` (the key's value) or the part of it that fails (``'mean'``,
+    ``item 0``), relative to the oneOf / anyOf value.
+    """
+    path = list(error.relative_path)
+    subject = (
+        "it"
+        if not path
+        else ", ".join(f"item {p}" if isinstance(p, int) else repr(p) for p in path)
+        + f" = {error.instance!r}"
+    )
+    v, val = error.validator, error.validator_value
+    if v in _BOUND_WORDS:
+        plural = "s" if v in ("minItems", "maxItems", "minLength") and val != 1 else ""
+        words = _BOUND_WORDS[v].format(val=val, s=plural)
+        return f"{subject} {words}" + ("" if v == "pattern" else f" ({v} {val!r})")
+    if v == "const":
+        return f"{subject} must be {val!r}"
+    if v == "type":
+        return f"{subject} must be {_type_words(val)}"
+    if v == "enum":
+        hint = _did_you_mean(error.instance, val)
+        return f"{subject} must be one of {val}" + (f" ({hint})" if hint else "")
+    if v == "required":
+        missing = [k for k in val if isinstance(error.instance, dict) and k not in error.instance]
+        return f"{subject} needs the key(s) {missing} (required {val})"
+    if v == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extras = sorted(set(error.instance) - set(allowed))
+        return f"{subject} has unknown key(s) {extras}; allowed: {allowed}"
+    if v in ("oneOf", "anyOf") and error.context:
+        return f"{subject}: {_alternatives(error)}"
+    return f"{subject}: {error.message}"
+
+
+def _type_words(types: Any) -> str:
+    """``"number"`` -> ``"a number"``; ``["string", "null"]`` -> ``"a string or null"``."""
+    names = {
+        "null": "null",
+        "boolean": "true or false",
+        "integer": "an integer",
+        "number": "a number",
+        "string": "a string",
+        "array": "a list",
+        "object": "a mapping",
+    }
+    types = types if isinstance(types, list) else [types]
+    return " or ".join(names.get(t, t) for t in types)
+
+
+def _summary(branch: dict) -> str:
+    """A oneOf / anyOf branch in a few words: ``null``, ``a number > 0``, ``'all'``, ..."""
+    if "const" in branch:
+        return repr(branch["const"])
+    if "enum" in branch:
+        return f"one of {branch['enum']}"
+    kinds = branch.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds] if kinds else []
+    if kinds == ["null"]:
+        return "null"
+    if set(kinds) <= {"number", "integer"} and kinds:
+        bounds = [
+            f"{op} {branch[k]}"
+            for k, op in (
+                ("minimum", ">="),
+                ("exclusiveMinimum", ">"),
+                ("maximum", "<="),
+                ("exclusiveMaximum", "<"),
+            )
+            if k in branch
+        ]
+        return " ".join([_type_words(kinds[0]), " and ".join(bounds)]).strip()
+    if kinds == ["array"] or "items" in branch:
+        n = branch.get("minItems")
+        return "a list" + (f" of at least {n} item{'s' if n != 1 else ''}" if n else "")
+    if kinds == ["object"] or "properties" in branch:
+        keys = branch.get("required")
+        return "a mapping" + (f" with the keys {', '.join(keys)}" if keys else "")
+    if "pattern" in branch:
+        return f"a string matching {branch['pattern']!r}"
+    return _type_words(kinds) if kinds else "another form"
+
+
+def _did_you_mean(value: Any, allowed: Any) -> str:
+    """``"did you mean 'cifar10'?"`` for a string close to one allowed value, else ``""``."""
+    if not isinstance(value, str):
+        return ""
+    names = [a for a in allowed if isinstance(a, str)]
+    hint = difflib.get_close_matches(value, names, n=1)
+    return f"did you mean {hint[0]!r}?" if hint else ""
+
+
+def validate_config(config: dict, schema: dict | None = None, *, check_data: bool = False) -> dict:
     """Validate ``config`` against the schema and fill in defaults.
 
     Parameters
@@ -169,6 +372,14 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
         Parsed configuration (for example Snakemake's ``config``). Modified in place.
     schema : dict, optional
         Schema to use; defaults to :data:`SCHEMA_PATH`.
+    check_data : bool, default False
+        Also check the config against the dataset, reading no image (the workflow's
+        start-up does, so that no job starts on a request the data cannot meet):
+        ``activations.n_images`` within its split (the built-in datasets' known sizes,
+        an image folder's counted files), and an image folder's layout (two or more
+        class folders, the same in both splits, none empty). Off by default: a config
+        that only supplies some sections (a stage's ``dataset``) is still valid as a
+        config.
 
     Returns
     -------
@@ -197,7 +408,7 @@ def validate_config(config: dict, schema: dict | None = None) -> dict:
             + "\n  - ".join("\n  - ".join(x.split("\n")) for x in lines)
         )
     _fill_defaults(config, schema, schema)
-    _check_semantics(config)
+    _check_semantics(config, check_data)
     return config
 
 
@@ -213,8 +424,8 @@ def _check_replaced_keys(config: dict) -> None:
         )
 
 
-def _check_semantics(config: dict) -> None:
-    """Cross-key checks that a JSON schema cannot express."""
+def _check_semantics(config: dict, check_data: bool = False) -> None:
+    """Cross-key checks that a JSON schema cannot express (and the data's, see ``check_data``)."""
     problems = []
     ckpt = config["model"]["checkpoint"]
     if ckpt is not None and "{seed}" not in ckpt and len(config["model"]["seeds"]) > 1:
@@ -265,10 +476,53 @@ def _check_semantics(config: dict) -> None:
             "test only models that are trained"
         )
     problems += _user_code_problems(config)
+    if check_data:
+        problems += _dataset_problems(config)
     if not problems:  # the layers can only be resolved for a valid network
         problems += _layer_problems(config)
     if problems:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(problems))
+
+
+def _dataset_problems(config: dict) -> list[str]:
+    """The dataset holds what the config asks of it (``validate_config(check_data=True)``).
+
+    The split sizes come from :func:`cnntopo.nets.datasets.class_counts`, which reads no
+    image: the built-in datasets have fixed sizes, an image folder's class folders are
+    listed. ``activations.n_images`` may not exceed its split; an image folder needs two
+    or more class folders, the same in both splits, each with images. An image folder
+    root that does not exist (yet) is left to the data check of the run
+    (:func:`cnntopo.nets.datasets.check_available`, with how to get the data); the
+    built-in datasets need no files here.
+    """
+    from cnntopo.nets.datasets import class_counts
+
+    ds = config["dataset"]
+    name, root = ds["name"], ds["root"]
+    if name == "imagefolder" and not Path(root).expanduser().is_dir():
+        return []
+    splits = {"train", config["activations"]["split"]}
+    if config["mapper"]["enabled"]:
+        splits.add(config["mapper"]["images"]["split"])
+    try:
+        sizes = {split: sum(class_counts(name, split, root).values()) for split in sorted(splits)}
+    except (ValueError, FileNotFoundError) as err:  # the image folder's layout
+        return [f"config key 'dataset.root': {err}"]
+    split, n_images = config["activations"]["split"], config["activations"]["n_images"]
+    if n_images <= sizes[split]:
+        return []
+    other = "test" if split == "train" else "train"
+    if other not in sizes:
+        sizes[other] = sum(class_counts(name, other, root).values())
+    fix = (
+        f" or use activations.split: {other} ({sizes[other]} images)"
+        if sizes[other] >= n_images
+        else ""
+    )
+    return [
+        f"config key 'activations.n_images' = {n_images} exceeds the {sizes[split]} images of "
+        f"the {name} {split} split (activations.split); lower it to at most {sizes[split]}{fix}"
+    ]
 
 
 def _user_code_problems(config: dict) -> list[str]:

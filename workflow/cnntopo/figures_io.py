@@ -7,7 +7,10 @@ summary (:mod:`cnntopo.stages.summary`). It
 * checks every destination's suffix before writing anything,
 * writes each file to a temporary name next to it and renames it into place
   (:func:`cnntopo.artifacts.atomic_path`); on any exception, ``KeyboardInterrupt``
-  included, the temporary file is removed, so no ``*.pdf.tmp`` outlives a run,
+  and the ``SystemExit`` of SIGTERM (:func:`cnntopo.logs.setup_job_logging`)
+  included, the temporary file is removed, and a ``.seed1.pdf.<random>.pdf.tmp`` that
+  a killed job (SIGKILL) left is removed when the rerun saves ``seed1.pdf`` again, so
+  no ``*.pdf.tmp`` outlives a run,
 * leaves creation dates out of PDF and SVG files and fixes the SVG element ids
   (``svg.hashsalt``, unless set), so reruns give the same bytes,
 * optionally applies an rcParams style while saving, and releases the figure.

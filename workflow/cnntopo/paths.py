@@ -42,11 +42,15 @@ LAYOUT: dict[str, str] = {
     # PH branch
     "pointcloud": "{out}/pointclouds/topl2/seed{seed}/{layer}.npz",
     "diagram": "{out}/diagrams/topl2/seed{seed}/{layer}.npz",
+    # diagrams of any persistence.representations entry (topl2: the same file as "diagram")
+    "representation_diagram": "{out}/diagrams/{representation}/seed{seed}/{layer}.npz",
     "within_matrix": "{out}/distances/topl2/{metric}_H{dim}/seed{seed}.npz",
     "within_csv": "{out}/distances/topl2/{metric}_H{dim}/seed{seed}.csv",
     "within_bootstrap": "{out}/distances/topl2/{metric}_H{dim}/bootstrap_seed{seed}.npz",
     "mean_matrix": "{out}/distances/topl2/{metric}_H{dim}/mean.npz",
     "cross_matrix": "{out}/distances/topl2/{measure}/cross.npz",
+    # a diagram distance across models on any representation (topl2: "cross_matrix")
+    "representation_cross": "{out}/distances/{representation}/{measure}/cross.npz",
     "similarity_rep": "{out}/similarity/{representation}/seed{seed}.npz",
     "similarity_cross": "{out}/similarity/{representation}/cross_{measure}.npz",
     "specificity": "{out}/analysis/specificity_{measure}.csv",
@@ -79,6 +83,10 @@ LAYOUT: dict[str, str] = {
     "fig_mapper_constructions": "{out}/figures/mapper/constructions_{layer}.{ext}",
     "fig_mapper_noise": "{out}/figures/mapper/noise_{cloud}_{layer}.{ext}",
     "fig_mapper_knn": "{out}/figures/mapper/knn/{cloud}/{layer}.{ext}",
+    # representative cycles (the images behind each H1 loop)
+    "cycles": "{out}/cycles/{representation}/seed{seed}/{layer}.json",
+    "fig_cycles": "{out}/figures/cycles/{representation}_seed{seed}.{ext}",
+    "cycles_page": "{out}/cycles/index.html",
     # the experiment and a sweep over experiments
     "summary": "{out}/summary.json",
     "sweep_summary": "{out}/sweep/summary.{ext}",

@@ -4,7 +4,7 @@ from cnntopo.plan import Plan, named
 
 # Validate before any job is scheduled: unknown keys and wrong types stop here,
 # with a message naming the key. Defaults are filled into `config` in place.
-validate_config(config)
+validate_config(config, check_data=True)
 PLAN = Plan(config)
 #: Short names for the rule blocks (the experiment folder, its layout, the Mapper branch).
 OUT, P, MAP = PLAN.out, PLAN.paths, PLAN.mapper

@@ -309,6 +309,10 @@ def render_explorer_html(data: Mapping[str, Any]) -> str:
         A standalone HTML5 document (inline CSS, data and script; no external URLs).
     """
     title = html.escape(str(data.get("title", "")))
+    links = "".join(
+        f'<a class="info" href="{html.escape(href, quote=True)}">{html.escape(label)}</a>'
+        for label, href in data.get("links", [])
+    )
     multi = len(data["graphs"]) > 1
     selector = (
         '<label>graph <select id="graph-select" aria-label="graph"></select></label>'
@@ -334,6 +338,7 @@ def render_explorer_html(data: Mapping[str, Any]) -> str:
 <h1>{title}</h1>
 {selector}
 <span id="graph-info" class="info"></span>
+{links}
 <span style="flex:1"></span>
 <button id="zoom-in" type="button" title="zoom in">+</button>
 <button id="zoom-out" type="button" title="zoom out">&minus;</button>
@@ -370,6 +375,7 @@ def write_explorer(
     max_listed: int = 500,
     title: str = "cnntopo Mapper explorer",
     details_dir: str | os.PathLike | None = None,
+    links: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
     """Write a self-contained interactive HTML explorer for one or more Mapper graphs.
 
@@ -404,6 +410,9 @@ def write_explorer(
         Member indices listed per node ("... and K more" for the rest).
     title : str, default "cnntopo Mapper explorer"
         Page title (HTML-escaped).
+    links : sequence of (label, href), default ()
+        Links shown in the page's header, e.g. ``("representative cycles",
+        "../../cycles/index.html")``: hrefs relative to the page, HTML-escaped.
     details_dir : path-like, optional
         A folder next to the page (in the page's folder or below it): members and
         thumbnails of each node go to a side file there, loaded on demand
@@ -432,6 +441,7 @@ def write_explorer(
         max_listed=max_listed,
         title=title,
     )
+    data["links"] = [[str(label), str(href)] for label, href in links]
     if details_dir is not None:
         rel = os.path.relpath(os.path.abspath(details_dir), os.path.dirname(os.path.abspath(path)))
         if rel.startswith(os.pardir) or rel == os.curdir:

@@ -21,8 +21,9 @@ reproduced here:
   memory-bounded; re-exported here);
 - nerve: an edge whenever two clusters share >= 1 point, no duplicate-node removal;
 - ``eps`` defaults to the knee of the sorted 1-NN distances, see :func:`knee_eps`
-  (Kneedle [4]_); the distances are exact by default, or from an approximate
-  nearest-neighbour index (NN-descent [5]_, ``method="approx"``) on large clouds.
+  (Kneedle [4]_); the distances are exact by default, or (``method="approx"``, large
+  clouds) exact only where Kneedle reads them: the top of the sorted curve, found
+  through bucketed upper bounds, with a uniform sample for the rest.
 
 Output format (verified against the vendored ``mapper_CLI.get_mapper_graph``,
 ``kmapper.map`` and ``nerve.GraphNerve``): a JSON-ready dict
@@ -64,8 +65,6 @@ References
 .. [4] Satopää, V.; Albrecht, J.; Irwin, D.; Raghavan, B. 2011. Finding a
    "Kneedle" in a Haystack: Detecting Knee Points in System Behavior. ICDCS
    Workshops. (``kneed``.)
-.. [5] Dong, W.; Moses, C.; Li, K. 2011. Efficient k-nearest neighbor graph
-   construction for generic similarity measures. WWW '11. (``pynndescent``.)
 """
 
 from __future__ import annotations
@@ -95,7 +94,9 @@ __all__ = [
     "graph_to_networkx",
     "COVERS",
     "KNN_METHODS",
-    "APPROX_NEIGHBORS",
+    "APPROX_BUCKET",
+    "APPROX_SAMPLE",
+    "APPROX_MAX_SHARE",
 ]
 
 #: Cover formulas accepted by :func:`cover_intervals` and :func:`mapper_graph`.
@@ -104,10 +105,17 @@ COVERS = ("paper", "kmapper")
 #: Neighbour searches of :func:`knee_eps` and :func:`knn_distances`.
 KNN_METHODS = ("exact", "approx")
 
-#: Neighbours per point of the approximate index (pynndescent's default), raised to
-#: ``k`` when a query needs more. The official eps plot (``get_knn.py``) used 15, which
-#: missed the exact knee by up to 4 % on Gaussian test clouds; 30 stays within 1 %.
-APPROX_NEIGHBORS = 30
+#: Mean points per bucket of the approximate knee's upper-bound pass: every point is
+#: bucketed by its nearest of ``N // APPROX_BUCKET`` seeded sample points, and its
+#: nearest neighbour within the bucket bounds its 1-NN distance from above.
+APPROX_BUCKET = 1024
+#: Size of the seeded uniform sample of points whose exact 1-NN distances stand for the
+#: bulk of the curve (below its exact tail) in the approximate knee, and of the query
+#: sample of the approximate k-NN curve (:func:`knn_distances`).
+APPROX_SAMPLE = 5000
+#: Most points whose exact 1-NN distance the approximate knee computes (sample and tail
+#: together), as a share of N; past it the knee is taken on the estimated curve.
+APPROX_MAX_SHARE = 0.2
 
 
 # --------------------------------------------------------------------------- checks
@@ -304,57 +312,169 @@ def resolve_knn_method(method: str, n_points: int, approx_above: int) -> str:
     return _check_knn_method(method)
 
 
-def _approx_other_distances(X: np.ndarray, n_others: int, seed: int) -> np.ndarray:
-    """Distances to the ``n_others`` nearest *other* points from an NN-descent graph.
+def _exact_other_distances(nn: Any, X: np.ndarray, rows: np.ndarray, n_others: int) -> np.ndarray:
+    """Exact distances from ``X[rows]`` to their ``n_others`` nearest *other* points.
 
     Parameters
     ----------
-    X : numpy.ndarray, shape (N, d), float32 or float64
-        Points (pynndescent computes in float32).
+    nn : sklearn.neighbors.NearestNeighbors
+        Fitted on all of ``X``.
+    X : numpy.ndarray, shape (N, d)
+    rows : numpy.ndarray of int, shape (Q,)
+        Query rows.
     n_others : int
-        Neighbours per point, the point itself excluded (>= 1, < N).
-    seed : int
-        ``random_state`` of the index.
+        Neighbours per query, the point itself excluded by index (a duplicate stays a
+        neighbour at 0), ``1 <= n_others < N``.
 
     Returns
     -------
-    numpy.ndarray, shape (N, n_others), float64
-        Ascending per row. Each is the distance to a point the index found, so it is
-        >= the exact one: a missed neighbour only ever raises a distance.
-
-    Raises
-    ------
-    ValueError
-        When the index found fewer than ``n_others`` other points for some point (tiny
-        clouds); use the exact search there.
+    numpy.ndarray, shape (Q, n_others), float64
+        Ascending per row; the same search (and distances) as the exact method.
     """
-    import pynndescent
+    k = int(n_others) + 1
+    if rows.size == 0:
+        return np.empty((0, k - 1))
+    dist, ind = nn.kneighbors(X[rows], n_neighbors=k, return_distance=True)
+    keep = ind != rows[:, None]
+    # the point itself is not among the k when k points coincide with it: drop the last
+    keep[keep.all(axis=1), -1] = False
+    return dist[keep].reshape(rows.size, k - 1).astype(np.float64)
+
+
+def _bucket_upper_bounds(X: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Upper bounds of every point's 1-NN distance from a bucketed search, shape (N,).
+
+    Points are bucketed by their nearest centre (``N // APPROX_BUCKET`` points drawn with
+    ``rng``, float32 GEMM); within a bucket each point's nearest other member is found
+    in float32 and its distance recomputed in float64, so every bound is the distance to
+    a real other point (>= the exact 1-NN distance; ``inf`` alone in a bucket). One BLAS
+    thread, so the bounds do not depend on the thread count.
+    """
+    from threadpoolctl import threadpool_limits
 
     n = X.shape[0]
-    n_neighbors = min(max(APPROX_NEIGHBORS, n_others + 1), n)
-    # One thread: pynndescent's parallel build depends on the thread count, the
-    # single-threaded one only on random_state, so the result does not depend on n_jobs.
-    with warnings.catch_warnings():
+    n_buckets = max(1, n // APPROX_BUCKET)
+    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64).astype(np.float32)
+    upper = np.full(n, np.inf)
+    with threadpool_limits(limits=1, user_api="blas"):
+        centres = X[rng.choice(n, size=n_buckets, replace=False)].astype(np.float32)
+        csq = np.einsum("ij,ij->i", centres, centres)
+        bucket = np.empty(n, dtype=np.int64)
+        for s in range(0, n, SCAN_ROWS):
+            block = X[s : s + SCAN_ROWS].astype(np.float32, copy=False)
+            bucket[s : s + SCAN_ROWS] = np.argmin(csq[None, :] - 2.0 * (block @ centres.T), 1)
+        order = np.argsort(bucket, kind="stable")
+        bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
+        for b in range(n_buckets):
+            idx = order[bounds[b] : bounds[b + 1]]
+            if idx.size < 2:
+                continue
+            sub = X[idx].astype(np.float32, copy=False)
+            for s in range(0, idx.size, 2048):
+                d2 = sq[idx[s : s + 2048], None] + sq[None, idx] - 2.0 * (sub[s : s + 2048] @ sub.T)
+                d2[np.arange(d2.shape[0]), np.arange(s, s + d2.shape[0])] = np.inf
+                j = idx[np.argmin(d2, axis=1)]
+                diff = X[idx[s : s + 2048]].astype(np.float64) - X[j].astype(np.float64)
+                upper[idx[s : s + 2048]] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    return upper
+
+
+def _kneedle(desc: np.ndarray) -> tuple[float | None, int]:
+    """The official Kneedle call on a descending curve: (knee, last index it read).
+
+    ``kneed.KneeLocator(desc, linspace(0, 1, N), curve="convex", direction="decreasing")``
+    walks the difference curve from the largest distance and stops at the first knee:
+    at index ``j``, after the knee's local maximum ``t``, where the difference drops below
+    that maximum's threshold. The result depends on ``desc[: j + 3]`` (local extrema
+    compare neighbours) and on ``desc``'s minimum, maximum and length only (the
+    normalisation). Without a knee the whole curve was read (``N - 1``).
+    """
+    import kneed
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        index = pynndescent.NNDescent(
-            X,
-            n_neighbors=n_neighbors,
-            metric="euclidean",
-            random_state=int(seed),
-            n_jobs=1,
+        kl = kneed.KneeLocator(
+            desc, np.linspace(0, 1, num=len(desc)), curve="convex", direction="decreasing"
         )
-    ind, dist = index.neighbor_graph
-    dist = dist.astype(np.float64)
-    # The point itself (by index, not distance: duplicates are real neighbours at 0)
-    # and unfilled slots (-1) are dropped.
-    dist[(ind == np.arange(n)[:, None]) | (ind < 0)] = np.inf
-    dist = np.sort(dist, axis=1)[:, :n_others]
-    if not np.isfinite(dist).all():
-        raise ValueError(
-            f"the approximate index found fewer than {n_others} neighbours for some "
-            f"of the {n} points; use method='exact'"
-        )
-    return dist
+    if kl.knee is None:
+        return None, len(desc) - 1
+    maxima = np.flatnonzero(desc[kl.maxima_indices] == kl.knee)
+    m = int(maxima[-1]) if maxima.size else 0
+    t = int(kl.maxima_indices[m])
+    below = np.flatnonzero(kl.y_difference[t + 1 :] < kl.Tmx[m])
+    return float(kl.knee), (t + 1 + int(below[0])) if below.size else len(desc) - 1
+
+
+def _approx_nn_curve(
+    X: np.ndarray, seed: int, n_jobs: int | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The 1-NN distance curve of the approximate knee: exact tail, sampled bulk.
+
+    1. Exact 1-NN distances (the exact method's search) of a seeded uniform sample of
+       :data:`APPROX_SAMPLE` points.
+    2. Upper bounds ``u_i >= d_i`` of every point (:func:`_bucket_upper_bounds`).
+    3. Exact distances of the points in decreasing ``u``, in doubling blocks. With
+       ``level`` = the largest bound not yet resolved, every point with ``d_i > level``
+       is resolved, so the curve above ``level`` (its *tail*) is the exact curve.
+    4. The curve is that tail followed by the bulk: ``N - tail`` values, the quantiles
+       of the sample's distances ``<= level`` (an unbiased estimate of the exact bulk),
+       whose minimum is replaced by the smallest exact distance seen (the 64 smallest
+       bounds are resolved for it).
+    5. Stop when Kneedle (:func:`_kneedle`) reads only the exact tail (its knee is then
+       the exact curve's, up to the minimum of the normalisation), or when
+       :data:`APPROX_MAX_SHARE` of the points have been resolved.
+
+    Returns
+    -------
+    curve : numpy.ndarray, shape (N,), float64
+        Descending.
+    info : dict
+        ``tail`` (exact values at the top), ``resolved`` (exact searches), ``certified``
+        (Kneedle read only the exact tail).
+    """
+    from sklearn.neighbors import NearestNeighbors
+
+    n = X.shape[0]
+    nn = NearestNeighbors(n_neighbors=2, n_jobs=n_jobs).fit(X)
+    if n <= 2 * APPROX_SAMPLE:
+        d = _exact_other_distances(nn, X, np.arange(n), 1)[:, 0]
+        return np.sort(d)[::-1], {"tail": n, "resolved": n, "certified": True}
+    rng = np.random.default_rng(seed)
+    sample = np.sort(rng.choice(n, size=APPROX_SAMPLE, replace=False))
+    d = np.full(n, np.nan)
+    d[sample] = _exact_other_distances(nn, X, sample, 1)[:, 0]
+    upper = _bucket_upper_bounds(X, rng)
+    upper[sample] = d[sample]
+    # The minimum enters Kneedle's normalisation, where even its last bits can move the
+    # knee: resolve the smallest bounds with the exact search (the closest pair is almost
+    # always within a bucket), so it is the exact method's value.
+    low = np.sort(np.argsort(upper, kind="stable")[:64])
+    d[low] = _exact_other_distances(nn, X, low, 1)[:, 0]
+    upper[low] = d[low]
+    d_min = float(np.nanmin(d))
+    order = np.argsort(-upper, kind="stable")
+    done, block, budget = 0, 1024, max(int(APPROX_MAX_SHARE * n), APPROX_SAMPLE)
+    while True:
+        todo = order[done : done + block]
+        todo = np.sort(todo[np.isnan(d[todo])])
+        d[todo] = _exact_other_distances(nn, X, todo, 1)[:, 0]
+        done = min(done + block, n)
+        level = upper[order[done]] if done < n else -np.inf
+        tail = np.sort(d[~np.isnan(d) & (d > level)])[::-1]
+        bulk = d[sample][d[sample] <= level]
+        n_bulk = n - tail.size
+        if n_bulk and bulk.size:
+            bulk = np.quantile(bulk, np.linspace(1.0, 0.0, n_bulk))
+            bulk[-1] = min(bulk[-1], d_min)
+        elif n_bulk:  # no sampled point below the level: flat at the level
+            bulk = np.full(n_bulk, level)
+        curve = np.concatenate([tail, bulk])
+        knee, read = _kneedle(curve) if curve[0] != curve[-1] else (None, n - 1)
+        certified = read + 2 < tail.size or tail.size == n
+        resolved = int(np.count_nonzero(~np.isnan(d)))
+        if certified or resolved >= budget or done >= n:
+            return curve, {"tail": int(tail.size), "resolved": resolved, "certified": certified}
+        block *= 2
 
 
 def knee_eps(X: Any, *, method: str = "exact", seed: int = 0, n_jobs: int | None = 1) -> float:
@@ -378,14 +498,18 @@ def knee_eps(X: Any, *, method: str = "exact", seed: int = 0, n_jobs: int | None
     expression, not ``np.median``). When all distances are equal kneed cannot
     normalise them, so the median branch is taken directly.
 
-    ``method="approx"`` takes the nearest-neighbour distances from an NN-descent
-    graph (``pynndescent.NNDescent``, :data:`APPROX_NEIGHBORS` = 30 neighbours per
-    point, ``random_state=seed``, built on one thread so the
-    value depends only on ``X`` and ``seed``) instead of the exact search: the
-    same rule on distances that are exact wherever the index found the true
-    nearest neighbour and slightly too large where it did not. On activation-like
-    clouds it stays within 1 % of the exact eps (tests; ``benchmarks/bench_knee.py``)
-    at a fraction of the cost on large clouds.
+    ``method="approx"`` runs the same rule on the curve of :func:`_approx_nn_curve`:
+    Kneedle walks the decreasing curve from its largest distance and stops at the
+    first knee, so it reads only the top of the curve (plus its minimum and length).
+    That top is computed exactly (the exact method's search, on the points whose
+    bucketed upper bound is largest, until every distance above a level is resolved
+    and Kneedle stops above that level); the bulk below is estimated from a seeded
+    uniform sample of :data:`APPROX_SAMPLE` points. When Kneedle stops inside the exact
+    top (``certified``), the eps is the exact one; otherwise (after
+    :data:`APPROX_MAX_SHARE` of the points) it is the knee of the estimated curve.
+    The value depends only on ``X`` and ``seed`` (not on ``n_jobs``). A plain uniform
+    sample would not do: the knee of clustered ReLU clouds lies in the top 0.03-0.4 %
+    of the curve, which a sample misses (``benchmarks/bench_knee.py --naive``).
 
     Parameters
     ----------
@@ -394,9 +518,9 @@ def knee_eps(X: Any, *, method: str = "exact", seed: int = 0, n_jobs: int | None
     method : {"exact", "approx"}, default "exact"
         Neighbour search (see :func:`resolve_knn_method` for the workflow's ``auto``).
     seed : int, default 0
-        ``random_state`` of the approximate index (unused when exact).
+        Seed of the approximate curve's sample and buckets (unused when exact).
     n_jobs : int or None, default 1
-        Passed to ``sklearn.neighbors.NearestNeighbors`` (exact only).
+        Passed to ``sklearn.neighbors.NearestNeighbors`` (both methods).
 
     Returns
     -------
@@ -413,9 +537,13 @@ def knee_eps(X: Any, *, method: str = "exact", seed: int = 0, n_jobs: int | None
 
 
 def _nn_distances(X: np.ndarray, method: str, seed: int, n_jobs: int | None) -> np.ndarray:
-    """Distance of every point to its nearest other point, shape (N,), float64."""
+    """Distance of every point to its nearest other point, shape (N,), float64.
+
+    ``method="approx"`` gives the estimated curve of :func:`_approx_nn_curve` instead
+    (descending, not indexed by point).
+    """
     if _check_knn_method(method) == "approx":
-        return _approx_other_distances(X, 1, seed)[:, 0]
+        return _approx_nn_curve(X, seed, n_jobs)[0]
     from sklearn.neighbors import NearestNeighbors
 
     nn = NearestNeighbors(n_neighbors=1, n_jobs=n_jobs).fit(X)
@@ -437,19 +565,8 @@ def _checked_knee_points(X: Any) -> np.ndarray:
 
 def _knee_of(dist: np.ndarray) -> tuple[float, str]:
     """The official knee rule on the 1-NN distances ``dist`` (N,): (eps, source)."""
-    import kneed
-
     desc = np.sort(dist)[::-1]
-    knee = None
-    if desc[0] != desc[-1]:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            knee = kneed.KneeLocator(
-                desc,
-                np.linspace(0, 1, num=len(desc)),
-                curve="convex",
-                direction="decreasing",
-            ).knee
+    knee = _kneedle(desc)[0] if desc[0] != desc[-1] else None
     if knee:
         return float(np.round(float(knee), 3)), "knee"
     median = np.sort(dist)[len(dist) // 2]
@@ -505,11 +622,10 @@ def knn_distances(
     at distance 0, and sorts the distance to the ``k``-th in increasing order. So
     ``k = 5`` (official) is the distance to the 4th nearest *other* point (duplicates
     count as neighbours at distance 0). The official code used an approximate index
-    (pynndescent); ``method="exact"`` (default) is exact (scikit-learn),
-    ``method="approx"`` reads the distances from an NN-descent graph of all points
-    (``pynndescent.NNDescent``, ``max(30, k)`` neighbours per point, ``random_state=seed``,
-    one thread): the ``(k - 1)``-th nearest *other* point each found, never closer than
-    the exact one.
+    (pynndescent); here every search is exact (scikit-learn), and ``method="approx"``
+    queries a seeded uniform sample of :data:`APPROX_SAMPLE` points against all points
+    when ``queries`` is None: an unbiased estimate of the sorted curve at
+    ``APPROX_SAMPLE / N`` of the cost.
 
     Parameters
     ----------
@@ -518,16 +634,17 @@ def knn_distances(
     k : int, default 5
         Neighbours per query, the point itself included.
     queries : int or None, default None
-        None = every point is a query (official). Otherwise a uniform sample of this many
+        None = every point is a query (official; :data:`APPROX_SAMPLE` points with
+        ``method="approx"``). Otherwise a uniform sample of this many
         points (without replacement, ``np.random.default_rng(seed)``) is queried against
         all ``N`` points: an unbiased sample of the same distances at ``queries / N`` of
         the cost.
     seed : int, default 0
-        Seed of the query sample and ``random_state`` of the approximate index.
+        Seed of the query sample.
     method : {"exact", "approx"}, default "exact"
-        Neighbour search.
+        ``"approx"`` only changes the default query sample (above).
     n_jobs : int or None, default 1
-        Passed to ``sklearn.neighbors.NearestNeighbors`` (exact only).
+        Passed to ``sklearn.neighbors.NearestNeighbors``.
 
     Returns
     -------
@@ -549,17 +666,14 @@ def knn_distances(
         raise ValueError(f"k must be an integer >= 1, got {k!r}")
     if n < k:
         raise ValueError(f"k={k} nearest neighbours need at least {k} points, got {n}")
+    if queries is None and method == "approx":
+        queries = APPROX_SAMPLE
     if queries is None or queries >= n:
         rows = np.arange(n, dtype=np.int64)
     else:
         if isinstance(queries, bool) or not isinstance(queries, int | np.integer) or queries < 1:
             raise ValueError(f"queries must be an integer >= 1 or None, got {queries!r}")
         rows = np.sort(np.random.default_rng(seed).choice(n, size=int(queries), replace=False))
-    if method == "approx":
-        if k == 1:  # only the point itself
-            return np.zeros(rows.size), rows
-        others = _approx_other_distances(X, int(k) - 1, seed)
-        return np.sort(others[rows, int(k) - 2]), rows
     from sklearn.neighbors import NearestNeighbors
 
     nn = NearestNeighbors(n_neighbors=int(k), n_jobs=n_jobs).fit(X)
@@ -622,7 +736,7 @@ def mapper_graph(
     knn_method : {"exact", "approx"}, default "exact"
         Neighbour search of the knee rule (:func:`knee_eps`); unused with a given ``eps``.
     seed : int, default 0
-        ``random_state`` of the approximate index (``knn_method="approx"``).
+        Seed of the approximate knee's sample and buckets (``knn_method="approx"``).
     n_jobs : int or None, default 1
         Threads for the neighbour searches (see :func:`dbscan_labels`); the
         graph does not depend on it.
@@ -645,7 +759,7 @@ def mapper_graph(
         (before scaling), ``n_intervals``, ``overlap``, ``cover``, ``eps``,
         ``eps_source`` ("knee", "median" or "given"), ``knn_method`` (the
         knee rule's neighbour search, None for a given eps), ``knn_seed`` (the
-        approximate index's seed, else None), ``min_samples``,
+        approximate knee's seed, else None), ``min_samples``,
         ``n_nodes``, ``n_edges``, ``label_names``, ``intervals`` (``[lo, hi]``
         on the lens) and ``cube_intervals`` (interval index of each ``cube{i}``).
         Only plain Python types, so ``json.dumps`` works.

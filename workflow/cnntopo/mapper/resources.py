@@ -120,7 +120,9 @@ def cloud_mem_mb(rows: int, shape: tuple[int, int, int], batch_size: int, attemp
 DBSCAN_PAPER_MIN = 27.0
 #: Minutes of the knee rule's neighbour search on 800,000 x 512: exact (scikit-learn,
 #: quadratic; about an hour, ``benchmarks/bench_knee.py`` extrapolated) and approximate
-#: (pynndescent, about linear: 256 s measured, plus 28 s of compilation; 10 with a margin).
+#: (exact searches of the curve's top and a 5,000-point sample, about linear in the rows:
+#: 502.7 s measured on a clustered 800,000 x 512 cloud, ``bench_knee.py --n 800000 --dim
+#: 512 --no-exact``, while the machine was shared at load 12; 10 with a margin).
 KNEE_PAPER_MIN = {"exact": 60.0, "approx": 10.0}
 
 
@@ -149,8 +151,8 @@ def graph_mem_mb(
 ) -> int:
     """MB of a graph (or k-NN plot) job: the cloud in float32 twice (the loaded array and a
     working copy), DBSCAN's per-interval copies (float32 and float64, at most a tenth of the
-    rows for the paper's covers) and, with the approximate neighbour search, its index
-    (about 1 kB per row). DBSCAN keeps no neighbour lists (docs/performance.md §4).
+    rows for the paper's covers) and, with the approximate knee, 1 kB per row (its
+    per-row bounds, distances and orders take about 40 bytes; the rest is a margin). DBSCAN keeps no neighbour lists (docs/performance.md §4).
 
     >>> graph_mem_mb(20000, 32), graph_mem_mb(800_000, 512)
     (2006, 6825)

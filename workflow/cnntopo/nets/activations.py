@@ -34,6 +34,7 @@ from cnntopo.nets.datasets import ImageSet
 from cnntopo.nets.devices import select_device
 
 __all__ = [
+    "NonFiniteActivationsError",
     "MANIFEST",
     "MANIFEST_KEYS",
     "FORMAT",
@@ -73,6 +74,24 @@ MANIFEST_KEYS: tuple[str, ...] = (
     "std",
     "seconds",
 )
+
+
+class NonFiniteActivationsError(FloatingPointError):
+    """Recorded activations hold NaN or inf; no shard was written.
+
+    Attributes
+    ----------
+    counts : dict of str to int
+        Layer -> number of images with at least one non-finite value (layers with none
+        left out), in the network order of the request.
+    overflow : dict of str to int
+        Layer -> how many of those images are finite in float32 but overflow the float16
+        storage (``dtype="float16"`` only; values beyond +-65504).
+    """
+
+    def __init__(self, message: str, counts: Mapping[str, int], overflow: Mapping[str, int]):
+        super().__init__(message)
+        self.counts, self.overflow = dict(counts), dict(overflow)
 
 
 @contextlib.contextmanager
@@ -337,6 +356,12 @@ def extract_activations(
         Invalid arguments, or ``extra_meta`` keys that clash with manifest keys.
     KeyError
         A layer name is not a module of ``model``.
+    NonFiniteActivationsError
+        A recorded layer gives NaN or inf for some image (or, with ``dtype="float16"``,
+        a value beyond float16's range): all images are run to count them per layer,
+        then nothing is kept (no shard, no manifest). The message names the model
+        (``extra_meta``'s ``seed`` and ``weights`` when given), each affected layer and
+        its number of affected images.
     """
     extra = dict(extra_meta or {})
     _check_extraction_args(model, images, layer_names, batch_size, dtype, extra)
@@ -361,7 +386,7 @@ def extract_activations(
             name: renames.enter_context(atomic_path(shard_path(out_dir, name)))
             for name in layer_names
         }
-        predictions = _stream_to_shards(
+        predictions, nonfinite, overflow = _stream_to_shards(
             model,
             images,
             tmp_paths,
@@ -374,6 +399,8 @@ def extract_activations(
             image_size=image_size,
             log=log,
         )
+        if nonfinite:
+            raise _nonfinite_error(nonfinite, overflow, len(images), dtype, extra)
     n = len(images)
     layers = [
         {
@@ -433,14 +460,19 @@ def _stream_to_shards(
 ) -> np.ndarray:
     """Forward ``images`` batch by batch, appending each layer's values to its ``.npy`` file.
 
-    Returns the predictions ``(N,)`` (argmax of the logits). The files are closed before
-    returning, so they can be renamed.
+    Returns the predictions ``(N,)`` (argmax of the logits), and per layer the number of
+    images with a non-finite stored value and how many of them only overflow the
+    storage dtype (both dicts hold the affected layers only). Once a non-finite value
+    is seen, nothing more is written (the shards will not be kept) but every batch is
+    still run, to count. The files are closed before returning, so they can be renamed.
     """
     from cnntopo.nets.transforms import to_model_input
 
     n = len(images)
     n_batches = -(-n // batch_size)
     predictions = np.empty(n, dtype=np.int64)
+    nonfinite: dict[str, int] = {}
+    overflow: dict[str, int] = {}
     np_dtype = np.dtype(dtype)
     start_time = time.perf_counter()
     with contextlib.ExitStack() as files:
@@ -462,12 +494,53 @@ def _stream_to_shards(
                             f"layer {name!r} gave shape {batch.shape[1:]}, expected "
                             f"{shapes[name]}: its output size depends on the batch"
                         )
-                    np.ascontiguousarray(batch, dtype=np_dtype).tofile(handle)
+                    with np.errstate(over="ignore"):  # float16 overflow: counted below
+                        stored = np.ascontiguousarray(batch, dtype=np_dtype)
+                    bad = ~np.isfinite(stored.reshape(len(stored), -1)).all(axis=1)  # (B,)
+                    if bad.any():
+                        nonfinite[name] = nonfinite.get(name, 0) + int(bad.sum())
+                        finite32 = np.isfinite(batch[bad].reshape(int(bad.sum()), -1)).all(axis=1)
+                        if finite32.any():
+                            overflow[name] = overflow.get(name, 0) + int(finite32.sum())
+                    if not nonfinite:
+                        stored.tofile(handle)
                 store.clear()
                 if log is not None:
                     elapsed = time.perf_counter() - start_time
                     log(f"batch {index + 1}/{n_batches} ({stop}/{n} images) {elapsed:.1f}s")
-    return predictions
+    order = {name: i for i, name in enumerate(tmp_paths)}
+    nonfinite = dict(sorted(nonfinite.items(), key=lambda item: order[item[0]]))
+    return predictions, nonfinite, overflow
+
+
+def _nonfinite_error(
+    counts: Mapping[str, int],
+    overflow: Mapping[str, int],
+    n: int,
+    dtype: str,
+    extra: Mapping[str, Any],
+) -> NonFiniteActivationsError:
+    """The error of :func:`extract_activations` for NaN / inf activations."""
+    model = ", ".join(f"{key} {extra[key]}" for key in ("seed", "weights") if key in extra)
+    layers = "; ".join(
+        f"{name}: {k} of {n} images"
+        + (f" ({overflow[name]} only beyond float16's range)" if name in overflow else "")
+        for name, k in counts.items()
+    )
+    first = next(iter(counts))
+    hint = (
+        "the activations are finite in float32 but exceed float16's range (+-65504): set "
+        "activations.dtype: float32"
+        if sum(overflow.values()) == sum(counts.values())
+        else "the network's forward gives NaN / inf on these images: check the weights "
+        "(their training log: did the loss diverge?) and the model's forward"
+    )
+    return NonFiniteActivationsError(
+        f"non-finite activations (NaN or inf) of the model ({model or 'no seed given'}) in "
+        f"{len(counts)} layer(s), first {first!r}: {layers}; {hint}. No shard was written",
+        counts,
+        overflow,
+    )
 
 
 def _captured(store: Mapping[str, torch.Tensor], name: str) -> np.ndarray:

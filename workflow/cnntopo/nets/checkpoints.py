@@ -15,8 +15,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from cnntopo.artifacts import atomic_path
-
 __all__ = ["load_state_dict_compat", "save_state_dict"]
 
 _WRAPPER_PREFIXES: tuple[str, ...] = ("module.", "_orig_mod.")
@@ -161,12 +159,19 @@ def load_state_dict_compat(
 
 
 def save_state_dict(model: nn.Module, path: str | os.PathLike) -> None:
-    """Save ``model.state_dict()`` (CPU tensors) atomically with :func:`torch.save`.
+    """Save ``model.state_dict()`` (CPU tensors) atomically, as deterministic bytes.
 
     The file is a plain state dict, like the official ``final_weights.pt``, and can be
-    read back with :func:`load_state_dict_compat`.
+    read back with :func:`load_state_dict_compat`. It is serialised into memory first
+    (``torch.save`` to a path names the zip archive's folder after the file, here the
+    random temporary name of the atomic write), so equal tensors give equal files.
     """
+    import io
+
+    from cnntopo.artifacts import write_bytes
+
     state = {key: value.detach().cpu() for key, value in _unwrap_state_dict(model).items()}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    buffer = io.BytesIO()
+    torch.save(state, buffer, pickle_protocol=2, _use_new_zipfile_serialization=True)
+    write_bytes(path, buffer.getvalue())
 

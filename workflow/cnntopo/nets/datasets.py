@@ -54,9 +54,12 @@ __all__ = [
     "IMAGEFOLDER_SIZE",
     "DatasetNotFoundError",
     "ImageSet",
+    "SPLIT_CLASS_COUNTS",
     "check_available",
+    "class_counts",
     "class_names",
     "load_dataset",
+    "split_size",
 ]
 
 #: Names accepted by :func:`load_dataset`.
@@ -94,6 +97,19 @@ IMAGEFOLDER_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
 #: Default side length of the square RGB images of the ``"imagefolder"`` loader.
 IMAGEFOLDER_SIZE = 32
+
+#: Images per class of every split of the built-in datasets, in label order, without
+#: reading them: CIFAR-10 (5,000 / 1,000 of each class), Fashion-MNIST (6,000 / 1,000),
+#: and the digits split of :func:`_digits_split` (1,347 / 450; checked against the loader
+#: in tests/nets/test_datasets.py).
+SPLIT_CLASS_COUNTS: dict[str, dict[str, tuple[int, ...]]] = {
+    "cifar10": {"train": (5000,) * 10, "test": (1000,) * 10},
+    "fashion-mnist": {"train": (6000,) * 10, "test": (1000,) * 10},
+    "digits": {
+        "train": (134, 136, 133, 137, 136, 136, 136, 134, 130, 135),
+        "test": (44, 46, 44, 46, 45, 46, 45, 45, 44, 45),
+    },
+}
 
 _CIFAR_DIR = "cifar-10-batches-py"
 _CIFAR_FILES = {
@@ -195,7 +211,9 @@ class DatasetNotFoundError(FileNotFoundError):
 def check_available(name: str, root: str | None = None, download: bool = False) -> None:
     """Cheap pre-flight check that a dataset can be loaded (file existence only).
 
-    Nothing is read or downloaded. Both splits are checked.
+    Nothing is read or downloaded. Both splits are checked; an image folder's layout
+    too (two or more classes, the same class folders in both splits, images in each:
+    the files are listed, not read).
 
     Parameters
     ----------
@@ -211,9 +229,11 @@ def check_available(name: str, root: str | None = None, download: bool = False) 
     Raises
     ------
     ValueError
-        If ``name`` is unknown, or ``root`` is missing for ``"imagefolder"``.
+        If ``name`` is unknown; ``"imagefolder"``: ``root`` is missing, or its class
+        folders are fewer than two or differ between the splits.
     DatasetNotFoundError
-        If files are missing; the message lists every path looked at and how to get the data.
+        If files are missing (for ``"imagefolder"``: a class folder holds no images);
+        the message lists every path looked at and how to get the data.
     """
     _check_name(name)
     if name == "digits":
@@ -221,7 +241,7 @@ def check_available(name: str, root: str | None = None, download: bool = False) 
     if name == "imagefolder":
         base = _imagefolder_root(root)
         for split in SPLITS:
-            _imagefolder_split_dir(base, split)
+            _imagefolder_counts(base, split)
         return
     if download:
         return
@@ -230,6 +250,57 @@ def check_available(name: str, root: str | None = None, download: bool = False) 
             _cifar_paths(_root(root), split)
         else:
             _fmnist_paths(_root(root), split)
+
+
+def class_counts(name: str, split: str, root: str | None = None) -> dict[str, int]:
+    """Images of each class of one split, without reading (or downloading) any image.
+
+    Cheap enough for the workflow's start-up checks: the built-in datasets have fixed
+    sizes (:data:`SPLIT_CLASS_COUNTS`); an ``"imagefolder"`` is counted by listing the
+    image files (extensions :data:`IMAGEFOLDER_EXTENSIONS`) of each class folder, as
+    :func:`load_dataset` will read them.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`DATASETS`.
+    split : {"train", "test"}
+        Which split (``"test"`` of an image folder: ``<root>/test``, else ``<root>/val``).
+    root : str or None
+        Dataset root; used (and required) for ``"imagefolder"`` only.
+
+    Returns
+    -------
+    dict of str to int
+        Class name -> number of images, in label order (``len`` = the number of classes).
+
+    Raises
+    ------
+    ValueError
+        Unknown ``name`` or ``split``; ``"imagefolder"``: no ``root``, fewer than two
+        class folders, or other class folders than the train split's.
+    DatasetNotFoundError
+        ``"imagefolder"``: the root or the split folder is missing, or a class folder
+        holds no images.
+    """
+    _check_name(name)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {SPLITS}")
+    if name != "imagefolder":
+        counts = SPLIT_CLASS_COUNTS[name][split]
+        return dict(zip(class_names(name, root), counts, strict=True))
+    return _imagefolder_counts(_imagefolder_root(root), split)
+
+
+def split_size(name: str, split: str, root: str | None = None) -> int:
+    """Number of images of one split (the sum of :func:`class_counts`), reading no image.
+
+    Examples
+    --------
+    >>> split_size("digits", "test"), split_size("cifar10", "train")
+    (450, 50000)
+    """
+    return sum(class_counts(name, split, root).values())
 
 
 def load_dataset(
@@ -604,6 +675,16 @@ def _imagefolder_classes(split_dir: Path) -> list[str]:
     return classes
 
 
+def _count_images(class_dir: Path) -> int:
+    """Image files of one class folder (the files :func:`_imagefolder_files` would read)."""
+    with os.scandir(class_dir) as entries:
+        return sum(
+            1
+            for e in entries
+            if e.is_file() and os.path.splitext(e.name)[1].lower() in IMAGEFOLDER_EXTENSIONS
+        )
+
+
 def _imagefolder_files(class_dir: Path) -> list[Path]:
     files = sorted(
         p for p in class_dir.iterdir()
@@ -640,16 +721,49 @@ def _read_image(path: Path, size: int) -> np.ndarray:
     return np.asarray(rgb.crop((left, top, left + size, top + size)), dtype=np.uint8)
 
 
-def _load_imagefolder(base: Path, split: str, size: int = IMAGEFOLDER_SIZE) -> ImageSet:
-    classes = _imagefolder_classes(_imagefolder_split_dir(base, "train"))
+def _imagefolder_counts(base: Path, split: str) -> dict[str, int]:
+    """Images per class folder of one split, in label order; the layout is checked.
+
+    The class folders are those of ``<root>/train`` (sorted names); there must be at
+    least two (one class trains a network that is always right: accuracy 1.0), the
+    split must have the same ones, and each must hold an image. Files are listed,
+    not read.
+
+    Returns
+    -------
+    dict of str to int
+        Class name -> number of image files (:data:`IMAGEFOLDER_EXTENSIONS`).
+    """
+    train_dir = _imagefolder_split_dir(base, "train")
+    classes = _imagefolder_classes(train_dir)
+    if len(classes) < 2:
+        raise ValueError(
+            f"image folder {train_dir} has {len(classes)} class folder ({classes}); a "
+            "classifier needs at least two classes: put each class's images into a folder "
+            f"of its own, {train_dir}/<class>/<images> (and the same under test/ or val/)"
+        )
     split_dir = _imagefolder_split_dir(base, split)
     if split != "train":
         found = _imagefolder_classes(split_dir)
         if found != classes:
             raise ValueError(
                 f"class folders of {split_dir} {found} differ from those of "
-                f"{base / 'train'} {classes}; both splits must have the same class folders"
+                f"{train_dir} {classes}; both splits must have the same class folders"
             )
+    counts = {cls: _count_images(split_dir / cls) for cls in classes}
+    empty = [cls for cls, n in counts.items() if n == 0]
+    if empty:
+        raise DatasetNotFoundError(
+            f"class folder {split_dir / empty[0]} holds no images with extension in "
+            f"{IMAGEFOLDER_EXTENSIONS} (empty class folders of {split_dir}: {empty}); add "
+            "images or remove the folder"
+        )
+    return counts
+
+
+def _load_imagefolder(base: Path, split: str, size: int = IMAGEFOLDER_SIZE) -> ImageSet:
+    classes = list(_imagefolder_counts(base, split))
+    split_dir = _imagefolder_split_dir(base, split)
     files, labels = [], []
     for label, cls in enumerate(classes):
         cls_files = _imagefolder_files(split_dir / cls)

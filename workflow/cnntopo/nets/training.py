@@ -44,6 +44,7 @@ from cnntopo.nets.devices import select_device
 from cnntopo.progress import Progress, format_duration
 
 __all__ = [
+    "NonFiniteLossError",
     "KEEP_MODES",
     "SCHEDULES",
     "TTA_MODES",
@@ -64,6 +65,31 @@ TTA_MODES: tuple[str, ...] = ("none", "flip", "paper")
 KEEP_MODES: tuple[str, ...] = ("final", "best_loss")
 
 _SWITCHES: tuple[Any, ...] = ("auto", "on", "off", True, False)
+
+#: Optimizer steps between two checks of the loss for NaN / inf (each check waits for
+#: the device; the first non-finite step is recorded on the device, so the report names
+#: it exactly whatever the interval).
+FINITE_CHECK_EVERY = 16
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; training stopped.
+
+    Attributes
+    ----------
+    epoch : int
+        1-based epoch of the first non-finite loss.
+    batch : int
+        1-based batch of that epoch.
+    lr : float
+        Learning rate of that step.
+    loss : float
+        The loss value (``nan``, ``inf`` or ``-inf``).
+    """
+
+    def __init__(self, message: str, *, epoch: int, batch: int, lr: float, loss: float) -> None:
+        super().__init__(message)
+        self.epoch, self.batch, self.lr, self.loss = epoch, batch, lr, loss
 
 
 @dataclass(frozen=True)
@@ -451,6 +477,12 @@ def train_model(
     ValueError
         The training set gives no full batch (``drop_last`` with fewer images than
         ``batch_size``).
+    NonFiniteLossError
+        A batch's loss is NaN or infinite: training stops (within
+        :data:`FINITE_CHECK_EVERY` steps) and the message names the first such epoch,
+        batch and learning rate, with a hint (a non-finite loss on the very first batch,
+        before any update, means the model's forward gives NaN / inf; a later one, that
+        training diverged: lower the learning rate).
     """
     from cnntopo.nets.transforms import Augment
 
@@ -484,6 +516,7 @@ def train_model(
         image_size=image_size,
         memory_format=memory_format,
         use_amp=use_amp,
+        peak_lr=float(recipe.lr),
     )
 
     keep_best = recipe.keep == "best_loss"
@@ -583,6 +616,8 @@ class _EpochLoop:
     image_size: int
     memory_format: torch.memory_format
     use_amp: bool
+    peak_lr: float = 1.0  # the recipe's lr (named in the non-finite loss report)
+    check_every: int = FINITE_CHECK_EVERY
 
     def batch(self, idx: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Prepared, augmented, normalised batch ``(B, 3, size, size)`` of images ``idx``."""
@@ -624,12 +659,20 @@ class _EpochLoop:
         device = self.labels.device
         loss_sum = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.int64, device=device)
-        seen, lr = 0, 0.0
+        first_bad = torch.full((), -1, dtype=torch.int64, device=device)  # batch index
+        bad_loss = torch.zeros((), dtype=torch.float32, device=device)
+        seen, lr, lrs = 0, 0.0, []
         for b in range(n_steps):
             idx = order[b * self.batch_size : (b + 1) * self.batch_size].to(device)
             y = self.labels[idx]
             lr = float(self.optimizer.param_groups[0]["lr"])
+            lrs.append(lr)
             loss, out = self.step(self.batch(idx, generator), y)
+            new_bad = (first_bad < 0) & ~torch.isfinite(loss)  # no device sync here
+            first_bad = torch.where(new_bad, b, first_bad)
+            bad_loss = torch.where(new_bad, loss.float(), bad_loss)
+            if (b + 1) % self.check_every == 0 or b + 1 == n_steps:
+                self._check_finite(first_bad, bad_loss, epoch, n_steps, lrs)
             loss_sum += loss.double() * y.shape[0]
             correct += (out.argmax(dim=1) == y).sum()
             seen += int(y.shape[0])
@@ -649,3 +692,41 @@ class _EpochLoop:
             "train_acc": float(correct.item()) / seen,
             "lr": lr,
         }
+
+    def _check_finite(
+        self,
+        first_bad: torch.Tensor,
+        bad_loss: torch.Tensor,
+        epoch: int,
+        n_steps: int,
+        lrs: Sequence[float],
+    ) -> None:
+        """Raise :class:`NonFiniteLossError` if a batch of this epoch had a NaN / inf loss.
+
+        ``first_bad`` is the 0-based batch index of the first non-finite loss (-1 = none),
+        ``bad_loss`` its value, ``lrs`` the learning rate of every batch so far.
+        """
+        b = int(first_bad.item())
+        if b < 0:
+            return
+        loss, lr = float(bad_loss.item()), lrs[b]
+        where = (
+            f"the training loss is {loss} at epoch {epoch}, batch {b + 1} of {n_steps} "
+            f"(learning rate {lr:.4g}; the recipe's peak lr = {self.peak_lr:g})"
+        )
+        if epoch == 1 and b == 0:
+            hint = (
+                "on the first batch, before any weight update: the model's forward gives "
+                "NaN or inf (check its forward, e.g. a python: factory's module, and the "
+                "input normalisation)"
+            )
+        else:
+            hint = (
+                "training diverged: lower the learning rate (training.lr; mapper.training.lr "
+                "for the Mapper network) or check the model's forward"
+            )
+        if self.use_amp:
+            hint += "; fp16 may overflow: try training.mixed_precision: false"
+        raise NonFiniteLossError(
+            f"{where}; {hint}. Training stopped", epoch=epoch, batch=b + 1, lr=lr, loss=loss
+        )

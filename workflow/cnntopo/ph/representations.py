@@ -48,6 +48,7 @@ __all__ = [
     "representation_gram",
     "load_representation",
     "layer_gram",
+    "representation_distances",
 ]
 
 #: Names accepted by :func:`representation`.
@@ -327,3 +328,64 @@ def layer_gram(rep: tuple[np.ndarray | None, np.ndarray | None]) -> np.ndarray:
     if gram is None and features is None:
         raise ValueError("the representation holds neither a Gram matrix nor features")
     return gram if gram is not None else linear_gram(features)
+
+
+def representation_distances(rep: tuple[np.ndarray | None, np.ndarray | None]) -> np.ndarray:
+    """Euclidean distances between the images of one ``(gram, features)`` pair.
+
+    The input of the Vietoris-Rips diagrams of the ``flat`` and ``pool``
+    representations (:func:`cnntopo.ph.persistence.distance_matrix_diagrams`) and
+    of their representative cycles.
+
+    - With a Gram matrix ``K`` (``flat``: the centred linear Gram ``X_c X_c^T`` of
+      :func:`centred_gram`), ``d_ij^2 = K_ii + K_jj - 2 K_ij``. Centring translates
+      every point by the same vector, so these are the distances between the rows
+      of the uncentred flattened activations as well.
+    - With features ``X`` (``pool``, ``topl2``; no Gram matrix),
+      :func:`scipy.spatial.distance.cdist` of ``X`` in float64 (each entry from
+      the coordinate differences, without the cancellation of the Gram form).
+
+    Parameters
+    ----------
+    rep : tuple (gram, features)
+        As :func:`load_representation` returns per layer: ``gram`` of shape
+        (N, N) (or None) and ``features`` of shape (N, c) (or None). The Gram
+        matrix is used when present.
+
+    Returns
+    -------
+    np.ndarray, shape (N, N), float64
+        Distances: squared distances clipped at 0 before the square root (a
+        rounding error of the Gram form can make a tiny one negative), zero
+        diagonal, exactly symmetric.
+
+    Raises
+    ------
+    ValueError
+        If the pair holds neither array, the Gram matrix is not square, the
+        features are not 2-D, or either holds non-finite values.
+    """
+    gram, features = rep
+    if gram is not None:
+        K = np.asarray(gram, dtype=np.float64)
+        if K.ndim != 2 or K.shape[0] != K.shape[1]:
+            raise ValueError(f"the Gram matrix must have shape (N, N), got shape {K.shape}")
+        if not np.all(np.isfinite(K)):
+            raise ValueError("the Gram matrix contains NaN or infinite values")
+        diag = np.diagonal(K)
+        d2 = diag[:, None] + diag[None, :] - 2.0 * K
+    elif features is not None:
+        from scipy.spatial.distance import cdist
+
+        X = np.asarray(features, dtype=np.float64)
+        if X.ndim != 2:
+            raise ValueError(f"features must have shape (N, c), got shape {X.shape}")
+        if not np.all(np.isfinite(X)):
+            raise ValueError("the features contain NaN or infinite values")
+        d2 = cdist(X, X, metric="sqeuclidean")
+    else:
+        raise ValueError("the representation holds neither a Gram matrix nor features")
+    d2 = (d2 + d2.T) / 2.0  # exactly symmetric (addition commutes)
+    np.maximum(d2, 0.0, out=d2)
+    np.fill_diagonal(d2, 0.0)
+    return np.sqrt(d2)

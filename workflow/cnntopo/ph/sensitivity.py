@@ -102,10 +102,12 @@ def _check_counts(counts: Any, c: int) -> np.ndarray:
 def pc_removal_counts(c: int, step: int = 4) -> np.ndarray:
     """Numbers of directions removed in the sensitivity test.
 
-    ``np.linspace(step, c, c // step, endpoint=False).astype(int)``, as the official
-    ``sensitivity_testing.py`` (which passes ``dtype=int``; identical for these
-    positive values). ``c = 64`` gives the 16 values 4, 7, 11, 15, ..., 60;
-    ``c = 512`` gives 127 values from 4 to 508.
+    ``np.unique(np.linspace(step, c, c // step, endpoint=False).astype(int))``: the
+    official ``sensitivity_testing.py``'s counts (which passes ``dtype=int``; identical
+    for these positive values), each once. ``c = 64`` gives the 16 values 4, 7, 11, 15,
+    ..., 60; ``c = 512`` gives 128 values from 4 to 508. Where the spacing
+    ``(c - step) / (c // step)`` is below 1 (``step = 1``), the truncated linspace
+    repeats values (``c = 4, step = 1``: 1, 1, 2, 3) and each is kept once (1, 2, 3).
 
     Parameters
     ----------
@@ -116,8 +118,10 @@ def pc_removal_counts(c: int, step: int = 4) -> np.ndarray:
 
     Returns
     -------
-    np.ndarray, shape (c // step,), int64
-        Increasing counts, all in ``[step, c)``.
+    np.ndarray, shape (m,), int64
+        Strictly increasing counts, all in ``[step, c)``: ``m = c // step`` for
+        ``step >= 2`` (the linspace never repeats there), ``m = c - 1`` (every count
+        ``1..c-1``) for ``step = 1``.
 
     Raises
     ------
@@ -126,10 +130,11 @@ def pc_removal_counts(c: int, step: int = 4) -> np.ndarray:
 
     Notes
     -----
-    The expression always yields ``c // step`` values: 16, 32, 64 and 128 for the
-    64-, 128-, 256- and 512-channel layers (976 reduced clouds per model with
-    ``step = 4``). A count of "127 values" for ``c = 512`` (15/31/63/127 per width)
-    is off by one: the official code's expression gives 128.
+    With the paper's ``step = 4`` the expression yields ``c // step`` distinct values:
+    16, 32, 64 and 128 for the 64-, 128-, 256- and 512-channel layers (976 reduced
+    clouds per model). A count of "127 values" for ``c = 512`` (15/31/63/127 per
+    width) is off by one: the official code's expression gives 128. A repeated count
+    would compute the same reduced cloud twice and give the curve duplicate ``k`` rows.
     """
     step = _int_at_least(step, "step", 1)
     c = _int_at_least(c, "c", 1)
@@ -138,7 +143,7 @@ def pc_removal_counts(c: int, step: int = 4) -> np.ndarray:
             f"c = {c} channels with step = {step}: there must be more channels than the step, "
             "otherwise every direction would be removed"
         )
-    return np.linspace(step, c, c // step, endpoint=False).astype(np.int64)
+    return np.unique(np.linspace(step, c, c // step, endpoint=False).astype(np.int64))
 
 
 def left_singular_vectors(points: Any) -> tuple[np.ndarray, np.ndarray]:

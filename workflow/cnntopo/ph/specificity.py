@@ -43,6 +43,8 @@ __all__ = [
     "specificity_table",
     "mean_cross_block",
     "bootstrap_identification",
+    "pair_rates",
+    "seed_bootstrap_identification",
     "depth_correlation",
     "stage_permutation_test",
     "NotApplicableError",
@@ -302,6 +304,8 @@ def specificity_table(
     layer_names: Sequence[str],
     n_models: int,
     kind: str = "distance",
+    *,
+    missing: str = "raise",
 ) -> pd.DataFrame:
     """Per-layer exact and within-one identification rates across seeds.
 
@@ -314,13 +318,17 @@ def specificity_table(
     n_models : int
         ``S >= 2``.
     kind : {"distance", "similarity"}, default "distance"
+    missing : {"raise", "drop"}, default "raise"
+        As :func:`nearest_layers`: ``"drop"`` leaves out the cases whose own entry is
+        not finite (an undefined layer, e.g. a dead one), so a layer without any
+        decided case gets rate NaN and ``n_pairs`` 0.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``layer``, ``exact`` (rate with tolerance 0), ``within_1``
-        (tolerance 1) and ``n_pairs``; one row per layer, then the ``"overall"`` row.
-        Chance level for ``exact`` is ``1/L``.
+        (tolerance 1) and ``n_pairs`` (the decided cases); one row per layer, then the
+        ``"overall"`` row. Chance level for ``exact`` is ``1/L``.
 
     Raises
     ------
@@ -328,7 +336,7 @@ def specificity_table(
         As :func:`nearest_layers`.
     """
     names = [str(n) for n in layer_names]
-    nearest = nearest_layers(D, n_models, len(names), kind)
+    nearest = nearest_layers(D, n_models, len(names), kind, missing=missing)
     exact = identification_rates(nearest, 0, layer_names=names)
     within = identification_rates(nearest, 1, layer_names=names)
     return pd.DataFrame(
@@ -341,7 +349,9 @@ def specificity_table(
     )
 
 
-def mean_cross_block(D: Any, n_models: int, n_layers: int, exclude_self: bool = True) -> np.ndarray:
+def mean_cross_block(
+    D: Any, n_models: int, n_layers: int, exclude_self: bool = True, *, missing: str = "raise"
+) -> np.ndarray:
     """Layer-by-layer matrix averaged over model pairs.
 
     Parameters
@@ -356,6 +366,9 @@ def mean_cross_block(D: Any, n_models: int, n_layers: int, exclude_self: bool = 
         Average only the ``S*(S-1)`` blocks with ``s != t`` (cross-seed
         comparisons); False averages all ``S^2`` blocks, including the
         within-model matrices on the block diagonal.
+    missing : {"raise", "drop"}, default "raise"
+        ``"drop"``: non-finite entries (undefined comparisons) are left out of each
+        mean; an entry undefined for every pair stays NaN.
 
     Returns
     -------
@@ -370,13 +383,24 @@ def mean_cross_block(D: Any, n_models: int, n_layers: int, exclude_self: bool = 
         models.
     """
     blocks = _as_blocks(
-        D, n_models, n_layers, min_models=2 if exclude_self else 1, exclude_self=exclude_self
+        D,
+        n_models,
+        n_layers,
+        min_models=2 if exclude_self else 1,
+        exclude_self=exclude_self,
+        missing=missing,
     )
     S = blocks.shape[0]
     per_pair = blocks.transpose(0, 2, 1, 3)  # (s, t, l, m)
-    if exclude_self:
-        return per_pair[~np.eye(S, dtype=bool)].mean(axis=0)
-    return per_pair.reshape(S * S, n_layers, n_layers).mean(axis=0)
+    used = per_pair[~np.eye(S, dtype=bool)] if exclude_self else per_pair.reshape(S * S, -1)
+    used = used.reshape(-1, n_layers, n_layers)
+    if missing == "drop":
+        finite = np.isfinite(used)
+        counts = finite.sum(axis=0)
+        total = np.where(finite, used, 0.0).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(counts > 0, total / counts, np.nan)
+    return used.mean(axis=0)
 
 
 # ---------------------------------------------------------------------------
@@ -450,6 +474,108 @@ def bootstrap_identification(
     boots = (weights @ hits) / (weights @ cases)
     low, high = _percentile_interval(boots, level)
     return float(hits.sum() / cases.sum()), low, high, int(cases.sum())
+
+
+def _pair_counts(nearest: Any, tolerance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hits and decided cases of every ordered model pair: two (S, S) int arrays, 0 on s == t."""
+    arr = np.asarray(nearest)
+    if arr.ndim != 3 or arr.shape[0] != arr.shape[2] or arr.shape[0] < 2:
+        raise ValueError(f"nearest must have shape (S, L, S) with S >= 2, got {arr.shape}")
+    tol = _positive_int(tolerance, "tolerance", 0)
+    S, L, _ = arr.shape
+    off = ~np.eye(S, dtype=bool)[:, None, :]  # (S, 1, S)
+    kept = (arr != DROPPED) & off
+    hits = (np.abs(arr - np.arange(L)[None, :, None]) <= tol) & kept
+    return hits.sum(axis=1), kept.sum(axis=1)
+
+
+def pair_rates(nearest: Any, tolerance: int = 0) -> np.ndarray:
+    """Identification rate of every ordered model pair: the spread over seed pairs.
+
+    Parameters
+    ----------
+    nearest : array_like of int, shape (S, L, S)
+        Output of :func:`nearest_layers`.
+    tolerance : int, default 0
+        0 = exact, 1 = within one layer.
+
+    Returns
+    -------
+    np.ndarray, shape (S, S), float64
+        ``R[s, t]``: the fraction of the decided layers ``l`` of model ``s`` whose
+        nearest layer of model ``t`` is within ``tolerance`` of ``l``; NaN on the
+        diagonal and where every case of the pair is :data:`DROPPED`.
+    """
+    hits, cases = _pair_counts(nearest, tolerance)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(cases > 0, hits / np.maximum(cases, 1), np.nan)
+
+
+def seed_bootstrap_identification(
+    nearest: Any,
+    tolerance: int = 0,
+    *,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float, int]:
+    """Identification rate with a bootstrap interval over networks (training randomness).
+
+    :func:`bootstrap_identification` resamples the ``S*(S-1)`` ordered model pairs as if
+    they were independent; they are not (each network is in ``2*(S-1)`` of them), and
+    its interval is conditional on the ``S`` networks trained. This one resamples the
+    networks: each draw takes ``S`` of them with replacement (multiplicities ``w``) and
+    pools every ordered pair of two different networks among them, pair ``(s, t)``
+    weighted ``w_s * w_t`` (the two-way bootstrap of a pairwise statistic). Its interval
+    therefore covers what another set of ``S`` seeds, or the same seeds trained on
+    another CPU, would give, as far as the ``S`` networks at hand show it. Draws in
+    which only one network is taken have no pair and are left out. With few networks
+    (the demo's 4) the interval is coarse; report it beside, not instead of, the
+    pair interval.
+
+    Parameters
+    ----------
+    nearest : array_like of int, shape (S, L, S)
+        Output of :func:`nearest_layers`.
+    tolerance : int, default 0
+        0 = exact, 1 = within one layer (see :func:`identification_rates`).
+    n_boot : int, default 1000
+        Bootstrap draws.
+    level : float, default 0.95
+        Coverage of the percentile interval.
+    seed : int, default 0
+        Seed of the resampling.
+
+    Returns
+    -------
+    rate : float
+        The rate over all decided comparisons (equal to :func:`bootstrap_identification`'s).
+    low, high : float
+        Percentile interval over the draws that hold a pair (NaN if none does).
+    n_cases : int
+        The decided comparisons, ``L*S*(S-1)`` minus the dropped ones.
+
+    References
+    ----------
+    .. [1] Davison, A. C.; Hinkley, D. V. 1997. Bootstrap Methods and their
+       Application. Cambridge University Press, §3.8 (multi-sample and
+       hierarchical data: resample the top-level units).
+    """
+    n_boot = _positive_int(n_boot, "n_boot")
+    hits, cases = _pair_counts(nearest, tolerance)
+    total = int(cases.sum())
+    if total == 0:
+        return float("nan"), float("nan"), float("nan"), 0
+    S = hits.shape[0]
+    rng = np.random.default_rng(seed)
+    w = rng.multinomial(S, np.full(S, 1.0 / S), size=n_boot).astype(np.float64)  # (n_boot, S)
+    num = np.einsum("bs,st,bt->b", w, hits.astype(np.float64), w)
+    den = np.einsum("bs,st,bt->b", w, cases.astype(np.float64), w)
+    boots = num[den > 0] / den[den > 0]
+    if boots.size == 0:
+        return float(hits.sum() / total), float("nan"), float("nan"), total
+    low, high = _percentile_interval(boots, level)
+    return float(hits.sum() / total), low, high, total
 
 
 def depth_correlation(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from cnntopo.nets.layers import cloud_shape, config_layers
 from cnntopo.paths import Layout
+from cnntopo.plan.cycles import CyclesPlan
 from cnntopo.plan.mapper import MapperPlan
 from cnntopo.plan.ph import PHPlan
 from cnntopo.plan.resources import PHResources
@@ -104,6 +105,8 @@ class Plan(PHPlan, PHResources):
         if self.config["distances"]["bootstrap"]:
             out += P.expand("within_bootstrap", metric=self.metric, dim=self.dim, seed=seeds)
         out += P.expand("fig_diagrams", seed=seeds, ext=ext)
+        out += self.representation_diagram_outputs
+        out += CyclesPlan(self).outputs  # representative cycles: ring figures, page
         measures = self.specificity_measures
         out += P.expand("fig_specificity", measure=measures, ext=ext)
         if "cka" in measures:

@@ -59,6 +59,45 @@ class PHPlan:
         """Whether the shards are temporary (``activations.keep`` false)."""
         return not self.config["activations"]["keep"]
 
+    # -------------------------------------------------------------- persistence
+
+    #: Representations whose diagrams come from the distances of a ``similarity_rep`` file
+    #: (``topl2``'s come from its point clouds, rule topl2_pointclouds).
+    DISTANCE_REPRESENTATIONS: tuple[str, ...] = ("flat", "pool")
+
+    @property
+    def persistence_representations(self) -> list[str]:
+        """``persistence.representations``: those with diagrams and PH rows in the tests."""
+        return list(self.config["persistence"]["representations"])
+
+    @property
+    def distance_diagram_representations(self) -> list[str]:
+        """The ``persistence.representations`` diagrammed from distance matrices (flat, pool)."""
+        return [r for r in self.persistence_representations if r in self.DISTANCE_REPRESENTATIONS]
+
+    @property
+    def stored_representations(self) -> list[str]:
+        """Representations of the ``similarity_rep`` files: ``similarity.representations``,
+        then those only ``persistence.representations`` needs (flat or pool diagrams read
+        their Gram matrices or features from these files)."""
+        extra = self.distance_diagram_representations
+        return list(dict.fromkeys([*self.representations, *extra]))
+
+    @property
+    def distance_representation_pattern(self) -> str:
+        """Wildcard constraint of ``{representation}`` in rule representation_diagrams."""
+        return "|".join(self.DISTANCE_REPRESENTATIONS)
+
+    @property
+    def representation_diagram_outputs(self) -> list[str]:
+        """The flat / pool diagram files of every model and layer (default target)."""
+        return self.paths.expand(
+            "representation_diagram",
+            representation=self.distance_diagram_representations,
+            seed=self.seeds,
+            layer=self.layers,
+        )
+
     # -------------------------------------------------------------- distances
 
     def metric_params(self, wildcards) -> dict:
@@ -124,13 +163,19 @@ class PHPlan:
 
     @property
     def similarity_test_inputs(self) -> list[str]:
-        """Cross matrices of the comparison: every (measure, representation), then PH."""
+        """Cross matrices of the comparison: every (measure, representation), then every
+        diagram distance on every ``persistence.representations`` entry (representation-major).
+        """
         out = [
             self.paths("similarity_cross", representation=r, measure=m)
             for m in self.similarity_labels
             for r in self.representations
         ]
-        return out + self.paths.expand("cross_matrix", measure=self.diagram_measures)
+        return out + [
+            self.paths("representation_cross", representation=r, measure=m)
+            for r in self.persistence_representations
+            for m in self.diagram_measures
+        ]
 
     def figure_similarity_inputs(self, wildcards) -> dict:
         inputs = {"specificity": self.paths("specificity_table")}

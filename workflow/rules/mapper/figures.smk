@@ -162,6 +162,7 @@ rule mapper_explorer:
             thumbnails=MAP.config["figures"]["thumbnails"],
             dataset=config["dataset"],
             split=MAP.config["images"]["split"],
+            links=CYC.explorer_links,
         ),
     script:
         "../../scripts/mapper/mapper_explorer.py"

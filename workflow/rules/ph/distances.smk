@@ -31,15 +31,17 @@ rule layer_distances:
         "../../scripts/ph/layer_distances.py"
 
 
+# one job per (representation, measure): topl2 (the main distance, the specificity figures)
+# and every other persistence.representations entry (the tests of similarity.smk)
 rule cross_distances:
     input:
-        diagrams=P.expand("diagram", seed=PLAN.seeds, layer=PLAN.layers),
+        diagrams=P.expand("representation_diagram", seed=PLAN.seeds, layer=PLAN.layers),
     output:
-        matrix=P("cross_matrix"),
+        matrix=P("representation_cross"),
     log:
-        f"{OUT}/logs/distances/topl2/{{measure}}/cross.log",
+        f"{OUT}/logs/distances/{{representation}}/{{measure}}/cross.log",
     benchmark:
-        f"{OUT}/benchmarks/distances/topl2/{{measure}}/cross.tsv"
+        f"{OUT}/benchmarks/distances/{{representation}}/{{measure}}/cross.tsv"
     conda:
         "../../envs/tda.yaml"
     threads: config["distances"]["threads"]

@@ -1,5 +1,6 @@
 # Stage 6b: the grounded comparison (docs/methods.md §9). Every (model, layer) once per
-# representation (centred Gram matrices from the activation shards), every measure
+# representation (centred Gram matrices from the activation shards; also those that only
+# persistence.representations needs, for their diagrams), every measure
 # between every pair of them, then the same tests on those matrices and on the PH
 # cross-distance matrices: specificity with bootstrap intervals, layer depth, the
 # within- vs between-stage permutation test; one figure with every measure.
@@ -9,7 +10,7 @@ rule similarity_representations:
     input:
         shards=P.expand("shard", layer=PLAN.layers),
     output:
-        reps=P.expand("similarity_rep", representation=PLAN.representations),
+        reps=P.expand("similarity_rep", representation=PLAN.stored_representations),
     log:
         f"{OUT}/logs/similarity/representations_seed{{seed}}.log",
     benchmark:
@@ -23,7 +24,7 @@ rule similarity_representations:
     params:
         **named(
             layers=PLAN.layers,
-            representations=PLAN.representations,
+            representations=PLAN.stored_representations,
             max_images=config["similarity"]["max_images"],
         ),
     script:

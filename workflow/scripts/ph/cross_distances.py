@@ -1,4 +1,4 @@
-"""Rule cross_distances: diagram distances across all models x layers."""
+"""Rule cross_distances: diagram distances across all models x layers of one representation."""
 
 from cnntopo.logs import setup_job_logging
 from cnntopo.plan.params import job_params
@@ -9,5 +9,6 @@ cross_distances(
     snakemake.input.diagrams,
     snakemake.output.matrix,
     **job_params(snakemake.params),
+    representation=snakemake.wildcards.representation,
     threads=snakemake.threads,
 )

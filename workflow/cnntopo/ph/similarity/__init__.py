@@ -18,6 +18,12 @@ of :mod:`cnntopo.ph.representations`:
 - Gram forms of Procrustes, CCA and SVCCA (:func:`procrustes_from_grams`,
   :func:`cca_from_grams`, :func:`svcca_from_grams`), for representations too wide
   for their features to be compared directly (flattened convolutional layers).
+- Neighbourhoods (:mod:`.neighbours`): :func:`knn_jaccard` (ReSi's k-NN Jaccard
+  similarity [8]_) and :func:`mutual_knn` (mutual k-NN alignment [9]_), with their
+  Gram forms.
+- Topology (:mod:`.rtd`): :func:`rtd`, the Representation Topology Divergence [10]_
+  (the H1 total length of the R-Cross-Barcode, averaged over image subsets), with its
+  Gram form :func:`rtd_from_grams`.
 - :data:`MEASURES`: every measure by name with its convention (``"similarity"``:
   larger is closer; ``"distance"``: smaller is closer) and its Gram form;
   :func:`measure_matrix` and :func:`measure_matrix_from_grams`: one measure between
@@ -27,6 +33,8 @@ of :mod:`cnntopo.ph.representations`:
 **Layout.** The package is split by family: :mod:`.base` (validation, the pair loop,
 :class:`UndefinedMeasureError`), :mod:`.grams` (centring, linear and RBF kernels,
 HSIC, principal coordinates), :mod:`.cka`, :mod:`.procrustes`, :mod:`.cca`,
+:mod:`.neighbours`, :mod:`.rtd`, :mod:`.prepared` (their per-representation Gram
+preparations for the engines),
 :mod:`.registry` (:class:`Measure`, :data:`MEASURES`, :func:`resolve`, the user-measure
 door ``"python:<file.py>:<function>"``, :func:`measure_specs`) and :mod:`.engine`
 (all pairs by name, the blocked on-disk engine, and :func:`compare`, the router that
@@ -77,6 +85,14 @@ References
 .. [7] Morcos, A. S.; Raghu, M.; Bengio, S. 2018. Insights on representational
    similarity in neural networks with canonical correlation. NeurIPS 2018.
    arXiv:1806.05759.
+.. [8] Klabunde, M.; Wald, T.; Schumacher, T.; Maier-Hein, K.; Strohmaier, M.;
+   Lemmerich, F. 2024. ReSi: A Comprehensive Benchmark for Representational
+   Similarity Measures. arXiv:2408.00531.
+.. [9] Huh, M.; Cheung, B.; Wang, T.; Isola, P. 2024. The Platonic Representation
+   Hypothesis. ICML 2024. arXiv:2405.07987.
+.. [10] Barannikov, S.; Trofimov, I.; Balabin, N.; Burnaev, E. 2022. Representation
+   Topology Divergence: A Method for Comparing Neural Network Representations. ICML
+   2022. arXiv:2201.00058.
 """
 
 from cnntopo.ph.similarity.base import (
@@ -125,6 +141,13 @@ from cnntopo.ph.similarity.grams import (
     rbf_from_linear_gram,
     rbf_gram,
 )
+from cnntopo.ph.similarity.neighbours import (
+    knn_jaccard,
+    knn_jaccard_from_grams,
+    mutual_knn,
+    mutual_knn_from_grams,
+)
+from cnntopo.ph.similarity.prepared import GRAM_PREPARATIONS
 from cnntopo.ph.similarity.procrustes import (
     orthogonal_procrustes_distance,
     procrustes,
@@ -142,6 +165,7 @@ from cnntopo.ph.similarity.registry import (
     resolve,
     user_files,
 )
+from cnntopo.ph.similarity.rtd import rtd, rtd_from_grams
 
 __all__ = [
     "linear_cka",
@@ -166,6 +190,13 @@ __all__ = [
     "procrustes_from_grams",
     "cca_from_grams",
     "svcca_from_grams",
+    "knn_jaccard",
+    "mutual_knn",
+    "knn_jaccard_from_grams",
+    "mutual_knn_from_grams",
+    "rtd",
+    "rtd_from_grams",
+    "GRAM_PREPARATIONS",
     "Measure",
     "MEASURES",
     "measure_matrix",

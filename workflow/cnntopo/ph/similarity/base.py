@@ -61,8 +61,21 @@ def check_same_rows(clouds: Sequence[np.ndarray], names: Sequence[str]) -> int:
 
 
 def column_centred(X: np.ndarray) -> np.ndarray:
-    """Column-centred copy of ``X`` (shape (n, p), float64)."""
-    return X - X.mean(axis=0, keepdims=True)
+    """Column-centred copy of ``X`` (shape (n, p), float64); constant columns exactly 0.
+
+    The mean of a constant column is not always its value in floating point (51 equal
+    rows of 0.1 average to 0.1 + 1.4e-17), so centring leaves rounding noise that the
+    measures would otherwise read as variance (CKA 4.7e-33 instead of undefined). A
+    column whose centred values are all within the rounding error of its mean,
+    ``8 n eps max|x|``, is set to 0: a constant representation is then constant on
+    every route (features or Gram matrices) and raises :class:`UndefinedMeasureError`.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    Xc = X - X.mean(axis=0, keepdims=True)
+    if Xc.size:
+        tol = 8.0 * X.shape[0] * np.finfo(np.float64).eps * np.abs(X).max(axis=0)
+        Xc[:, np.abs(Xc).max(axis=0) <= tol] = 0.0
+    return Xc
 
 
 #: Reason recorded for a constant representation.

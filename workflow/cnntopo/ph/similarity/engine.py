@@ -135,6 +135,10 @@ def gram_preparation(
     name: str, params: dict[str, Any]
 ) -> tuple[Callable[[np.ndarray, str], Any], Callable[[Any, Any], float]]:
     """Per-Gram preparation and per-pair evaluation of a measure's Gram form."""
+    from cnntopo.ph.similarity.prepared import GRAM_PREPARATIONS
+
+    if name in GRAM_PREPARATIONS:  # the neighbourhood and topology measures
+        return GRAM_PREPARATIONS[name](params)
     if name in ("cka_linear", "cka_debiased"):
         if params:
             raise TypeError(f"{name} takes no parameters, got {sorted(params)}")
@@ -173,7 +177,8 @@ def gram_preparation(
             return float(min(max(2.0 - 2.0 * nuclear, 0.0), 2.0))
 
         return prep_procrustes, pair_procrustes
-    # cca, svcca
+    if name not in ("cca", "svcca"):
+        raise ValueError(f"measure {name!r} has no Gram form here; register its preparation")
     statistic = check_statistic(params.pop("statistic", "rho"))
     keep = check_keep(params.pop("keep", 0.99)) if name == "svcca" else None
     if params:

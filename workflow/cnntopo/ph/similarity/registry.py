@@ -38,7 +38,14 @@ from cnntopo.ph.similarity.base import UndefinedMeasureError
 from cnntopo.ph.similarity.cca import cca, cca_from_grams, pwcca, svcca, svcca_from_grams
 from cnntopo.ph.similarity.cka import cka_debiased, cka_from_grams, cka_linear, cka_rbf
 from cnntopo.ph.similarity.grams import rbf_from_linear_gram
+from cnntopo.ph.similarity.neighbours import (
+    knn_jaccard,
+    knn_jaccard_from_grams,
+    mutual_knn,
+    mutual_knn_from_grams,
+)
 from cnntopo.ph.similarity.procrustes import procrustes, procrustes_from_grams
+from cnntopo.ph.similarity.rtd import RTD_BATCH_SIZE, RTD_BATCHES, rtd, rtd_from_grams
 
 __all__ = [
     "Measure",
@@ -99,7 +106,9 @@ def _cka_rbf_from_grams(
 
 
 #: The measures by name: linear, RBF and debiased CKA, orthogonal Procrustes,
-#: mean CCA, SVCCA and PWCCA.
+#: mean CCA, SVCCA and PWCCA; k-NN Jaccard and mutual k-NN (:mod:`.neighbours`) and
+#: the Representation Topology Divergence (:mod:`.rtd`), whose Gram forms the engines
+#: evaluate through :data:`cnntopo.ph.similarity.prepared.GRAM_PREPARATIONS`.
 MEASURES: dict[str, Measure] = {
     "cka_linear": Measure(cka_linear, "similarity", _cka_linear_from_grams),
     "cka_rbf": Measure(cka_rbf, "similarity", _cka_rbf_from_grams),
@@ -108,7 +117,14 @@ MEASURES: dict[str, Measure] = {
     "cca": Measure(cca, "similarity", cca_from_grams),
     "svcca": Measure(svcca, "similarity", svcca_from_grams),
     "pwcca": Measure(pwcca, "similarity", None),
+    "knn_jaccard": Measure(knn_jaccard, "similarity", knn_jaccard_from_grams),
+    "mutual_knn": Measure(mutual_knn, "similarity", mutual_knn_from_grams),
+    "rtd": Measure(rtd, "distance", rtd_from_grams),
 }
+
+
+#: The ``similarity.rtd`` settings that reach :func:`rtd`, with the library defaults.
+_RTD_DEFAULTS = {"batch_size": RTD_BATCH_SIZE, "n_batches": RTD_BATCHES, "seed": 0}
 
 
 def builtin_names() -> list[str]:
@@ -308,7 +324,10 @@ def measure_specs(similarity: Mapping[str, Any]) -> list[dict]:
     """The ``similarity.measures`` as jobs read them: label, name and parameters of each.
 
     RBF CKA gives one entry per bandwidth (label ``cka_rbf_<sigma>``), SVCCA carries
-    ``similarity.svcca_keep``; a user measure gets its function's name as label, the
+    ``similarity.svcca_keep``, ``knn_jaccard`` and ``mutual_knn`` carry ``k`` and
+    ``metric`` (``similarity.knn_k``, ``similarity.knn_metric``), ``rtd`` carries
+    ``batch_size``, ``n_batches`` and ``seed`` (``similarity.rtd``); their labels stay
+    the measure names (one setting per run). A user measure gets its function's name as label, the
     spec string as name and no parameters.
 
     >>> measure_specs({"measures": ["cka_linear", "cka_rbf"], "rbf_sigmas": [0.4]})
@@ -333,6 +352,17 @@ def measure_specs(similarity: Mapping[str, Any]) -> list[dict]:
             ]
         elif name == "svcca":
             out.append({"label": name, "name": name, "params": {"keep": similarity["svcca_keep"]}})
+        elif name in ("knn_jaccard", "mutual_knn"):
+            # a validated config has every key; the library defaults stand in otherwise
+            params = {
+                "k": int(similarity.get("knn_k", 10)),
+                "metric": similarity.get("knn_metric", "cosine"),
+            }
+            out.append({"label": name, "name": name, "params": params})
+        elif name == "rtd":
+            settings = {**_RTD_DEFAULTS, **(similarity.get("rtd") or {})}
+            params = {k: settings[k] for k in _RTD_DEFAULTS}
+            out.append({"label": name, "name": name, "params": params})
         else:
             out.append({"label": name, "name": name, "params": {}})
     labels = [m["label"] for m in out]

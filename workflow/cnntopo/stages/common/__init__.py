@@ -140,7 +140,13 @@ def model_config_hash(settings: Mapping) -> str:
 
 
 def save_weights(model, path: str | Path) -> None:
-    """Save ``model.state_dict()`` to ``path`` atomically.
+    """Save ``model.state_dict()`` to ``path`` atomically, as deterministic bytes.
+
+    Equal tensors give equal files, whatever the path: ``torch.save`` to a file names
+    the zip archive's top folder after the file (here the random temporary name of
+    the atomic write), so it is serialised into memory instead, where the folder is
+    always ``archive/``, and the bytes are written with
+    :func:`cnntopo.artifacts.write_bytes`. Read it back with ``torch.load``.
 
     Parameters
     ----------
@@ -148,10 +154,18 @@ def save_weights(model, path: str | Path) -> None:
     path : path-like
         Output ``.pt`` file.
     """
+    import io
+
     import torch
 
-    with artifacts.atomic_path(path) as tmp:
-        torch.save(model.state_dict(), tmp)
+    buffer = io.BytesIO()
+    torch.save(
+        model.state_dict(),
+        buffer,
+        pickle_protocol=2,  # torch's DEFAULT_PROTOCOL, fixed here
+        _use_new_zipfile_serialization=True,
+    )
+    artifacts.write_bytes(path, buffer.getvalue())
 
 
 def model_record(

@@ -291,6 +291,7 @@ def mapper_explorer(
     thumbnails: bool,
     dataset: Mapping,
     split: str,
+    links: Sequence[Sequence[str]] = (),
 ) -> None:
     """Interactive HTML page of several graphs of one cloud (layer selector), node details aside.
 
@@ -318,6 +319,9 @@ def mapper_explorer(
         thumbnails).
     split : {"train", "test"}
         Split of the Mapper images.
+    links : sequence of (label, href), default ()
+        Header links to the experiment's other pages (the representative cycles page),
+        relative to the explorer page.
     """
     from cnntopo.mapper.explorer import write_explorer
 
@@ -340,4 +344,5 @@ def mapper_explorer(
         thumbnails=pictures,
         title=f"cnntopo Mapper explorer: {dataset['name']}",
         details_dir=details_dir,
+        links=[(str(label), str(href)) for label, href in links],
     )

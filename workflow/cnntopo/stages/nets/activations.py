@@ -98,6 +98,13 @@ def extract_activations(
     -------
     dict
         The manifest.
+
+    Raises
+    ------
+    cnntopo.nets.activations.NonFiniteActivationsError
+        The network gives NaN / inf activations (or float16 overflows them): the message
+        names the seed, the weights file, every affected layer and its number of affected
+        images; no shard is written.
     """
     torch = setup_torch(threads)
     from cnntopo.nets.activations import extract_activations as _extract

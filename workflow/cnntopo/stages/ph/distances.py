@@ -130,6 +130,7 @@ def cross_distances(
     dim: int,
     infinite: str,
     parameters: Mapping,
+    representation: str = "topl2",
     threads: int = 1,
 ) -> np.ndarray:
     """Distances between every (model, layer) diagram and every other (paper: 1,700 x 1,700 SW).
@@ -144,7 +145,8 @@ def cross_distances(
     out_npz : path-like
         Output (:func:`cnntopo.stages.common.write_cross`): ``matrix`` (S*L, S*L),
         ``seeds``, ``layers`` and ``meta`` (JSON: metric, dim, parameters,
-        ``kind = "distance"``, seconds, number of diagrams, mean bars per diagram).
+        representation, ``kind = "distance"``, seconds, number of diagrams, mean bars
+        per diagram).
     seeds : sequence of int
         The models (``model.seeds``), length S.
     layers : sequence of str
@@ -157,6 +159,10 @@ def cross_distances(
         ``distances.infinite``.
     parameters : mapping
         The metric's parameters (:func:`metric_params`).
+    representation : {"topl2", "flat", "pool"}, default "topl2"
+        The representation whose diagrams these are (``persistence.representations``;
+        recorded, and the ``representation`` of the rows of
+        :func:`cnntopo.stages.ph.similarity.similarity_tests`).
     threads : int, default 1
         Worker threads of the pairwise loop. A progress line with the pairs done and
         an ETA is logged every 30 s (:class:`cnntopo.progress.Progress`).
@@ -189,13 +195,14 @@ def cross_distances(
         "metric": metric,
         "dim": dim,
         "params": dict(parameters),
+        "representation": representation,
         "kind": "distance",
         "seconds": seconds,
         "n_diagrams": len(dgms),
         "mean_points": float(np.mean([len(d) for d in dgms])),
     }
     write_cross(out_npz, D, seeds, layers, meta)
-    log.info("cross-model %s matrix %s in %.1f s", metric, D.shape, seconds)
+    log.info("cross-model %s matrix on %s %s in %.1f s", metric, representation, D.shape, seconds)
     return D
 
 
@@ -229,10 +236,12 @@ def specificity_analysis(
     kind = meta["kind"]
     if len(seeds) < 2:
         raise ValueError("specificity needs at least two models: add seeds to model.seeds")
-    table = specificity_table(D, layers, len(seeds), kind=kind)
+    # a layer undefined for this measure (NaN, e.g. a dead layer) drops its cases, as in
+    # the comparison tables (analysis/specificity.csv), instead of stopping the job
+    table = specificity_table(D, layers, len(seeds), kind=kind, missing="drop")
     with artifacts.atomic_path(out_csv) as tmp:
         table.to_csv(tmp, index=False)
-    block = mean_cross_block(D, len(seeds), len(layers))
+    block = mean_cross_block(D, len(seeds), len(layers), missing="drop")
     with plotting.paper_style():
         fig = specificity_figure(block, table, layers, metric_label=label, kind=kind)
         plotting.save_figure(fig, figure_outputs)

@@ -40,8 +40,9 @@ def sensitivity_test(
     """PC-removal sensitivity of one model's layers (docs/methods.md §8): SW of H``dim`` and CKA.
 
     For each layer, the ``k`` singular directions of smallest singular value of its
-    cloud are removed, ``k`` over ``np.linspace(step, c, c // step, endpoint=False)``,
-    and the reduced cloud is compared with the original
+    cloud are removed, ``k`` over the distinct values of ``np.linspace(step, c, c //
+    step, endpoint=False)`` (:func:`cnntopo.ph.sensitivity.pc_removal_counts`; one row
+    per ``k``), and the reduced cloud is compared with the original
     (:func:`cnntopo.ph.sensitivity.sensitivity_curve`). Every 30 s at most a line with
     the reduced clouds done and an ETA is logged.
 
@@ -106,7 +107,7 @@ def sensitivity_test(
             on_count=lambda k, layer=layer: counted(k, layer),
         )
         cka = cka_sensitivity_curve(points, step=step)
-        table = sw.merge(cka, on=["k", "fraction_removed"])
+        table = sw.merge(cka, on=["k", "fraction_removed"], validate="one_to_one")
         if labels is not None:
             X = points.astype(np.float64)
             U, _ = left_singular_vectors(X)

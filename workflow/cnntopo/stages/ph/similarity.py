@@ -318,14 +318,19 @@ def similarity_cross(
 
 
 def _row_identity(meta: Mapping) -> dict:
-    """measure / representation / dim of a cross matrix (similarity or diagram distance)."""
-    if "representation" in meta:
-        return {"measure": meta["measure"], "representation": meta["representation"], "dim": None}
-    return {
-        "measure": f"{meta['metric']}_H{meta['dim']}",
-        "representation": "topl2",
-        "dim": int(meta["dim"]),
-    }
+    """measure / representation / dim of a cross matrix (similarity or diagram distance).
+
+    A diagram distance's matrix (:func:`cnntopo.stages.ph.distances.cross_distances`)
+    has ``metric`` and ``dim`` and records its ``representation`` (files written before
+    ``persistence.representations`` existed hold top-l2 diagrams and lack it).
+    """
+    if "metric" in meta:
+        return {
+            "measure": f"{meta['metric']}_H{meta['dim']}",
+            "representation": meta.get("representation", "topl2"),
+            "dim": int(meta["dim"]),
+        }
+    return {"measure": meta["measure"], "representation": meta["representation"], "dim": None}
 
 
 def _undefined_note(meta: Mapping) -> str:
@@ -370,8 +375,9 @@ def similarity_tests(
     ----------
     cross_files : sequence of path-like
         Cross matrices of :func:`similarity_cross` and of
-        :func:`cnntopo.stages.ph.distances.cross_distances` (PH rows), over the same
-        models and layers.
+        :func:`cnntopo.stages.ph.distances.cross_distances` (PH rows, one per
+        diagram distance and ``persistence.representations`` entry, each with its
+        representation), over the same models and layers.
     out_specificity : path-like
         Output: ``measure, representation, dim, exact, within1, ci_low, ci_high,
         within1_ci_low, within1_ci_high, n_cases, n_dropped, note`` (intervals:
