@@ -45,11 +45,19 @@ def dry_run(configfile: Path) -> dict:
             )
             wf.dag(DAGSettings()).execute_workflow(executor="dryrun")
             dag = wf._workflow.dag
-            jobs = sorted(j.rule.name for j in dag.needrun_jobs(exclude_finished=False))
+            needrun = list(dag.needrun_jobs(exclude_finished=False))
+            jobs = sorted(j.rule.name for j in needrun)
+            # each job with the values it reads: two configs that schedule the same rules
+            # still differ here when a value a job reads differs
+            job_params = sorted(
+                f"{j.rule.name} {sorted((k, repr(v)) for k, v in j.params.items())}"
+                for j in needrun
+            )
             targets = sorted(str(f) for j in dag.targetjobs for f in j.input)
-        return {"jobs": jobs, "targets": targets, "error": None}
+        return {"jobs": jobs, "job_params": job_params, "targets": targets, "error": None}
     except Exception as err:  # reported per request, the caller decides
-        return {"jobs": [], "targets": [], "error": f"{type(err).__name__}: {err}"[:2000]}
+        error = f"{type(err).__name__}: {err}"[:2000]
+        return {"jobs": [], "job_params": [], "targets": [], "error": error}
     finally:
         os.chdir(cwd)
 

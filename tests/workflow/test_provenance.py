@@ -249,8 +249,9 @@ def test_every_config_key_reruns_exactly_the_jobs_that_read_it(branch, tiny_run,
             continue
         if ref is None:
             rerun = set(res["jobs"]) - UNCONDITIONAL
-        else:  # both schedule everything: the jobs must differ
-            rerun = set(res["jobs"]) ^ set(against["jobs"])
+        else:  # both schedule everything: the jobs, or the values they read, must differ
+            differ = set(res["job_params"]) ^ set(against["job_params"])
+            rerun = {job.split(" ", 1)[0] for job in differ}  # their rules
         changed = bool(rerun) or res["targets"] != against["targets"]
         if node.get("x-rerun") is False:
             if changed:

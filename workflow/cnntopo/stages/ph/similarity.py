@@ -380,8 +380,11 @@ def similarity_tests(
         representation), over the same models and layers.
     out_specificity : path-like
         Output: ``measure, representation, dim, exact, within1, ci_low, ci_high,
-        within1_ci_low, within1_ci_high, n_cases, n_dropped, note`` (intervals:
-        bootstrap over model pairs; ``dim`` empty for non-PH rows; ``n_cases`` the
+        within1_ci_low, within1_ci_high, seed_ci_low, seed_ci_high, n_cases, n_dropped,
+        note`` (``ci_*``: bootstrap over model pairs, conditional on the networks trained;
+        ``seed_ci_*``: of the exact rate, bootstrap over the networks themselves, so it
+        includes training randomness (:func:`cnntopo.ph.specificity.
+        seed_bootstrap_identification`); ``dim`` empty for non-PH rows; ``n_cases`` the
         decided cases, ``n_dropped`` those left out for NaN entries).
     out_depth : path-like
         Output: ``measure, representation, dim, rho, ci_low, ci_high, n_pairs, note``
@@ -411,6 +414,7 @@ def similarity_tests(
         bootstrap_identification,
         depth_correlation,
         nearest_layers,
+        seed_bootstrap_identification,
         stage_permutation_test,
     )
 
@@ -432,6 +436,8 @@ def similarity_tests(
             "ci_high": nan,
             "within1_ci_low": nan,
             "within1_ci_high": nan,
+            "seed_ci_low": nan,
+            "seed_ci_high": nan,
             "n_cases": 0,
             "n_dropped": 0,
         }
@@ -444,6 +450,9 @@ def similarity_tests(
             dropped = int((nearest == DROPPED).sum())
             exact, lo, hi, n = bootstrap_identification(nearest, 0, n_boot=n_boot, seed=seed)
             row.update(exact=exact, ci_low=lo, ci_high=hi, n_cases=n, n_dropped=dropped)
+            # the interval over networks (training randomness), beside the pair interval
+            _, slo, shi, _ = seed_bootstrap_identification(nearest, 0, n_boot=n_boot, seed=seed)
+            row.update(seed_ci_low=slo, seed_ci_high=shi)
             spec_note = _dropped_note(dropped, L * S * (S - 1), "cases")
             if L <= 2:
                 spec_note = _join(
