@@ -25,6 +25,16 @@ TINY_RUN_FILES = (
 )
 
 
+#: Files of the other end-to-end runs (minutes each).
+OTHER_RUN_FILES = (
+    "test_interrupted_runs.py",
+    "test_dead_layer_run.py",
+    "test_extension_doors.py",
+    "test_any_network.py",
+    "test_mapper_eps_run.py",
+)
+
+
 def run_group(nodeid: str) -> str | None:
     """The end-to-end run whose tests ``nodeid`` belongs to, or None.
 
@@ -38,6 +48,11 @@ def run_group(nodeid: str) -> str | None:
     # the SLURM run, then the sweep run: about as long as the tiny run and its tests
     if file == "test_slurm.py" or name == "test_sweep_runs_end_to_end":
         return "slurm+sweep"
+    # the other end-to-end runs, one after the other on one worker, scheduled right after
+    # the two groups above: left as single tests, one of them would start last and the
+    # whole suite would wait for it
+    if file in OTHER_RUN_FILES:
+        return "runs"
     return None
 
 

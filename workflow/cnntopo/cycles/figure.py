@@ -140,8 +140,16 @@ def ring_figure(
     if not rows:
         raise ValueError("no layers to draw")
     ncol = max(1, top_k or max(len(c) for _, c in rows))
-    fig = Figure(figsize=(3.3 * ncol, 3.5 * len(rows) + 0.6))
-    axes = fig.subplots(len(rows), ncol, squeeze=False)
+    height = 3.5 * len(rows) + 0.6
+    fig = Figure(figsize=(3.3 * ncol, height))
+    # margins in inches, not in fractions of the figure: a tall figure (17 layers) would
+    # otherwise get several inches of blank space above the first row
+    axes = fig.subplots(
+        len(rows),
+        ncol,
+        squeeze=False,
+        gridspec_kw={"top": 1 - 0.6 / height, "bottom": 0.1 / height, "hspace": 0.2},
+    )
     for r, (layer, cycles) in enumerate(rows):
         for j, ax in enumerate(axes[r]):
             ax.set_xlim(-LIM, LIM)
@@ -157,5 +165,5 @@ def ring_figure(
         if not cycles:
             axes[r][0].text(0, 0, "no finite H1 bar", ha="center", va="center", fontsize=9)
     if title:
-        fig.suptitle(title, fontsize=11)
+        fig.suptitle(title, fontsize=11, y=1 - 0.15 / height)
     return fig
