@@ -185,35 +185,7 @@ def diagrams(
     """
     _validate_options(maxdim, backend, coeff, n_threads)
     X = _as_point_cloud(points)
-    if backend == "ripser":
-        from ripser import ripser
-
-        with warnings.catch_warnings():
-            # ripser warns whenever n_points == n_features; our input is always points
-            warnings.filterwarnings("ignore", message="The input matrix is square")
-            result = ripser(
-                X,
-                maxdim=int(maxdim),
-                thresh=np.inf,
-                coeff=int(coeff),
-                distance_matrix=False,
-                do_cocycles=False,
-                metric="euclidean",
-                n_perm=None,
-            )
-    else:
-        from gph import ripser_parallel
-
-        result = ripser_parallel(
-            X,
-            maxdim=int(maxdim),
-            thresh=np.inf,
-            coeff=int(coeff),
-            metric="euclidean",
-            collapse_edges=False,
-            n_threads=int(n_threads),
-        )
-    return [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in result["dgms"]]
+    return _rips_diagrams(X, False, maxdim, backend, coeff, n_threads)
 
 
 def _as_distance_matrix(distances: Any) -> np.ndarray:
@@ -241,6 +213,45 @@ def _as_distance_matrix(distances: Any) -> np.ndarray:
             f"distances must be exactly symmetric; the largest asymmetry is {np.abs(D - D.T).max()}"
         )
     return D
+
+
+def _rips_diagrams(
+    X: np.ndarray, precomputed: bool, maxdim: int, backend: str, coeff: int, n_threads: int
+) -> list[np.ndarray]:
+    """Vietoris-Rips diagrams of points (n, d) or of a distance matrix (n, n), by backend.
+
+    Every option that differs between the libraries is explicit: the full filtration
+    (``thresh=inf``), no cocycles, no landmark subsampling, no edge collapse.
+    """
+    if backend == "ripser":
+        from ripser import ripser
+
+        with warnings.catch_warnings():
+            # ripser warns whenever n_points == n_features; a point cloud is meant here
+            warnings.filterwarnings("ignore", message="The input matrix is square")
+            result = ripser(
+                X,
+                maxdim=int(maxdim),
+                thresh=np.inf,
+                coeff=int(coeff),
+                distance_matrix=precomputed,
+                do_cocycles=False,
+                metric="euclidean",
+                n_perm=None,
+            )
+    else:
+        from gph import ripser_parallel
+
+        result = ripser_parallel(
+            X,
+            maxdim=int(maxdim),
+            thresh=np.inf,
+            coeff=int(coeff),
+            metric="precomputed" if precomputed else "euclidean",
+            collapse_edges=False,
+            n_threads=int(n_threads),
+        )
+    return [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in result["dgms"]]
 
 
 def distance_matrix_diagrams(
@@ -312,31 +323,7 @@ def distance_matrix_diagrams(
     """
     _validate_options(maxdim, backend, coeff, n_threads)
     D = _as_distance_matrix(distances)
-    if backend == "ripser":
-        from ripser import ripser
-
-        result = ripser(
-            D,
-            maxdim=int(maxdim),
-            thresh=np.inf,
-            coeff=int(coeff),
-            distance_matrix=True,
-            do_cocycles=False,
-            n_perm=None,
-        )
-    else:
-        from gph import ripser_parallel
-
-        result = ripser_parallel(
-            D,
-            maxdim=int(maxdim),
-            thresh=np.inf,
-            coeff=int(coeff),
-            metric="precomputed",
-            collapse_edges=False,
-            n_threads=int(n_threads),
-        )
-    return [np.asarray(d, dtype=np.float64).reshape(-1, 2) for d in result["dgms"]]
+    return _rips_diagrams(D, True, maxdim, backend, coeff, n_threads)
 
 
 def save_diagrams(path: str | os.PathLike, dgms: list[np.ndarray], meta: dict) -> None:
