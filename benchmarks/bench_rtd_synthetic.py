@@ -29,10 +29,13 @@ authors' SVCCA keeps the directions holding 99 % of the sum of singular values, 
 99 % of the variance; on 2-D clouds both keep both directions.
 
 ``--cost`` times ``rtd``, ``knn_jaccard`` and ``mutual_knn`` per pair of random
-(n, 64) representations at n = 120, 300, 1000 (the defaults of ``similarity.rtd``,
-``similarity.knn_k`` and ``knn_metric``; the Gram route the engines take: one
-preparation per representation, then every pair) and extrapolates to a cross matrix of
-17 layers x 4 seeds = 68 representations, 2,278 pairs, on one core.
+(n, 64) representations at n = 120, 300, 1000 (the defaults of ``similarity.knn_k``,
+``knn_metric`` and ``similarity.rtd``, RTD with both backends; the Gram route the
+engines take: one preparation per representation, then every pair), and the
+Vietoris-Rips diagrams of one flat / pool layer from its distances; then extrapolates to
+the cross matrices of the demo (68 representations of 300 images), the Kornblith run
+(80 of 300) and the paper's scale (1,700 of 1,000), on one core, with the machine's
+yardstick timed in the same run.
 
 Usage::
 
@@ -126,37 +129,80 @@ def experiment(name: str, base: np.ndarray, mods: list[np.ndarray], truth: list[
     print(f"{'imd':24s} {'-':>6s} {PUBLISHED[name]['imd']:9.2f}  (not implemented)")
 
 
+#: Cross matrices the costs are extrapolated to: (name, representations, images).
+SCALES = (
+    ("demo (4 x 17 layers)", 68, 300),
+    ("Kornblith (10 x 8 layers)", 80, 300),
+    ("paper (100 x 17 layers)", 1700, 1000),
+)
+
+
 def cost(sizes: tuple[int, ...] = (120, 300, 1000), width: int = 64, rtd_batches: int = 10) -> None:
-    reps, pairs = 68, 68 * 67 // 2
-    print(f"\ncost per pair on one core, random (n, {width}) representations (Gram route)")
-    print(f"{'measure':12s} {'n':>5s} {'prep s':>8s} {'pair s':>8s} {'68 reps, 2278 pairs':>20s}")
+    """Seconds per representation (preparation) and per pair, one core, then per cross matrix."""
+    from bench_knee import yardstick
+
+    from cnntopo.ph.persistence import distance_matrix_diagrams
+    from cnntopo.ph.representations import representation_distances
+
+    ys = yardstick()
+    print(f"\nyardstick (ripser 1000 x 256 Gaussian, maxdim 1): {ys:.2f} s")
+    print(f"cost on one core, random (n, {width}) representations (the Gram route of the engines)")
+    print(f"{'measure':22s} {'n':>5s} {'prep s':>8s} {'pair s':>8s}")
     rng = np.random.default_rng(0)
+    per_pair: dict[tuple[str, int], tuple[float, float]] = {}
     for n in sizes:
         X = rng.normal(size=(n, width))
         Y = np.tanh(X @ rng.normal(size=(width, width))) + 0.3 * rng.normal(size=(n, width))
         K, L = linear_gram(X), linear_gram(Y)
+        whole = n <= 500  # the authors' batch of 500 covers the whole set
         specs = {
             "knn_jaccard": {"k": 10, "metric": "cosine"},
             "mutual_knn": {"k": 10, "metric": "cosine"},
-            "rtd": {"batch_size": 500, "n_batches": rtd_batches, "seed": 0},
+            "rtd (ripser)": {"batch_size": 500, "n_batches": rtd_batches, "seed": 0},
+            "rtd (giotto)": {
+                "batch_size": 500,
+                "n_batches": rtd_batches,
+                "seed": 0,
+                "backend": "giotto",
+            },
         }
-        for name, params in specs.items():
+        for label, params in specs.items():
+            name = label.split()[0]
             prepare, pair = GRAM_PREPARATIONS[name](params)
             t0 = time.perf_counter()
             a, b = prepare(K, "K"), prepare(L, "L")
             prep = (time.perf_counter() - t0) / 2
-            repeats = 1 if name == "rtd" else 20
+            pair(a, b)  # imports and first-call set-up out of the timing
+            repeats = (3 if whole else 1) if name == "rtd" else 20
             t0 = time.perf_counter()
             for _ in range(repeats):
                 value = pair(a, b)
-            per_pair = (time.perf_counter() - t0) / repeats
-            if name == "rtd" and n > 500:  # timed on rtd_batches subsets, scaled to 10
-                per_pair *= 10 / rtd_batches
-            total = reps * prep + pairs * per_pair
-            hours = f"{total / 3600:.2f} h" if total > 600 else f"{total:.1f} s"
-            print(
-                f"{name:12s} {n:5d} {prep:8.4f} {per_pair:8.4f} {hours:>20s}  (value {value:.4g})"
-            )
+            seconds = (time.perf_counter() - t0) / repeats
+            if name == "rtd" and not whole:  # timed on rtd_batches subsets, scaled to 10
+                seconds *= 10 / rtd_batches
+            per_pair[(label, n)] = (prep, seconds)
+            print(f"{label:22s} {n:5d} {prep:8.4f} {seconds:8.4f}  (value {value:.4g})")
+        # PH of flat / pool: one Vietoris-Rips reduction per layer from its distances
+        D = representation_distances((K, None))
+        for backend in ("giotto", "ripser"):
+            label = f"PH H0+H1 ({backend})"
+            t0 = time.perf_counter()
+            distance_matrix_diagrams(D, maxdim=1, backend=backend, coeff=2)
+            per_pair[(label, n)] = (time.perf_counter() - t0, 0.0)
+            print(f"{label:22s} {n:5d} {per_pair[(label, n)][0]:8.4f} {'-':>8s}  (per layer)")
+    print("\nextrapolated to one cross matrix (every pair of layer representations), one core:")
+    print(f"{'measure':22s}" + "".join(f"  {name:>26s}" for name, _, _ in SCALES))
+    for label in dict.fromkeys(k[0] for k in per_pair):
+        cells = []
+        for _, reps, n in SCALES:
+            if (label, n) not in per_pair:
+                cells.append("-")
+                continue
+            prep, seconds = per_pair[(label, n)]
+            total = reps * prep + reps * (reps - 1) // 2 * seconds
+            cells.append(f"{total / 3600:.2f} h" if total > 600 else f"{total:.1f} s")
+        print(f"{label:22s}" + "".join(f"  {c:>26s}" for c in cells))
+    print(f"(yardsticks: divide by {ys:.2f} s to compare machines)")
 
 
 def main() -> None:

@@ -90,6 +90,31 @@ def test_the_papers_upper_matrix_gives_the_same_barcode_as_the_full_one(pair):
     assert h1_total_length(upper) == pytest.approx(h1_total_length(full), rel=1e-12)
 
 
+def test_giotto_backend_agrees_with_ripser_and_the_authors_matrix(pair, monkeypatch):
+    import gph
+
+    X, Y = pair
+    calls = []
+    real = gph.ripser_parallel
+    monkeypatch.setattr(gph, "ripser_parallel", lambda *a, **k: calls.append(1) or real(*a, **k))
+    forward, backward = _reference_one_way(X, Y), _reference_one_way(Y, X)
+    # giotto-ph filters in float32: agreement to float32 rounding, not bit for bit
+    value = rtd(X, Y, batch_size=None, backend="giotto")
+    assert value == pytest.approx((forward + backward) / 2, rel=1e-5)
+    assert len(calls) == 2  # both directions through giotto-ph
+    assert rtd(X, Y, batch_size=30, n_batches=3, backend="giotto") == pytest.approx(
+        rtd(X, Y, batch_size=30, n_batches=3), rel=1e-5
+    )
+    R1 = quantile_normalised(squareform(pdist(X)))
+    R2 = quantile_normalised(squareform(pdist(Y)))
+    upper = cross_barcode_matrix(R1, R2, upper=True)  # +inf entries: edges never added
+    assert h1_total_length(upper, "giotto") == pytest.approx(h1_total_length(upper), rel=1e-5)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        rtd(X, Y, backend="gudhi")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        h1_total_length(upper, "gudhi")
+
+
 def test_zero_for_the_same_cloud_and_rotated_scaled_shifted_copies(pair):
     X, _ = pair
     Q = _orthogonal(X.shape[1], seed=5)
@@ -169,7 +194,11 @@ def test_registered_as_a_distance_with_config_params(pair):
         {"measures": ["rtd"], "rtd": {"batch_size": 40, "n_batches": 2, "seed": 3}}
     )
     assert spec == [
-        {"label": "rtd", "name": "rtd", "params": {"batch_size": 40, "n_batches": 2, "seed": 3}}
+        {
+            "label": "rtd",
+            "name": "rtd",
+            "params": {"batch_size": 40, "n_batches": 2, "seed": 3, "backend": "ripser"},
+        }
     ]
     M = measure_matrix("rtd", [X, Y, X @ _orthogonal(6, 1)], **spec[0]["params"])
     assert M[0, 2] == pytest.approx(0.0, abs=1e-9)

@@ -276,6 +276,63 @@ def test_deletion_curve_from_the_gram_equals_deletion_in_feature_space():
     assert curve["cka_linear"].is_monotonic_increasing
 
 
+def test_deletion_curve_ph_columns_are_the_diagram_distances_of_the_pca_deletions():
+    """PH of flat / pool in the sensitivity test: SW between the Vietoris-Rips diagrams of
+    the original and of the explicitly PCA-deleted features (Ripser and persim called
+    here); a circle survives deleting the noise directions and dies when one is left."""
+    import persim
+    from ripser import ripser
+
+    from cnntopo.ph.sensitivity import deletion_curve
+    from cnntopo.ph.similarity import linear_gram
+
+    rng = np.random.default_rng(4)
+    n = 60
+    t = np.sort(rng.uniform(0, 2 * np.pi, n))
+    X = np.hstack([3 * np.c_[np.cos(t), np.sin(t)], 0.05 * rng.normal(size=(n, 6))])
+    y = (t > np.pi).astype(int)
+    ph = [
+        {
+            "label": "sliced_wasserstein_H1",
+            "metric": "sliced_wasserstein",
+            "dim": 1,
+            "params": {"M": 50},
+        },
+        {
+            "label": "sliced_wasserstein_H0",
+            "metric": "sliced_wasserstein",
+            "dim": 0,
+            "params": {"M": 50},
+        },
+    ]
+    persistence = {"maxdim": 1, "backend": "ripser", "coeff": 2}
+    curve = deletion_curve(
+        linear_gram(X),
+        y,
+        [("cka_linear", "cka_linear", {})],
+        diagram_measures=ph,
+        persistence=persistence,
+    )
+    assert list(curve.columns[-2:]) == ["sliced_wasserstein_H1", "sliced_wasserstein_H0"]
+    Xc = X - X.mean(axis=0)
+    U, S, Vt = np.linalg.svd(Xc, full_matrices=False)
+
+    def dgm(Z, dim):
+        d = ripser(Z, maxdim=1, coeff=2)["dgms"][dim]
+        return d[np.isfinite(d[:, 1])]
+
+    for row in curve.itertuples():
+        Xk = (U[:, : 8 - row.deleted] * S[: 8 - row.deleted]) @ Vt[: 8 - row.deleted]
+        for dim, value in ((1, row.sliced_wasserstein_H1), (0, row.sliced_wasserstein_H0)):
+            ref = persim.sliced_wasserstein(dgm(Xc, dim), dgm(Xk, dim), M=50)
+            assert value == pytest.approx(ref, rel=1e-4, abs=1e-6)
+    h1 = curve["sliced_wasserstein_H1"].to_numpy()
+    assert curve["deleted"].tolist() == [4, 6, 7]
+    assert h1[-1] > 5 * h1[0]  # one direction left: the loop is gone
+    with pytest.raises(ValueError, match="persistence"):
+        deletion_curve(linear_gram(X), y, [], diagram_measures=ph)
+
+
 def test_spearman_interval_matches_scipy_and_covers_it():
     from scipy.stats import spearmanr
 

@@ -389,43 +389,87 @@ def test_sensitivity_test_logs_progress_with_an_eta(tmp_path, monkeypatch, caplo
     assert totals == {5} and done == [1, 2, 3, 4, 5]
 
 
-def test_sensitivity_table_logs_progress_with_an_eta(tmp_path, monkeypatch, caplog):
-    # 2 seeds x 3 layers x 2 representations: 12 deletion curves, one line after each.
+def _sensitivity_inputs(tmp_path, seed: int, n_per_class: int, channels: int):
+    """PH tables, topl2 + pool representation files and eval.json of SEEDS x LAYERS."""
     import json
 
-    from cnntopo.stages.ph.sensitivity import sensitivity_table
-
-    _stepping_clock(monkeypatch)
-    rng = np.random.default_rng(9)
-    labels = np.repeat(np.arange(3), 8)
+    rng = np.random.default_rng(seed)
+    labels = np.repeat(np.arange(3), n_per_class)
     (tmp_path / "eval.json").write_text(json.dumps({"labels": labels.tolist()}))
     reps, tables = [], []
-    for seed in SEEDS:
+    for s in SEEDS:
         shards = []
         for i in range(len(LAYERS)):
-            shards.append(tmp_path / f"shard_{seed}_{i}.npy")
-            np.save(shards[-1], rng.normal(size=(labels.size, 4, 2, 2)).astype(np.float32))
-            tables.append(tmp_path / f"ph_{seed}_{i}.csv")
+            shards.append(tmp_path / f"shard_{s}_{i}.npy")
+            np.save(shards[-1], rng.normal(size=(labels.size, channels, 2, 2)).astype(np.float32))
+            tables.append(tmp_path / f"ph_{s}_{i}.csv")
             pd.DataFrame({"sw": rng.uniform(size=3), "accuracy_drop": rng.uniform(size=3)}).to_csv(
                 tables[-1], index=False
             )
-        reps += [tmp_path / f"rep{seed}_{r}.npz" for r in ("topl2", "pool")]
+        reps += [tmp_path / f"rep{s}_{r}.npz" for r in ("topl2", "pool")]
         similarity_representations(
-            shards, reps[-2:], seed=seed, layers=LAYERS, representations=["topl2", "pool"]
+            shards, reps[-2:], seed=s, layers=LAYERS, representations=["topl2", "pool"]
         )
-    caplog.set_level("INFO", logger="cnntopo")
-    sensitivity_table(
-        tables,
-        reps,
-        tmp_path / "eval.json",
-        tmp_path / "sensitivity.csv",
-        seeds=SEEDS,
-        layers=LAYERS,
-        representations=["topl2", "pool"],
-        measures=[{"label": "cka_linear", "name": "cka_linear", "params": {}}],
-        ph_measure="sliced_wasserstein_H1",
-        n_boot=10,
+    return tables, reps, tmp_path / "eval.json"
+
+
+_SENSITIVITY_KWARGS = dict(
+    seeds=SEEDS,
+    layers=LAYERS,
+    representations=["topl2", "pool"],
+    measures=[{"label": "cka_linear", "name": "cka_linear", "params": {}}],
+    ph_measure="sliced_wasserstein_H1",
+    n_boot=10,
+)
+
+
+def test_sensitivity_table_ph_rows_on_pool(tmp_path):
+    # the diagram distances on pool: rows with their dim and a finite rho beside the
+    # measures' rows; topl2 among the diagram representations is an error (its PH row is
+    # the paper's test)
+    from cnntopo.stages.ph.sensitivity import sensitivity_table
+
+    tables, reps, eval_set = _sensitivity_inputs(tmp_path, 11, 10, 6)
+    ph = [
+        {
+            "label": f"sliced_wasserstein_H{d}",
+            "metric": "sliced_wasserstein",
+            "dim": d,
+            "params": {"M": 20},
+        }
+        for d in (0, 1)
+    ]
+    kwargs = dict(
+        _SENSITIVITY_KWARGS,
+        diagram_measures=ph,
+        persistence={"maxdim": 1, "backend": "ripser", "coeff": 2},
     )
+    out = tmp_path / "sensitivity.csv"
+    sensitivity_table(tables, reps, eval_set, out, diagram_representations=["pool"], **kwargs)
+    table = pd.read_csv(out)
+    rows = list(zip(table["measure"], table["representation"], table["dim"], strict=True))
+    assert [r[:2] for r in rows] == [
+        ("sliced_wasserstein_H1", "topl2"),
+        ("cka_linear", "topl2"),
+        ("cka_linear", "pool"),
+        ("sliced_wasserstein_H0", "pool"),
+        ("sliced_wasserstein_H1", "pool"),
+    ]
+    assert table["dim"].tolist()[-2:] == [0, 1] and pd.isna(table["dim"][2])
+    pool_ph = table[table["representation"].eq("pool") & table["measure"].str.startswith("sliced")]
+    assert np.isfinite(pool_ph["rho"]).all() and (pool_ph["n_cases"] > 0).all()
+    with pytest.raises(ValueError, match="other than topl2"):
+        sensitivity_table(tables, reps, eval_set, out, diagram_representations=["topl2"], **kwargs)
+
+
+def test_sensitivity_table_logs_progress_with_an_eta(tmp_path, monkeypatch, caplog):
+    # 2 seeds x 3 layers x 2 representations: 12 deletion curves, one line after each.
+    from cnntopo.stages.ph.sensitivity import sensitivity_table
+
+    _stepping_clock(monkeypatch)
+    tables, reps, eval_set = _sensitivity_inputs(tmp_path, 9, 8, 4)
+    caplog.set_level("INFO", logger="cnntopo")
+    sensitivity_table(tables, reps, eval_set, tmp_path / "sensitivity.csv", **_SENSITIVITY_KWARGS)
     done, totals = _progress_counts(caplog, "curves")
     assert totals == {12} and done == list(range(1, 13))
 

@@ -30,14 +30,14 @@ References
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from cnntopo.ph.distances import finite_part, sliced_wasserstein
-from cnntopo.ph.persistence import diagrams
+from cnntopo.ph.distances import finite_part, pairwise, sliced_wasserstein
+from cnntopo.ph.persistence import diagrams, distance_matrix_diagrams
 from cnntopo.ph.similarity import UndefinedMeasureError, linear_cka
 
 __all__ = [
@@ -524,6 +524,8 @@ def deletion_curve(
     features: Any = None,
     split_seed: int = 0,
     notes: dict | None = None,
+    diagram_measures: Sequence[Mapping] = (),
+    persistence: Mapping | None = None,
 ) -> pd.DataFrame:
     """Dissimilarity to the original and probe-accuracy drop after deleting principal components.
 
@@ -555,6 +557,18 @@ def deletion_curve(
     notes : dict, optional
         Filled with ``label -> reason`` for every measure with NaN values (undefined
         on the original or on some reduced representation, e.g. a trivial CCA).
+    diagram_measures : sequence of mapping, default ()
+        PH columns: ``{"label", "metric", "dim", "params"}`` each, e.g.
+        ``{"label": "sliced_wasserstein_H1", "metric": "sliced_wasserstein", "dim": 1,
+        "params": {"M": 50}}``. Column ``label`` holds the diagram distance
+        (:func:`cnntopo.ph.distances.pairwise`, essential bars stripped) between the
+        H_dim diagram of the original and of each reduced representation: Vietoris-Rips
+        of their exact Euclidean distances
+        (:func:`cnntopo.ph.persistence.distance_matrix_diagrams`), as the
+        ``flat`` / ``pool`` diagrams of the PH branch.
+    persistence : mapping, optional
+        ``{"maxdim", "backend", "coeff"}`` of those diagrams (required with
+        ``diagram_measures``).
 
     Returns
     -------
@@ -562,17 +576,21 @@ def deletion_curve(
         One row per deletion count (none for a rank-one or constant representation;
         a constant one gets ``notes[label]`` for every measure): ``deleted``,
         ``fraction_deleted`` (``k / r``), ``accuracy``, ``accuracy_drop`` (original
-        accuracy minus it) and one column per measure label, NaN where undefined.
+        accuracy minus it), one column per measure label, NaN where undefined, then
+        one per ``diagram_measures`` label.
     """
     from cnntopo.ph.similarity import compare, principal_coordinates, route
 
     columns = ["deleted", "fraction_deleted", "accuracy", "accuracy_drop"]
     columns += [label for label, _, _ in measures]
+    columns += [m["label"] for m in diagram_measures]
+    if diagram_measures and persistence is None:
+        raise ValueError("diagram_measures need persistence = {maxdim, backend, coeff}")
     notes = {} if notes is None else notes
     try:
         F = principal_coordinates(gram)
     except UndefinedMeasureError as err:  # a constant representation: nothing to delete
-        for label, _, _ in measures:
+        for label in columns[4:]:
             notes[label] = err.reason
         return pd.DataFrame(columns=columns)
     y = np.asarray(labels)
@@ -613,7 +631,28 @@ def deletion_curve(
             n_nan = int(np.isnan(values).sum())
             notes[label] = f"{n_nan} of {values.size} deletions undefined: " + "; ".join(reasons)
         table[label] = values if result.kind == "distance" else 1.0 - values
+    if diagram_measures:
+        table.update(_diagram_columns([F, *reduced], diagram_measures, persistence))
     return pd.DataFrame(table)
+
+
+def _diagram_columns(
+    clouds: Sequence[np.ndarray], diagram_measures: Sequence[Mapping], persistence: Mapping
+) -> dict[str, np.ndarray]:
+    """Diagram distance from ``clouds[0]`` to each other cloud, per diagram measure."""
+    from scipy.spatial.distance import pdist, squareform
+
+    settings = {k: persistence[k] for k in ("maxdim", "backend", "coeff")}
+    dgms = [distance_matrix_diagrams(squareform(pdist(C)), **settings) for C in clouds]
+    out = {}
+    for m in diagram_measures:
+        dim = int(m["dim"])
+        if dim > settings["maxdim"]:
+            raise ValueError(f"{m['label']}: H{dim} above persistence maxdim {settings['maxdim']}")
+        finite = [_finite_diagram(d[dim]) for d in dgms]
+        row = pairwise(finite[:1], finite[1:], metric=m["metric"], **dict(m["params"]))
+        out[m["label"]] = row[0]
+    return out
 
 
 def spearman_interval(

@@ -200,6 +200,35 @@ class PHPlan:
         return list(self.representations) if self.similarity["measures"] else []
 
     @property
+    def sensitivity_diagram_representations(self) -> list[str]:
+        """Representations whose PH also enters the sensitivity table: the
+        ``persistence.representations`` diagrammed from distances (flat, pool) that the
+        table reads (``similarity.representations``)."""
+        tested = self.sensitivity_representations
+        return [r for r in self.distance_diagram_representations if r in tested]
+
+    @property
+    def sensitivity_diagram_measures(self) -> list[dict]:
+        """``similarity.diagram_distances`` as the sensitivity table computes them on
+        flat / pool: ``{"label", "metric", "dim", "params"}`` each."""
+        if not self.sensitivity_diagram_representations:
+            return []
+        out = []
+        for label in self.diagram_measures:
+            metric, dim = label.rsplit("_H", 1)
+            params = metric_params(self.config["distances"], metric)
+            out.append({"label": label, "metric": metric, "dim": int(dim), "params": params})
+        return out
+
+    @property
+    def sensitivity_persistence(self) -> dict:
+        """The diagram settings of the flat / pool PH rows of the sensitivity table (those of
+        rule representation_diagrams); empty without such rows."""
+        if not self.sensitivity_diagram_representations:
+            return {}
+        return {k: self.config["persistence"][k] for k in ("maxdim", "backend", "coeff")}
+
+    @property
     def sensitivity_reps(self) -> list[str]:
         """Representation files of the tested models, seed-major (none without measures)."""
         return [

@@ -68,6 +68,9 @@ rule sensitivity_table:
             measures=PLAN.similarity_measures,
             ph_measure=PLAN.dist,
             n_boot=config["similarity"]["bootstrap"],
+            diagram_representations=PLAN.sensitivity_diagram_representations,
+            diagram_measures=PLAN.sensitivity_diagram_measures,
+            persistence=PLAN.sensitivity_persistence,
         ),
     script:
         "../../scripts/ph/sensitivity_table.py"

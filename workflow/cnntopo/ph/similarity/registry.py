@@ -124,7 +124,12 @@ MEASURES: dict[str, Measure] = {
 
 
 #: The ``similarity.rtd`` settings that reach :func:`rtd`, with the library defaults.
-_RTD_DEFAULTS = {"batch_size": RTD_BATCH_SIZE, "n_batches": RTD_BATCHES, "seed": 0}
+_RTD_DEFAULTS = {
+    "batch_size": RTD_BATCH_SIZE,
+    "n_batches": RTD_BATCHES,
+    "seed": 0,
+    "backend": "ripser",
+}
 
 
 def builtin_names() -> list[str]:
@@ -326,7 +331,7 @@ def measure_specs(similarity: Mapping[str, Any]) -> list[dict]:
     RBF CKA gives one entry per bandwidth (label ``cka_rbf_<sigma>``), SVCCA carries
     ``similarity.svcca_keep``, ``knn_jaccard`` and ``mutual_knn`` carry ``k`` and
     ``metric`` (``similarity.knn_k``, ``similarity.knn_metric``), ``rtd`` carries
-    ``batch_size``, ``n_batches`` and ``seed`` (``similarity.rtd``); their labels stay
+    ``batch_size``, ``n_batches``, ``seed`` and ``backend`` (``similarity.rtd``); their labels stay
     the measure names (one setting per run). A user measure gets its function's name as label, the
     spec string as name and no parameters.
 

@@ -153,6 +153,9 @@ def sensitivity_table(
     ph_measure: str,
     n_boot: int,
     seed: int = 0,
+    diagram_representations: Sequence[str] = (),
+    diagram_measures: Sequence[Mapping] = (),
+    persistence: Mapping | None = None,
 ) -> None:
     """Ding et al.'s grounded sensitivity test for every (measure, representation) and PH.
 
@@ -192,6 +195,16 @@ def sensitivity_table(
     n_boot : int
         ``similarity.bootstrap``.
     seed : int, default 0
+    diagram_representations : sequence of str, default ()
+        Representations (among ``representations``, not ``topl2``) that also get PH
+        rows: the diagram distances ``diagram_measures`` between the Vietoris-Rips
+        diagrams of the original and of each reduced representation
+        (:func:`cnntopo.ph.sensitivity.deletion_curve`), the same deletions as the
+        measures. ``topl2``'s PH row is the paper's test above.
+    diagram_measures : sequence of mapping, default ()
+        ``{"label", "metric", "dim", "params"}`` each (``similarity.diagram_distances``).
+    persistence : mapping, optional
+        ``{"maxdim", "backend", "coeff"}`` of those diagrams.
     """
     import pandas as pd
 
@@ -227,11 +240,20 @@ def sensitivity_table(
         }
     )
     specs = [(m["label"], m["name"], dict(m["params"])) for m in measures]
+    allowed = set(representations) - {"topl2"}
+    unknown = sorted(set(diagram_representations) - allowed)
+    if unknown:
+        raise ValueError(
+            f"diagram_representations {unknown}: PH rows need a representation among "
+            f"{list(representations)} other than topl2 (whose PH row is the paper's test)"
+        )
     lines = progress_lines(len(seeds) * L * R, "curves")
     for r, rep in enumerate(representations):
         t0 = time.perf_counter()
         curves = []
-        undefined: dict[str, dict[str, str]] = {label: {} for label, _, _ in specs}
+        dms = list(diagram_measures) if rep in diagram_representations else []
+        columns = [label for label, _, _ in specs] + [m["label"] for m in dms]
+        undefined: dict[str, dict[str, str]] = {label: {} for label in columns}
         for i, s in enumerate(seeds):
             layer_reps = load_representation(rep_files[i * R + r])
             for layer, rep_ in zip(layers, layer_reps, strict=True):
@@ -239,7 +261,13 @@ def sensitivity_table(
                 notes: dict = {}
                 # similarity.max_images: the representations hold the first N images
                 curve = deletion_curve(
-                    gram, labels[: gram.shape[0]], specs, features=rep_[1], notes=notes
+                    gram,
+                    labels[: gram.shape[0]],
+                    specs,
+                    features=rep_[1],
+                    notes=notes,
+                    diagram_measures=dms,
+                    persistence=persistence,
                 )
                 for label, reason in notes.items():
                     undefined[label][f"{s}/{layer}"] = reason
@@ -254,7 +282,8 @@ def sensitivity_table(
                 curves.append(curve.assign(group=f"{s}/{layer}"))
                 lines.update(r * len(seeds) * L + len(curves), representation=rep, layer=layer)
         table = pd.concat(curves)
-        for label, _, _ in specs:
+        dims = {m["label"]: int(m["dim"]) for m in dms}
+        for label in columns:
             values = pd.to_numeric(table[label], errors="coerce")
             drop = pd.to_numeric(table["accuracy_drop"], errors="coerce")
             rho, lo, hi, n = spearman_interval(
@@ -264,7 +293,7 @@ def sensitivity_table(
                 {
                     "measure": label,
                     "representation": rep,
-                    "dim": None,
+                    "dim": dims.get(label),
                     "rho": rho,
                     "ci_low": lo,
                     "ci_high": hi,
