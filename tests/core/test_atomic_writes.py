@@ -45,6 +45,30 @@ def test_failure_leaves_nothing_and_keeps_old_file(tmp_path):
     assert target.read_text() == "complete" and list(tmp_path.iterdir()) == [target]
 
 
+def test_atomic_folder_replaces_whole_or_leaves_the_old_one(tmp_path):
+    target = tmp_path / "details"
+    with artifacts.atomic_folder(target) as tmp:
+        (tmp / "a.js").write_text("1")
+        (tmp / "b.js").write_text("2")
+        assert not target.exists()  # nothing at the target until the block succeeds
+    assert sorted(p.name for p in target.iterdir()) == ["a.js", "b.js"]
+    with pytest.raises(KeyboardInterrupt), artifacts.atomic_folder(target) as tmp:
+        (tmp / "c.js").write_text("half")
+        raise KeyboardInterrupt
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["details"]  # no temp folder left
+    assert sorted(p.name for p in target.iterdir()) == ["a.js", "b.js"]
+    # a folder a SIGKILLed writer left is removed by the next write; the new one replaces
+    # the old folder whole (b.js is gone)
+    stale = tmp_path / ".details.0badc0de.tmp"
+    stale.mkdir()
+    (stale / "x").write_text("stale")
+    assert artifacts.temporary_files(target, "") == [stale]
+    with artifacts.atomic_folder(target) as tmp:
+        (tmp / "a.js").write_text("3")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["details"]
+    assert [p.name for p in target.iterdir()] == ["a.js"] and (target / "a.js").read_text() == "3"
+
+
 def test_written_files_get_the_usual_permissions(tmp_path):
     import os
 

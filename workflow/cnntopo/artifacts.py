@@ -29,6 +29,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -42,6 +43,7 @@ __all__ = [
     "MissingArtifactError",
     "CorruptArtifactError",
     "atomic_path",
+    "atomic_folder",
     "temporary_files",
     "write_bytes",
     "write_json",
@@ -209,6 +211,46 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         if tmp is not None:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_folder(folder: str | os.PathLike) -> Iterator[Path]:
+    """Yield a new empty folder that replaces ``folder`` whole when the block succeeds.
+
+    The folder counterpart of :func:`atomic_path` (e.g. the explorer's per-node detail
+    files): ``.<name>.<8 hex digits>.tmp`` next to ``folder``
+    (``temporary_files(folder, "")``), removed with its content if the block raises,
+    renamed to ``folder`` (after the old one is removed) if it succeeds. Temporary
+    folders a killed writer left behind are removed first.
+
+    Parameters
+    ----------
+    folder : path-like
+        Final folder; its parent is created if needed.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary folder to fill.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    for stale in temporary_files(folder, ""):
+        shutil.rmtree(stale, ignore_errors=True)
+    while True:
+        tmp = folder.parent / f".{folder.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}"
+        try:
+            tmp.mkdir()
+            break
+        except FileExistsError:  # 1 in 4e9: draw again
+            continue
+    try:
+        yield tmp
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except BaseException:  # KeyboardInterrupt and SystemExit too
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 

@@ -59,7 +59,6 @@ import io
 import json
 import math
 import os
-import shutil
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -67,7 +66,7 @@ from typing import Any
 
 import numpy as np
 
-from cnntopo.artifacts import atomic_path, write_text
+from cnntopo.artifacts import atomic_folder, atomic_path
 from cnntopo.mapper.draw import (
     OTHER_COLOR,
     class_colors,
@@ -279,14 +278,9 @@ def split_explorer_details(data: dict[str, Any], url_prefix: str) -> dict[str, s
 
 def _write_folder(folder: str | os.PathLike, files: Mapping[str, str]) -> None:
     """Write ``files`` (name -> text) as the only content of ``folder``, replaced whole."""
-    folder = os.fspath(folder)
-    tmp = f"{folder}.tmp{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    for name, text in files.items():
-        write_text(os.path.join(tmp, name), text)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    with atomic_folder(folder) as tmp:
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
 
 
 @functools.cache

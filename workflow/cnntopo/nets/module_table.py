@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cnntopo.artifacts import write_text
 from cnntopo.nets.arch import parse_arch
 from cnntopo.nets.registry import static_module_table
 
@@ -137,8 +138,5 @@ def module_table(
             f"for {image_size}x{image_size} inputs: {detail}"
         )
     table = json.loads(proc.stdout.strip().splitlines()[-1])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"request": request, "table": table}))
-    tmp.replace(path)
+    write_text(path, json.dumps({"request": request, "table": table}))
     return table
