@@ -92,6 +92,7 @@ SHIPPED = {
     "paper.yaml": "paper",
     "sweep.yaml": "sweep",
     "kornblith.yaml": "kornblith",
+    "kornblith_rtd.yaml": "kornblith_rtd",  # an overlay of kornblith.yaml
     "imagenet10.yaml": "imagenet10",
 }
 
